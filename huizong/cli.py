@@ -1,0 +1,152 @@
+"""The `huizong` command: a thin layer over the library and the Prefect flow (CONTRACT.md)."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+EXIT_OK, EXIT_FAILED, EXIT_REJECTED = 0, 1, 2
+console = Console()
+
+
+def quiet_prefect() -> None:
+    """Settings for an offline, serverless run: no telemetry, no noise, no shutdown tracebacks."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_LOGGERS_HUIZONG_LEVEL", "INFO")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    quiet_prefect()
+    from flows.nightly import nightly
+
+    console.print(f"[bold]huizong run[/]: inbox {args.inbox} -> warehouse {args.warehouse}")
+    state = nightly(inbox=args.inbox, warehouse=args.warehouse, return_state=True)
+    if not state.is_completed():
+        console.print(f"[red]the pass failed:[/] {state.message}")
+        return EXIT_FAILED
+    summary = state.result()
+    print_pass_summary(summary)
+    return EXIT_REJECTED if any(f["status"] == "rejected" for f in summary["files"]) else EXIT_OK
+
+
+def print_pass_summary(summary: dict) -> None:
+    files = summary["files"]
+    counts = {s: sum(f["status"] == s for f in files)
+              for s in ("loaded", "duplicate", "superseded", "rejected")}
+    table = Table(title="huizong pass", show_lines=False)
+    for col in ("outcome", "files", "first file / first reason"):
+        table.add_column(col)
+    for status, n in counts.items():
+        if n:
+            first = next(f for f in files if f["status"] == status)
+            detail = first["file_name"] + (f"  {first['first_reason']}" if first["first_reason"] else "")
+            table.add_row(status, str(n), detail)
+    table.add_row("skipped (already received)", str(summary["skipped"]), "")
+    console.print(table)
+    for f in files:
+        if f["status"] == "rejected":
+            console.print(f"[red]rejected[/] {f['file_name']}: {f['first_reason']}")
+
+
+def _read_only(args: argparse.Namespace):
+    from huizong.warehouse import connect_read_only
+
+    con = connect_read_only(args.warehouse)
+    if con is None:
+        console.print(f"no warehouse yet at {args.warehouse}; run `huizong run` first")
+        sys.exit(EXIT_FAILED)
+    return con
+
+
+def print_relation(rel, limit: int | None = None, title: str | None = None) -> None:
+    """A query's result as a readable table."""
+    table = Table(title=title)
+    for name in rel.columns:
+        table.add_column(name)
+    rows = rel.fetchall() if limit is None else rel.fetchmany(limit)
+    for row in rows:
+        table.add_row(*["" if v is None else str(v) for v in row])
+    console.print(table)
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    import duckdb
+
+    con = _read_only(args)
+    try:
+        print_relation(con.execute(args.sql), limit=args.limit)
+    except duckdb.Error as e:
+        console.print(f"[red]query failed:[/] {e}")
+        return EXIT_FAILED
+    finally:
+        con.close()
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    con = _read_only(args)
+    try:
+        sql = (Path(__file__).resolve().parents[1] / "sql" / "setup" / "status.sql").read_text("utf-8")
+        print_relation(con.execute(sql, {"period": args.period}), title="submissions per unit and quarter")
+    finally:
+        con.close()
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from huizong.demo import DEMO_PERIODS, generate, write_demo_inbox
+
+    if args.demo_inbox:
+        paths = write_demo_inbox(args.out)
+    else:
+        paths = generate(args.out, tuple(args.periods or DEMO_PERIODS))
+    console.print(f"wrote {len(paths)} workbooks to {args.out}")
+    return EXIT_OK
+
+
+def parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--inbox", type=Path, default=Path("inbox"), help="incoming workbooks (default: inbox/)")
+    common.add_argument("--warehouse", type=Path, default=Path("warehouse"),
+                        help="DuckDB warehouse and outputs (default: warehouse/)")
+    p = argparse.ArgumentParser(prog="huizong", description="Consolidate the county's quarterly workbooks.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", parents=[common], help="one consolidation pass (the nightly job)",
+                         description="Read, validate and load every new workbook of the inbox, rebuild "
+                                     "the models and publish. Example: huizong run --inbox inbox/")
+    run.set_defaults(func=cmd_run)
+
+    st = sub.add_parser("status", parents=[common], help="who has submitted what, per unit and quarter",
+                        description="Example: huizong status --period 2019Q3")
+    st.add_argument("--period", help="only this quarter, e.g. 2019Q3")
+    st.set_defaults(func=cmd_status)
+
+    q = sub.add_parser("query", parents=[common], help="run a read-only SQL query on the warehouse",
+                       description="Example: huizong query \"select * from marts.county_totals where year = 2019\"")
+    q.add_argument("sql")
+    q.add_argument("--limit", type=int, default=200, help="rows to print (default 200)")
+    q.set_defaults(func=cmd_query)
+
+    d = sub.add_parser("demo", help="write the demo county's workbooks",
+                       description="Example: huizong demo --out /tmp/county --periods 2019Q1 2019Q2")
+    d.add_argument("--out", type=Path, required=True, help="folder to write into")
+    d.add_argument("--periods", nargs="*", help="quarters (default 2018Q1..2019Q4)")
+    d.add_argument("--demo-inbox", action="store_true", help="write the shipped demo inbox instead")
+    d.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""Run the SQL models in `sql/` in dependency order, then the checks in `sql/checks/`.
+
+A model is one file holding one `select`; its folder is its schema and its file name its relation
+name (`sql/marts/county_totals.sql` -> `marts.county_totals`). Staging and intermediate models are
+views, marts are tables. A model depends on every other model whose `schema.name` it mentions.
+A check (`sql/checks/assert_*.sql`) returns the rows that break a rule: no row is a pass.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from huizong.warehouse import SQL_DIR
+
+LAYERS = {"staging": "view", "intermediate": "view", "marts": "table"}
+
+
+@dataclass(frozen=True)
+class Model:
+    schema: str
+    name: str
+    sql: str
+
+    @property
+    def relation(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+def discover_models(sql_dir: Path = SQL_DIR) -> list[Model]:
+    """Every model, ordered so that each comes after the models it selects from."""
+    models = {m.relation: m for m in (
+        Model(layer, path.stem, path.read_text(encoding="utf-8"))
+        for layer in LAYERS for path in sorted((sql_dir / layer).glob("*.sql")))}
+    ordered: list[Model] = []
+    visiting: set[str] = set()
+
+    def visit(m: Model) -> None:
+        if m in ordered:
+            return
+        if m.relation in visiting:
+            raise ValueError(f"models refer to each other in a cycle at {m.relation}")
+        visiting.add(m.relation)
+        for rel in sorted(models):
+            if rel != m.relation and re.search(rf"\b{re.escape(rel)}\b", m.sql):
+                visit(models[rel])
+        ordered.append(m)
+
+    for m in models.values():
+        visit(m)
+    return ordered
+
+
+def build_models(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> list[str]:
+    """Create or replace every model; returns the relations built, in order."""
+    built = []
+    for m in discover_models(sql_dir):
+        body = m.sql.strip().rstrip(";")
+        con.execute(f"create or replace {LAYERS[m.schema]} {m.relation} as\n{body}")
+        built.append(m.relation)
+    return built
+
+
+def run_checks(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> dict[str, int]:
+    """Run every check; returns {check name: number of offending rows} for those that failed."""
+    failed = {}
+    for path in sorted((sql_dir / "checks").glob("*.sql")):
+        body = path.read_text(encoding="utf-8").strip().rstrip(";")
+        n = con.execute(f"select count(*) from ({body})").fetchall()[0][0]
+        if n:
+            failed[path.stem] = n
+    return failed

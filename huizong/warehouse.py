@@ -1,0 +1,197 @@
+"""The DuckDB warehouse: its files, the import ledger, and publishing a pass atomically.
+
+A pass never writes the published `huizong.duckdb` in place. It copies it to `.build/`, works on
+the copy, checkpoints and closes it, then `os.replace`s it over the published file: an analyst's
+open read-only connection keeps reading the old snapshot, new connections see the new one, and a
+pass killed at any point leaves the published file as it was (RELIABILITY.md).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+import shutil
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import pandas as pd
+
+from huizong.validation import Outcome
+from schemas import catalog as cat
+
+DB_NAME = "huizong.duckdb"
+SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
+
+
+def published_path(warehouse: Path) -> Path:
+    return warehouse / DB_NAME
+
+
+def build_path(warehouse: Path) -> Path:
+    return warehouse / ".build" / DB_NAME
+
+
+def archive_path(sha256: str, suffix: str) -> Path:
+    """Where a received file is kept, relative to the warehouse: by its hash."""
+    return Path("files") / sha256[:2] / f"{sha256}{suffix.lower()}"
+
+
+@contextmanager
+def pass_lock(warehouse: Path) -> Iterator[None]:
+    """One pass at a time per warehouse; the OS drops the lock if the process dies."""
+    warehouse.mkdir(parents=True, exist_ok=True)
+    with (warehouse / ".lock").open("w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError(f"another huizong pass is running on {warehouse}") from None
+        yield
+
+
+def connect_read_only(warehouse: Path) -> duckdb.DuckDBPyConnection | None:
+    """An analyst-style connection to the published warehouse, or None if there is none yet."""
+    path = published_path(warehouse)
+    if not path.exists():
+        return None
+    return duckdb.connect(str(path), read_only=True)
+
+
+def known_hashes(warehouse: Path) -> set[str]:
+    """sha256 of every file version already recorded in the published ledger."""
+    con = connect_read_only(warehouse)
+    if con is None:
+        return set()
+    try:
+        return {r[0] for r in con.execute("select sha256 from ops.imports").fetchall()}
+    finally:
+        con.close()
+
+
+def archive_file(source: Path, warehouse: Path, sha256: str) -> Path:
+    """Keep a copy of a received file under the warehouse, written whole or not at all."""
+    rel = archive_path(sha256, source.suffix)
+    dest = warehouse / rel
+    if not dest.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(dest.name + ".part")
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, dest)
+    return rel
+
+
+def start_build(warehouse: Path) -> Path:
+    """A private copy of the published warehouse (or a new one) for this pass to write."""
+    build = build_path(warehouse)
+    build.parent.mkdir(parents=True, exist_ok=True)
+    for stale in (build, build.with_name(DB_NAME + ".wal")):
+        stale.unlink(missing_ok=True)  # left by a pass that was killed
+    if published_path(warehouse).exists():
+        shutil.copyfile(published_path(warehouse), build)
+    con = duckdb.connect(str(build))
+    try:
+        con.execute((SQL_DIR / "setup" / "warehouse.sql").read_text(encoding="utf-8"))
+        load_catalog(con)
+    finally:
+        con.close()
+    return build
+
+
+def load_catalog(con: duckdb.DuckDBPyConnection) -> None:
+    """The registry and the indicator catalog, as seeds the SQL models join to."""
+    units = pd.DataFrame([asdict(u) for u in cat.units()]).rename(
+        columns={"code": "unit_code", "name": "unit_name", "type": "unit_type"})
+    indicators = pd.DataFrame([asdict(i) for i in cat.indicators()]).rename(
+        columns={"code": "indicator_code", "name": "indicator_name"})
+    con.register("units_df", units)
+    con.register("indicators_df", indicators)
+    con.execute("create or replace table raw.units as select * from units_df")
+    con.execute("create or replace table raw.indicators as select * from indicators_df")
+    con.unregister("units_df")
+    con.unregister("indicators_df")
+
+
+def publish(build: Path, warehouse: Path) -> None:
+    """Swap the finished build in as the published warehouse, atomically and durably."""
+    con = duckdb.connect(str(build))
+    con.execute("checkpoint")
+    con.close()
+    with build.open("rb") as f:
+        os.fsync(f.fileno())
+    os.replace(build, published_path(warehouse))
+    dir_fd = os.open(warehouse, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def record_imports(build: Path, received: list[dict], outcomes: list[Outcome],
+                   values: pd.DataFrame) -> list[dict]:
+    """Enter a batch of new files into the ledger of the build copy, FORM.md's version rules applied.
+
+    received: one dict per file with sha256, file_name, received_at (datetime), archive_path.
+    Files are taken oldest first, so the newest valid version of a (unit, period) ends `loaded`;
+    an invalid one is `rejected` and never replaces a valid one; a valid one whose figures equal
+    the loaded version's is a `duplicate`. Returns one row per file with its final status.
+    """
+    by_sha = {o.sha256: o for o in outcomes}
+    now = dt.datetime.now(dt.timezone.utc)
+    con = duckdb.connect(str(build))
+    try:
+        con.execute("begin")
+        con.register("batch_values", values)
+        con.execute("create temp table batch as select * from batch_values")
+        con.unregister("batch_values")
+        results = []
+        for f in sorted(received, key=lambda f: (f["received_at"], f["file_name"])):
+            o = by_sha[f["sha256"]]
+            errors = [p for p in o.problems if p.severity == "error"]
+            status, replaced = ("loaded", None) if o.ok else ("rejected", None)
+            if o.ok:
+                status, replaced = _version_status(con, o, f["received_at"])
+            n_values = int((values["sha256"] == o.sha256).sum()) if o.ok else None
+            con.execute(
+                "insert into ops.imports values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [o.sha256, f["file_name"], o.unit_code, o.period, status, f["received_at"], now,
+                 str(f["archive_path"]), n_values, len(errors), len(o.problems) - len(errors),
+                 errors[0].message if errors else None,
+                 replaced if status == "superseded" else None])
+            if status == "loaded":
+                con.execute("insert into raw.submitted_values select * from batch where sha256 = ?",
+                            [o.sha256])
+                if replaced:
+                    con.execute("update ops.imports set status = 'superseded', superseded_by = ? "
+                                "where sha256 = ?", [o.sha256, replaced])
+            if o.problems:
+                con.executemany("insert into ops.import_errors values (?, ?, ?, ?, ?, ?, ?)",
+                                [[p.sha256, p.sheet, p.cell, p.indicator_code, p.check,
+                                  p.severity, p.message] for p in o.problems])
+            results.append({"file_name": f["file_name"], "sha256": o.sha256, "unit_code": o.unit_code,
+                            "period": o.period, "status": status,
+                            "first_reason": errors[0].message if errors else None})
+        con.execute("drop table batch")
+        con.execute("commit")
+        return results
+    finally:
+        con.close()
+
+
+def _version_status(con: duckdb.DuckDBPyConnection, o: Outcome,
+                    received_at: dt.datetime) -> tuple[str, str | None]:
+    """(status of a valid new version, sha256 of the version it replaces or that replaces it)."""
+    current = con.execute(
+        "select sha256, received_at from ops.imports "
+        "where unit_code = ? and period = ? and status = 'loaded'", [o.unit_code, o.period]).fetchall()
+    if not current:
+        return "loaded", None
+    current_sha, current_received = current[0]
+    same = con.execute((SQL_DIR / "setup" / "same_figures.sql").read_text(encoding="utf-8"),
+                       {"new": o.sha256, "old": current_sha}).fetchall()[0][0]
+    if same:
+        return "duplicate", current_sha
+    if current_received > received_at:  # an older version arriving late never wins
+        return "superseded", current_sha
+    return "loaded", current_sha

@@ -1,0 +1,46 @@
+-- The warehouse's own tables: the import ledger and the raw values of every loaded version.
+-- Run on every build; idempotent. Models (staging/intermediate/marts) are rebuilt from these.
+create schema if not exists ops;
+create schema if not exists raw;
+create schema if not exists staging;
+create schema if not exists intermediate;
+create schema if not exists marts;
+
+-- one row per file version received (by content); status: loaded | rejected | superseded | duplicate
+create table if not exists ops.imports (
+    sha256          varchar not null,
+    file_name       varchar not null,
+    unit_code       varchar,
+    period          varchar,
+    status          varchar not null,
+    received_at     timestamptz not null,  -- when the file landed in the inbox (its mtime)
+    imported_at     timestamptz not null,  -- when a pass first recorded it
+    archive_path    varchar not null,      -- the kept copy, relative to the warehouse folder
+    n_values        integer,
+    n_errors        integer not null,
+    n_warnings      integer not null,
+    first_reason    varchar,               -- the first error, for tables and the terminal
+    superseded_by   varchar                -- sha256 of the version that replaced this one
+);
+
+-- one row per problem found in a file; cell is an Excel reference ('' when it is the whole file)
+create table if not exists ops.import_errors (
+    sha256          varchar not null,
+    sheet           varchar not null,
+    cell            varchar not null,
+    indicator_code  varchar not null,
+    check_name      varchar not null,
+    severity        varchar not null,      -- error | warning
+    message         varchar not null
+);
+
+-- one row per value of every loaded version (superseded ones included: history is kept)
+create table if not exists raw.submitted_values (
+    sha256          varchar not null,
+    unit_code       varchar not null,      -- the village for village rows, else the submitter
+    indicator_code  varchar not null,
+    value           decimal(18, 2),        -- numeric kinds
+    level           varchar,               -- level kind
+    sheet           varchar not null,
+    cell            varchar not null
+);
