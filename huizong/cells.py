@@ -9,8 +9,6 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from schemas.catalog import LEVELS
-
 ZERO_WORDS = {"", "0", "—", "-", "/", "无", "－", "／", "–", "——"}
 FLAG_WORDS = {"是": 1.0, "否": 0.0}
 EXCEL_ERRORS = {"#REF!", "#DIV/0!", "#N/A", "#VALUE!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!"}
@@ -28,7 +26,6 @@ CHINESE_NUMERAL = "chinese_numeral"
 APPROXIMATE = "approximate"
 NOT_A_NUMBER = "not_a_number"
 NOT_A_FLAG = "not_a_flag"
-NOT_A_LEVEL = "not_a_level"
 
 
 @dataclass(frozen=True)
@@ -88,15 +85,15 @@ def parse_flag(raw: object) -> Cell:
 
 
 def parse_level(raw: object) -> Cell:
-    """A level of civilized village or town; an empty cell means 无 (none)."""
+    """A level of civilized village or town; an empty cell means 无 (none).
+
+    Any other text is kept as it is: whether it is one of LEVELS is the schema's check."""
     text = cell_text(raw)
     if text == "":
         return Cell(level="无")
     if text.upper() in EXCEL_ERRORS:
         return Cell(issue=EXCEL_ERROR)
-    if text in LEVELS:
-        return Cell(level=text)
-    return Cell(issue=NOT_A_LEVEL)
+    return Cell(level=text)
 
 
 def parse_cell(raw: object, kind: str) -> Cell:

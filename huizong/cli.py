@@ -64,12 +64,12 @@ def _read_only(args: argparse.Namespace):
     return con
 
 
-def print_relation(rel, limit: int | None = None, title: str | None = None) -> None:
-    """A query's result as a readable table."""
+def print_result(cursor, limit: int | None = None, title: str | None = None) -> None:
+    """An executed query's result as a readable table."""
     table = Table(title=title)
-    for name in rel.columns:
-        table.add_column(name)
-    rows = rel.fetchall() if limit is None else rel.fetchmany(limit)
+    for column in cursor.description:
+        table.add_column(column[0])
+    rows = cursor.fetchall() if limit is None else cursor.fetchmany(limit)
     for row in rows:
         table.add_row(*["" if v is None else str(v) for v in row])
     console.print(table)
@@ -80,7 +80,7 @@ def cmd_query(args: argparse.Namespace) -> int:
 
     con = _read_only(args)
     try:
-        print_relation(con.execute(args.sql), limit=args.limit)
+        print_result(con.execute(args.sql), limit=args.limit)
     except duckdb.Error as e:
         console.print(f"[red]query failed:[/] {e}")
         return EXIT_FAILED
@@ -93,7 +93,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     con = _read_only(args)
     try:
         sql = (Path(__file__).resolve().parents[1] / "sql" / "setup" / "status.sql").read_text("utf-8")
-        print_relation(con.execute(sql, {"period": args.period}), title="submissions per unit and quarter")
+        print_result(con.execute(sql, {"period": args.period}), title="submissions per unit and quarter")
     finally:
         con.close()
     return EXIT_OK

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from huizong.cells import (APPROXIMATE, CHINESE_NUMERAL, EXCEL_ERROR, NOT_A_FLAG, NOT_A_LEVEL,
-                           NOT_A_NUMBER)
+from huizong.cells import (APPROXIMATE, CHINESE_NUMERAL, EXCEL_ERROR, NOT_A_FLAG, NOT_A_NUMBER)
 
 ERROR = "error"
 WARNING = "warning"
@@ -35,5 +34,5 @@ CELL_ISSUES = {
     APPROXIMATE: "请填写确切的数字，不能填约数（如“约100”“100余”“100+”）",
     NOT_A_NUMBER: "不是有效的数字",
     NOT_A_FLAG: "只能填 1/0 或 是/否",
-    NOT_A_LEVEL: "只能填 无、县级、市级、省级、全国 之一",
 }
+NOT_A_LEVEL_TEXT = "只能填 无、县级、市级、省级、全国 之一"

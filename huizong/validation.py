@@ -11,7 +11,7 @@ import pandas as pd
 import pandera.errors
 
 from huizong.cells import cell_text, parse_cell
-from huizong.problems import CELL_ISSUES, ERROR, Problem, located
+from huizong.problems import CELL_ISSUES, ERROR, NOT_A_LEVEL_TEXT, Problem, located
 from huizong.workbook import Submission
 from schemas import catalog as cat
 from schemas.submission import CROSS_CHECKS, values_schema, villages_schema
@@ -102,7 +102,7 @@ def _value_message(check: str, row: pd.Series) -> str:
         text = ("只能填 1/0 或 是/否" if ind.kind == "flag"
                 else f"超出允许范围 {ind.min:g}–{ind.max:g}")
     elif check == "level":
-        text = CELL_ISSUES["not_a_level"]
+        text = NOT_A_LEVEL_TEXT
     else:  # cross:<left>:<op>:<right>
         _, _, op, right = check.split(":")
         other = cat.indicator_by_code()[right]

@@ -56,7 +56,8 @@ def connect_read_only(warehouse: Path) -> duckdb.DuckDBPyConnection | None:
     path = published_path(warehouse)
     if not path.exists():
         return None
-    return duckdb.connect(str(path), read_only=True)
+    return duckdb.connect(str(path), read_only=True,
+                          config={"enable_external_access": False, "lock_configuration": True})
 
 
 def known_hashes(warehouse: Path) -> set[str]:
