@@ -1,0 +1,161 @@
+"""A whole consolidation pass on real workbooks into a real DuckDB file, under Prefect's harness.
+
+Expected figures are added up here by hand from the generator's `true_value`, by FORM.md's rules,
+never read back from the code under test.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows.nightly import nightly
+from huizong.demo import DEMO_PERIODS, generate, true_value, write_unit_workbook
+from schemas import catalog as cat
+
+# One town leaves out 2019Q4: its stocks and flags for 2019 must come from 2019Q3.
+LATE_TOWN = cat.towns()[3]
+MISSING = {(LATE_TOWN.code, "2019Q4")}
+
+
+def expected_total(year: int, code: str, reporters: list[cat.Unit]) -> float | None:
+    """FORM.md's year rule, written out plainly over the generator's values."""
+    ind = cat.indicator_by_code()[code]
+    total, any_valid = 0.0, False
+    for rep in reporters:
+        quarters = [p for p in DEMO_PERIODS if p.startswith(str(year)) and (rep.code, p) not in MISSING]
+        if not quarters:
+            continue
+        any_valid = True
+        holders = cat.villages_of(rep.code) if ind.sheet == cat.VILLAGE_SHEET else [rep]
+        if ind.kind == "flow":
+            total += sum(true_value(h.code, p, code) for h in holders for p in quarters)
+        else:  # stock and flag: the latest valid quarter of the year
+            total += sum(true_value(h.code, quarters[-1], code) for h in holders)
+    return round(total, 2) if any_valid else None
+
+
+def reporters_of(code: str) -> list[cat.Unit]:
+    ind = cat.indicator_by_code()[code]
+    return cat.towns() if ind.reported_by == "town" else [cat.unit_by_code()[ind.reported_by]]
+
+
+def query(warehouse: Path, sql: str, params=None) -> list[tuple]:
+    con = duckdb.connect(str(warehouse / "huizong.duckdb"), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory, prefect_harness):
+    """The whole demo county, 2018Q1-2019Q4, less one town's 2019Q4, after one pass."""
+    root = tmp_path_factory.mktemp("county")
+    inbox, warehouse = root / "inbox", root / "warehouse"
+    generate(inbox)
+    for unit_code, period in MISSING:
+        (inbox / f"{cat.unit_by_code()[unit_code].name}_{period}.xlsx").unlink()
+    summary = nightly(inbox=inbox, warehouse=warehouse)
+    return inbox, warehouse, summary
+
+
+NUMERIC = [i.code for i in cat.indicators() if i.kind != "level"]
+
+
+def test_every_file_loads(county):
+    _, warehouse, summary = county
+    assert len(summary["files"]) == 13 * 8 - 1
+    assert {f["status"] for f in summary["files"]} == {"loaded"}
+    assert query(warehouse, "select count(*) from ops.imports where status = 'loaded'") == [(103,)]
+
+
+@pytest.mark.parametrize("year", [2018, 2019])
+def test_county_totals_follow_the_year_rules(county, year):
+    _, warehouse, _ = county
+    got = dict(query(warehouse, "select indicator_code, value from marts.county_totals where year = ?", [year]))
+    assert sorted(got) == sorted(NUMERIC)
+    for code in NUMERIC:
+        assert float(got[code]) == pytest.approx(expected_total(year, code, reporters_of(code))), code
+
+
+def test_town_totals_follow_the_year_rules(county):
+    _, warehouse, _ = county
+    got = {(u, c): v for u, c, v in query(
+        warehouse, "select unit_code, indicator_code, value from marts.town_totals where year = 2019")}
+    town_codes = [i.code for i in cat.indicators() if i.reported_by == "town" and i.kind != "level"]
+    assert len(got) == 10 * len(town_codes)
+    for town in cat.towns():
+        for code in town_codes:
+            assert float(got[(town.code, code)]) == pytest.approx(expected_total(2019, code, [town]))
+
+
+def test_completeness_behind_the_totals(county):
+    _, warehouse, _ = county
+    rows = dict(((c, (v, e)) for c, v, e in query(
+        warehouse, "select indicator_code, quarters_valid, quarters_expected from marts.county_totals "
+                   "where year = 2019 and indicator_code in ('V03', 'C01')")))
+    assert rows == {"V03": (39, 40), "C01": (4, 4)}
+
+
+def test_levels_are_counted_from_each_units_latest_quarter(county):
+    _, warehouse, _ = county
+    got = dict(query(warehouse, "select level, units from marts.level_counts "
+                                "where year = 2019 and indicator_code = 'V07'"))
+    expected: dict[str, int] = {}
+    for town in cat.towns():
+        latest = "2019Q3" if town == LATE_TOWN else "2019Q4"
+        for v in cat.villages_of(town.code):
+            level = true_value(v.code, latest, "V07")
+            expected[level] = expected.get(level, 0) + 1
+    assert got == expected
+
+
+def test_a_second_pass_changes_nothing(county):
+    inbox, warehouse, _ = county
+    db = warehouse / "huizong.duckdb"
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    summary = nightly(inbox=inbox, warehouse=warehouse)
+    assert summary == {"files": [], "skipped": 103}
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+
+
+def test_received_files_are_kept_by_hash(county):
+    inbox, warehouse, _ = county
+    for path, archived in query(warehouse, "select file_name, archive_path from ops.imports"):
+        kept = warehouse / archived
+        assert hashlib.sha256(kept.read_bytes()).hexdigest() == hashlib.sha256(
+            (inbox / path).read_bytes()).hexdigest()
+
+
+def test_versions_newest_valid_wins_and_invalid_never_replaces(tmp_path, prefect_harness):
+    town = cat.towns()[0]
+    village = cat.villages_of(town.code)[0]
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse"
+    def submit(name, value, when, **kwargs):
+        path = write_unit_workbook(inbox / name, town, "2019Q1", {(village.code, "V03"): value}, **kwargs)
+        os.utime(path, (when, when))
+    v03 = "select value from marts.town_totals where unit_code = ? and year = 2019 and indicator_code = 'V03'"
+    others = sum(true_value(v.code, "2019Q1", "V03") for v in cat.villages_of(town.code)[1:])
+
+    submit("first.xlsx", 5, 1_000)
+    nightly(inbox=inbox, warehouse=warehouse)
+    assert float(query(warehouse, v03, [town.code])[0][0]) == others + 5
+
+    submit("second.xlsx", 9, 2_000)       # a valid resubmission replaces
+    submit("broken.xlsx", "-1", 3_000)    # an invalid one, newer still, never does
+    summary = nightly(inbox=inbox, warehouse=warehouse)
+    assert {f["file_name"]: f["status"] for f in summary["files"]} == {
+        "second.xlsx": "loaded", "broken.xlsx": "rejected"}
+    assert float(query(warehouse, v03, [town.code])[0][0]) == others + 9
+
+    submit("again.xlsx", 9, 4_000, cover_extra={"填报人": "李四"})  # same figures, other bytes
+    nightly(inbox=inbox, warehouse=warehouse)
+    assert dict(query(warehouse, "select file_name, status from ops.imports")) == {
+        "first.xlsx": "superseded", "second.xlsx": "loaded", "broken.xlsx": "rejected",
+        "again.xlsx": "duplicate"}
+    assert query(warehouse, "select cell, indicator_code, message from ops.import_errors") == [
+        ("E2", "V03", "村级指标!E2 道德讲堂（场次）: “-1”不能为负数")]
