@@ -69,7 +69,12 @@ def load(warehouse: Path, files: list[dict], outcomes: list[Outcome],
     for f in files:
         f["archive_path"] = wh.archive_file(f["path"], warehouse, f["sha256"])
     build = wh.start_build(warehouse)
-    return build, wh.record_imports(build, files, outcomes, values)
+    recorded = wh.record_imports(build, files, outcomes, values)
+    logger = get_run_logger()
+    for r in recorded:
+        reason = f": {r['first_reason']}" if r["first_reason"] else ""
+        logger.info("%s %s (%s %s)%s", r["status"], r["file_name"], r["unit_code"], r["period"], reason)
+    return build, recorded
 
 
 @task(cache_policy=NO_CACHE)

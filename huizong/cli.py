@@ -17,8 +17,6 @@ def quiet_prefect() -> None:
     """Settings for an offline, serverless run: no telemetry, no noise, no shutdown tracebacks."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    os.environ.setdefault("PREFECT_LOGGING_LOGGERS_HUIZONG_LEVEL", "INFO")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -90,12 +88,34 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from huizong.warehouse import SQL_DIR
+
     con = _read_only(args)
     try:
-        sql = (Path(__file__).resolve().parents[1] / "sql" / "setup" / "status.sql").read_text("utf-8")
-        print_result(con.execute(sql, {"period": args.period}), title="submissions per unit and quarter")
+        sql = (SQL_DIR / "setup" / "status.sql").read_text(encoding="utf-8")
+        rows = con.execute(sql, {"period": args.period}).fetchall()
+        unplaced = con.execute((SQL_DIR / "setup" / "unidentified.sql").read_text(encoding="utf-8"))
+        unplaced_rows = unplaced.fetchall()
     finally:
         con.close()
+    # Wide only here, at the edge: one row per unit, one column per quarter.
+    periods = sorted({r[2] for r in rows})
+    cells = {(r[0], r[2]): r for r in rows}
+    table = Table(title="submissions per unit and quarter")
+    table.add_column("unit")
+    for period in periods:
+        table.add_column(period)
+    colours = {"loaded": "green", "rejected": "red", "missing": "yellow"}
+    for code, name in dict.fromkeys((r[0], r[1]) for r in rows):
+        line = []
+        for period in periods:
+            _, _, _, status, rejected = cells[(code, period)]
+            extra = f" +{rejected} rejected" if rejected and status != "rejected" else ""
+            line.append(f"[{colours[status]}]{status}[/]{extra}")
+        table.add_row(f"{name} {code}", *line)
+    console.print(table)
+    for file_name, received_at, reason in unplaced_rows:
+        console.print(f"[red]rejected, unit or quarter unknown[/] {file_name} ({received_at:%Y-%m-%d}): {reason}")
     return EXIT_OK
 
 
