@@ -28,6 +28,16 @@ NOT_A_NUMBER = "not_a_number"
 NOT_A_FLAG = "not_a_flag"
 
 
+UNSAVED_FORMULA = "unsaved_formula"
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A cell that holds no value to read: an Excel error, or a formula saved without its result."""
+    issue: str  # EXCEL_ERROR or UNSAVED_FORMULA
+    text: str  # what the clerk sees in Excel: "#REF!" or "=SUM(C2:C9)"
+
+
 @dataclass(frozen=True)
 class Cell:
     value: float | None = None
@@ -39,6 +49,8 @@ def cell_text(raw: object) -> str:
     """The cell as a clerk sees it, for messages: 12.0 -> "12", "  x " -> "x"."""
     if raw is None:
         return ""
+    if isinstance(raw, Unreadable):
+        return raw.text
     if isinstance(raw, bool):
         return "TRUE" if raw else "FALSE"
     if isinstance(raw, float) and raw.is_integer():
@@ -50,6 +62,8 @@ def parse_number(raw: object) -> Cell:
     """A count or amount: numbers, numbers as text, full-width digits, 1,200; zero words are 0."""
     if raw is None:
         return Cell(value=0.0)
+    if isinstance(raw, Unreadable):
+        return Cell(issue=raw.issue)
     if isinstance(raw, bool) or isinstance(raw, (dt.date, dt.datetime, dt.time, dt.timedelta)):
         return Cell(issue=NOT_A_NUMBER)
     if isinstance(raw, (int, float)):
@@ -75,6 +89,8 @@ def parse_flag(raw: object) -> Cell:
     """A yes/no flag: 1/0 or 是/否 (empty means 0); range is checked by the schema."""
     if isinstance(raw, bool):
         return Cell(value=1.0 if raw else 0.0)
+    if isinstance(raw, Unreadable):
+        return Cell(issue=raw.issue)
     text = cell_text(raw)
     if text in FLAG_WORDS:
         return Cell(value=FLAG_WORDS[text])
@@ -88,6 +104,8 @@ def parse_level(raw: object) -> Cell:
     """A level of civilized village or town; an empty cell means 无 (none).
 
     Any other text is kept as it is: whether it is one of LEVELS is the schema's check."""
+    if isinstance(raw, Unreadable):
+        return Cell(issue=raw.issue)
     text = cell_text(raw)
     if text == "":
         return Cell(level="无")

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from huizong.cells import (APPROXIMATE, CHINESE_NUMERAL, EXCEL_ERROR, NOT_A_FLAG, NOT_A_NUMBER)
+from huizong.cells import (APPROXIMATE, CHINESE_NUMERAL, EXCEL_ERROR, NOT_A_FLAG, NOT_A_NUMBER,
+                           UNSAVED_FORMULA)
 
 ERROR = "error"
 WARNING = "warning"
@@ -34,5 +35,6 @@ CELL_ISSUES = {
     APPROXIMATE: "请填写确切的数字，不能填约数（如“约100”“100余”“100+”）",
     NOT_A_NUMBER: "不是有效的数字",
     NOT_A_FLAG: "只能填 1/0 或 是/否",
+    UNSAVED_FORMULA: "是公式，但文件中没有保存计算结果，请在 Excel 中打开、计算并保存后再报送，或直接填写数字",
 }
 NOT_A_LEVEL_TEXT = "只能填 无、县级、市级、省级、全国 之一"

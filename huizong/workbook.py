@@ -6,19 +6,26 @@ values are left to the pandera schemas (see validation.py).
 """
 from __future__ import annotations
 
+import posixpath
+import re
 import zipfile
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import python_calamine
 
-from huizong.cells import cell_text, code_text, parse_period
+from huizong.cells import EXCEL_ERROR, UNSAVED_FORMULA, Unreadable, cell_text, code_text, parse_period
 from huizong.problems import Problem, located
 from schemas import catalog as cat
 
-# Bounds that keep a hostile file from exhausting memory before any reader runs.
-MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
-MAX_ZIP_ENTRIES = 2_000
+# Bounds that keep a hostile file from exhausting memory before any reader runs. A real
+# submission unzips to well under 1 MB; the ratio check is kept to large entries because small
+# styles.xml files compress very well and are legitimate (RELIABILITY.md).
+MAX_UNZIPPED_BYTES = 20 * 1024 * 1024
+MAX_ZIP_ENTRIES = 500
+LARGE_ENTRY_BYTES = 1024 * 1024
+MAX_RATIO = 100
 MAX_ROWS = 5_000
 MAX_COLS = 200
 
@@ -59,6 +66,57 @@ def ref(row: int, col: int) -> str:
     return f"{column_letter(col)}{row + 1}"
 
 
+def cell_position(reference: str) -> tuple[int, int]:
+    """"E5" -> (4, 4): zero-based row and column."""
+    letters, digits = re.match(r"([A-Z]+)(\d+)$", reference).groups()
+    col = 0
+    for ch in letters:
+        col = col * 26 + ord(ch) - 64
+    return int(digits) - 1, col - 1
+
+
+_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
+_REF = re.compile(rb'\br="([A-Z]+\d+)"')
+_ERROR_TYPE = re.compile(rb'\bt="e"')
+_FORMULA = re.compile(rb"<(?:\w+:)?f\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?f>)", re.S)
+_VALUE = re.compile(rb"<(?:\w+:)?v>(.*?)</(?:\w+:)?v>", re.S)
+_NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+       "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+       "p": "http://schemas.openxmlformats.org/package/2006/relationships"}
+
+
+def unreadable_cells(z: zipfile.ZipFile) -> dict[str, dict[tuple[int, int], Unreadable]]:
+    """Cells calamine reads as empty although they are not: Excel errors and unsaved formulas.
+
+    calamine gives '' for both (RELIABILITY.md), which would silently count as zero; so the
+    sheet XML of an .xlsx/.xlsm is scanned for them. {sheet name: {(row, col): Unreadable}}.
+    """
+    book = ET.fromstring(z.read("xl/workbook.xml"))
+    rels = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target") for r in rels.findall("p:Relationship", _NS)}
+    found: dict[str, dict[tuple[int, int], Unreadable]] = {}
+    for sheet in book.findall("m:sheets/m:sheet", _NS):
+        target = targets.get(sheet.get(f"{{{_NS['r']}}}id"), "")
+        member = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
+            posixpath.join("xl", target))
+        if member not in z.namelist():
+            continue
+        cells = {}
+        for attrs, inner in _CELL.findall(z.read(member)):
+            ref = _REF.search(attrs)
+            if not ref:
+                continue
+            value = _VALUE.search(inner or b"")
+            if _ERROR_TYPE.search(attrs):
+                text = value.group(1).decode("utf-8", "replace") if value else "#ERROR"
+                cells[cell_position(ref.group(1).decode())] = Unreadable(EXCEL_ERROR, text)
+            elif (formula := _FORMULA.search(inner or b"")) and not (value and value.group(1)):
+                text = "=" + (formula.group(1) or b"").decode("utf-8", "replace")
+                cells[cell_position(ref.group(1).decode())] = Unreadable(UNSAVED_FORMULA, text)
+        found[sheet.get("name", "").strip()] = cells
+    return found
+
+
 def read_submission(path: Path, sha256: str, file_name: str | None = None) -> Submission:
     """Read `path` into a Submission; never raises on bad content."""
     sub = Submission(file_name=file_name or path.name, sha256=sha256)
@@ -67,7 +125,8 @@ def read_submission(path: Path, sha256: str, file_name: str | None = None) -> Su
         return sub
     cover = grid.get(cat.COVER_SHEET)
     if cover is None:
-        sub.reject(cat.COVER_SHEET, "", "missing_sheet", f"缺少工作表“{cat.COVER_SHEET}”")
+        sub.reject(cat.COVER_SHEET, "", "missing_sheet",
+                   f"缺少工作表“{cat.COVER_SHEET}”（本文件的工作表：{'、'.join(grid)}），请勿改动工作表名称")
         return sub
     unit = _read_cover(cover, sub)
     if unit is None:
@@ -75,7 +134,8 @@ def read_submission(path: Path, sha256: str, file_name: str | None = None) -> Su
     for sheet in cat.sheets_of(unit):
         rows = grid.get(sheet)
         if rows is None:
-            sub.reject(sheet, "", "missing_sheet", f"缺少工作表“{sheet}”")
+            sub.reject(sheet, "", "missing_sheet",
+                       f"缺少工作表“{sheet}”（本文件的工作表：{'、'.join(grid)}），请勿改动工作表名称")
         elif sheet == cat.VILLAGE_SHEET:
             _read_village_sheet(rows, unit, sub)
         else:
@@ -84,21 +144,30 @@ def read_submission(path: Path, sha256: str, file_name: str | None = None) -> Su
 
 
 def _open_sheets(path: Path, sub: Submission) -> dict[str, list[list]] | None:
-    """Every sheet's cells as a grid aligned with Excel's rows and columns, or None if unreadable."""
+    """Every sheet's cells as a grid aligned with Excel's rows and columns, or None if unreadable.
+
+    The file's kind is told by its first bytes, not its name (RELIABILITY.md).
+    """
     with path.open("rb") as f:
-        magic = f.read(8)
-    if magic.startswith(ZIP_MAGIC):
+        head = f.read(8)
+    unreadable: dict[str, dict[tuple[int, int], Unreadable]] = {}
+    if head.startswith(ZIP_MAGIC):
         try:
             with zipfile.ZipFile(path) as z:
-                infos = z.infolist()
-        except (zipfile.BadZipFile, OSError):
-            sub.reject("", "", "corrupt_file", "文件已损坏，无法打开，请重新保存后再报送")
+                if not _zip_is_safe_workbook(z, sub):
+                    return None
+                unreadable = unreadable_cells(z)
+        except (zipfile.BadZipFile, OSError, ET.ParseError, KeyError, EOFError):
+            sub.reject("", "", "corrupt_file", "文件已损坏，无法打开，请在 Excel 中重新保存后再报送")
             return None
-        if len(infos) > MAX_ZIP_ENTRIES or sum(i.file_size for i in infos) > MAX_UNZIPPED_BYTES:
-            sub.reject("", "", "too_large", "文件解压后过大，不是正常的报表，请使用下发的模板")
+    elif head.startswith(OLE2_MAGIC):
+        if "EncryptedPackage".encode("utf-16-le") in path.read_bytes():
+            sub.reject("", "", "encrypted", "文件设置了打开密码，请取消密码后再报送")
             return None
-    elif not magic.startswith(OLE2_MAGIC):
-        sub.reject("", "", "not_a_workbook", "不是 Excel 工作簿（.xlsx 或 .xls），请使用下发的模板")
+    else:
+        kind = "CSV 或文本文件" if path.suffix.lower() in (".csv", ".txt") else "文件"
+        sub.reject("", "", "not_a_workbook",
+                   f"这不是 Excel 工作簿，而是其他{kind}，请用下发的模板填写后以 .xlsx 报送")
         return None
     try:
         book = python_calamine.CalamineWorkbook.from_path(str(path))
@@ -109,11 +178,33 @@ def _open_sheets(path: Path, sub: Submission) -> dict[str, list[list]] | None:
                 sub.reject(name, "", "too_large",
                            f"工作表过大（{sheet.total_height} 行 × {sheet.total_width} 列），请使用下发的模板")
                 return None
-            grid[name.strip()] = sheet.to_python(skip_empty_area=False)
+            rows = sheet.to_python(skip_empty_area=False)
+            for (r, c), cell in unreadable.get(name.strip(), {}).items():
+                while len(rows) <= r:  # calamine may drop a trailing row of unsaved formulas
+                    rows.append([])
+                rows[r].extend([""] * (c + 1 - len(rows[r])))
+                rows[r][c] = cell
+            grid[name.strip()] = rows
         return grid
-    except Exception:  # calamine raises several types for corrupt or encrypted files
-        sub.reject("", "", "corrupt_file", "文件已损坏、加密或格式不受支持，无法读取，请另存为 .xlsx 后再报送")
+    except Exception:  # calamine raises several types for corrupt files; none must escape
+        sub.reject("", "", "corrupt_file", "文件已损坏或格式不受支持，无法读取，请在 Excel 中另存为 .xlsx 后再报送")
         return None
+
+
+def _zip_is_safe_workbook(z: zipfile.ZipFile, sub: Submission) -> bool:
+    """A zip that is an Excel workbook of sane size (zip-bomb bounds checked before unzipping)."""
+    infos = z.infolist()
+    too_big = (len(infos) > MAX_ZIP_ENTRIES
+               or sum(i.file_size for i in infos) > MAX_UNZIPPED_BYTES
+               or any(i.file_size > LARGE_ENTRY_BYTES and i.file_size > MAX_RATIO * max(1, i.compress_size)
+                      for i in infos))
+    if too_big:
+        sub.reject("", "", "too_large", "文件解压后过大，不是正常的报表，请使用下发的模板")
+        return False
+    if "xl/workbook.xml" not in {i.filename for i in infos}:
+        sub.reject("", "", "not_a_workbook", "这不是 Excel 工作簿（可能是 Word 文档或压缩包），请用下发的模板填写后报送")
+        return False
+    return True
 
 
 def _at(rows: list[list], r: int, c: int) -> object:

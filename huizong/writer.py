@@ -16,9 +16,13 @@ from schemas import catalog as cat
 Values = dict[tuple[str, str], object]
 
 
+class Formula(str):
+    """A cell content meant as a formula (tests write them); every other string is text."""
+
+
 def _put(ws, row: int, col: int, value: object) -> None:
     cell = ws.cell(row=row, column=col, value=value)
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    if isinstance(value, str) and not isinstance(value, Formula) and value[:1] in ("=", "+", "-", "@"):
         cell.data_type = TYPE_STRING  # never a formula, whatever a clerk typed
 
 
