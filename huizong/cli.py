@@ -45,6 +45,9 @@ def print_pass_summary(summary: dict) -> None:
             first = next(f for f in files if f["status"] == status)
             detail = first["file_name"] + (f"  {first['first_reason']}" if first["first_reason"] else "")
             table.add_row(status, str(n), detail)
+    warned = [(f["file_name"], w) for f in files for w in f.get("warnings", [])]
+    if warned:
+        table.add_row("warnings (loaded anyway)", str(len(warned)), "  ".join(warned[0]))
     table.add_row("skipped (already received)", str(summary["skipped"]), "")
     console.print(table)
     for f in files:

@@ -11,7 +11,7 @@ import pandas as pd
 import pandera.errors
 
 from huizong.cells import cell_text, parse_cell
-from huizong.problems import CELL_ISSUES, ERROR, NOT_A_LEVEL_TEXT, Problem, located
+from huizong.problems import CELL_ISSUES, ERROR, WARNING, NOT_A_LEVEL_TEXT, Problem, located
 from huizong.workbook import Submission
 from schemas import catalog as cat
 from schemas.submission import CROSS_CHECKS, values_schema, villages_schema
@@ -122,6 +122,22 @@ def _village_message(check: str, row: pd.Series) -> str:
         return located(row["sheet"], row["cell"], "村（社区）代码", f"“{code}”不是登记的村（社区）代码")
     town = cat.unit_by_code()[row["registry_town"]].name
     return located(row["sheet"], row["cell"], "村（社区）代码", f"“{code}”是{town}的村（社区），不属于本镇")
+
+
+def word_warnings(rows: list[tuple]) -> list[Problem]:
+    """Warnings from `sql/setup/warnings.sql` (sha256, sheet, cell, indicator_code, check_name,
+    value, reference), worded for the clerk."""
+    problems = []
+    for sha256, sheet, cell, code, check, value, reference in rows:
+        ind = cat.indicator_by_code()[code]
+        shown = cell_text(float(value))
+        if check == "flow_spike":
+            text = f"“{shown}”超过本单位以往季度中位数 {cell_text(float(reference))} 的 5 倍，请核实是否填错"
+        else:
+            text = "上季度为“是”，本季度为“否”，请核实"
+        problems.append(Problem(sha256, sheet, cell, code, check,
+                                located(sheet, cell, ind.header, text), WARNING))
+    return problems
 
 
 def validate_batch(subs: list[Submission]) -> tuple[list[Outcome], pd.DataFrame]:

@@ -19,7 +19,8 @@ from typing import Iterator
 import duckdb
 import pandas as pd
 
-from huizong.validation import Outcome
+from huizong.problems import Problem
+from huizong.validation import Outcome, word_warnings
 from schemas import catalog as cat
 
 DB_NAME = "huizong.duckdb"
@@ -173,11 +174,39 @@ def record_imports(build: Path, received: list[dict], outcomes: list[Outcome],
             results.append({"file_name": f["file_name"], "sha256": o.sha256, "unit_code": o.unit_code,
                             "period": o.period, "status": status,
                             "first_reason": errors[0].message if errors else None})
+        warned = _record_warnings(con, [r["sha256"] for r in results if r["status"] == "loaded"])
+        for r in results:
+            r["warnings"] = warned.get(r["sha256"], [])
         con.execute("drop table batch")
         con.execute("commit")
         return results
     finally:
         con.close()
+
+
+def find_warnings(con: duckdb.DuckDBPyConnection) -> list[Problem]:
+    """FORM.md's warnings for the values in the relation `warning_candidates` (see the SQL)."""
+    rows = con.execute((SQL_DIR / "setup" / "warnings.sql").read_text(encoding="utf-8")).fetchall()
+    return word_warnings(rows)
+
+
+def _record_warnings(con: duckdb.DuckDBPyConnection, loaded: list[str]) -> dict[str, list[str]]:
+    """Store the warnings of the newly loaded versions; returns their messages by sha256."""
+    con.execute("create or replace temp table warning_candidates as "
+                "select batch.*, imports.period from batch join ops.imports as imports using (sha256) "
+                "where list_contains(?, sha256)", [loaded])
+    warnings = find_warnings(con)
+    con.executemany("insert into ops.import_errors values (?, ?, ?, ?, ?, ?, ?)",
+                    [[p.sha256, p.sheet, p.cell, p.indicator_code, p.check, p.severity, p.message]
+                     for p in warnings])
+    by_sha: dict[str, list[str]] = {}
+    for p in warnings:
+        by_sha.setdefault(p.sha256, []).append(p.message)
+    for sha, messages in by_sha.items():
+        con.execute("update ops.imports set n_warnings = n_warnings + ? where sha256 = ?",
+                    [len(messages), sha])
+    con.execute("drop table warning_candidates")
+    return by_sha
 
 
 def _version_status(con: duckdb.DuckDBPyConnection, o: Outcome,
