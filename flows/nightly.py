@@ -14,7 +14,7 @@ import pandas as pd
 from prefect import flow, task, get_run_logger
 from prefect.cache_policies import NO_CACHE
 
-from huizong import models, warehouse as wh
+from huizong import feedback, models, warehouse as wh
 from huizong.validation import Outcome, validate_batch
 from huizong.workbook import read_submission
 
@@ -60,6 +60,20 @@ def read_and_validate(files: list[dict]) -> tuple[list[Outcome], pd.DataFrame]:
         logger.info("reading %s", f["file_name"])
         subs.append(read_submission(f["path"], f["sha256"], f["file_name"]))
     return validate_batch(subs)
+
+
+@task(cache_policy=NO_CACHE)
+def write_feedback(warehouse: Path, files: list[dict], outcomes: list[Outcome]) -> dict[str, str]:
+    """A marked-up workbook and a text for each rejected file; returns their paths by sha256."""
+    paths = {f["sha256"]: f["path"] for f in files}
+    written = {}
+    for o in outcomes:
+        if not o.ok:
+            stem = feedback.write_feedback(paths[o.sha256], o.file_name, o.unit_code, o.period,
+                                           o.problems, warehouse)
+            written[o.sha256] = str(stem)
+            get_run_logger().info("feedback for %s: %s.xlsx", o.file_name, stem)
+    return written
 
 
 @task(cache_policy=NO_CACHE)
@@ -113,6 +127,9 @@ def nightly(inbox: Path = Path("inbox"), warehouse: Path = Path("warehouse"),
         results = [f.result() for f in futures]
         outcomes = [o for batch_outcomes, _ in results for o in batch_outcomes]
         values = pd.concat([v for _, v in results], ignore_index=True)
+        written = write_feedback(warehouse, new, outcomes)
+        for f in new:
+            f["feedback_path"] = written.get(f["sha256"])
         build, recorded = load(warehouse, new, outcomes, values)
         build_models(build)
         publish(build, warehouse)

@@ -97,8 +97,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     try:
         sql = (SQL_DIR / "setup" / "status.sql").read_text(encoding="utf-8")
         rows = con.execute(sql, {"period": args.period}).fetchall()
-        unplaced = con.execute((SQL_DIR / "setup" / "unidentified.sql").read_text(encoding="utf-8"))
-        unplaced_rows = unplaced.fetchall()
+        rejected_files = con.execute((SQL_DIR / "setup" / "rejected.sql").read_text(encoding="utf-8"),
+                               {"period": args.period}).fetchall()
     finally:
         con.close()
     # Wide only here, at the edge: one row per unit, one column per quarter.
@@ -117,8 +117,11 @@ def cmd_status(args: argparse.Namespace) -> int:
             line.append(f"[{colours[status]}]{status}[/]{extra}")
         table.add_row(f"{name} {code}", *line)
     console.print(table)
-    for file_name, received_at, reason in unplaced_rows:
-        console.print(f"[red]rejected, unit or quarter unknown[/] {file_name} ({received_at:%Y-%m-%d}): {reason}")
+    if rejected_files:
+        console.print("[bold]rejected files[/] (feedback for the town under the warehouse folder):")
+    for unit_name, period, file_name, received_at, n_errors, reason, feedback_path in rejected_files:
+        console.print(f"[red]{unit_name} {period or '?'}[/] {file_name} (received {received_at:%Y-%m-%d}, "
+                      f"{n_errors} error(s)): {reason}\n    feedback: {feedback_path}.xlsx / .txt")
     return EXIT_OK
 
 

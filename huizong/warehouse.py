@@ -134,7 +134,8 @@ def record_imports(build: Path, received: list[dict], outcomes: list[Outcome],
                    values: pd.DataFrame) -> list[dict]:
     """Enter a batch of new files into the ledger of the build copy, FORM.md's version rules applied.
 
-    received: one dict per file with sha256, file_name, received_at (datetime), archive_path.
+    received: one dict per file with sha256, file_name, received_at (datetime), archive_path
+    and, for a rejected file, feedback_path.
     Files are taken oldest first, so the newest valid version of a (unit, period) ends `loaded`;
     an invalid one is `rejected` and never replaces a valid one; a valid one whose figures equal
     the loaded version's is a `duplicate`. Returns one row per file with its final status.
@@ -156,11 +157,11 @@ def record_imports(build: Path, received: list[dict], outcomes: list[Outcome],
                 status, replaced = _version_status(con, o, f["received_at"])
             n_values = int((values["sha256"] == o.sha256).sum()) if o.ok else None
             con.execute(
-                "insert into ops.imports values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "insert into ops.imports values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [o.sha256, f["file_name"], o.unit_code, o.period, status, f["received_at"], now,
                  str(f["archive_path"]), n_values, len(errors), len(o.problems) - len(errors),
                  errors[0].message if errors else None,
-                 replaced if status == "superseded" else None])
+                 replaced if status == "superseded" else None, f.get("feedback_path")])
             if status == "loaded":
                 con.execute("insert into raw.submitted_values select * from batch where sha256 = ?",
                             [o.sha256])
@@ -172,7 +173,7 @@ def record_imports(build: Path, received: list[dict], outcomes: list[Outcome],
                                 [[p.sha256, p.sheet, p.cell, p.indicator_code, p.check,
                                   p.severity, p.message] for p in o.problems])
             results.append({"file_name": f["file_name"], "sha256": o.sha256, "unit_code": o.unit_code,
-                            "period": o.period, "status": status,
+                            "period": o.period, "status": status, "feedback_path": f.get("feedback_path"),
                             "first_reason": errors[0].message if errors else None})
         warned = _record_warnings(con, [r["sha256"] for r in results if r["status"] == "loaded"])
         for r in results:

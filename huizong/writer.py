@@ -20,10 +20,12 @@ class Formula(str):
     """A cell content meant as a formula (tests write them); every other string is text."""
 
 
-def _put(ws, row: int, col: int, value: object) -> None:
+def put_text(ws, row: int, col: int, value: object):
+    """Write a cell; a string is always text, never a formula, unless it is a `Formula`."""
     cell = ws.cell(row=row, column=col, value=value)
     if isinstance(value, str) and not isinstance(value, Formula) and value[:1] in ("=", "+", "-", "@"):
         cell.data_type = TYPE_STRING  # never a formula, whatever a clerk typed
+    return cell
 
 
 def write_workbook(path: Path, unit: cat.Unit, period_text: str, values: Values, *,
@@ -43,8 +45,8 @@ def write_workbook(path: Path, unit: cat.Unit, period_text: str, values: Values,
               "报告期": period_text, "填报人": "", "联系电话": "", "填报日期": ""}
     fields.update(cover_extra or {})
     for r, (label, value) in enumerate(fields.items(), start=1):
-        _put(cover, r, 1, label)
-        _put(cover, r, 2, value)
+        put_text(cover, r, 1, label)
+        put_text(cover, r, 2, value)
     for sheet in cat.sheets_of(unit):
         ws = wb.create_sheet(sheet)
         inds = cat.indicators_for(unit, sheet)
@@ -53,21 +55,21 @@ def write_workbook(path: Path, unit: cat.Unit, period_text: str, values: Values,
                      "bare": lambda i: i.name}[header]
             for c, text in enumerate([cat.VILLAGE_CODE_HEADER, cat.VILLAGE_NAME_HEADER]
                                      + [heads(i) for i in inds], start=1):
-                _put(ws, 1, c, text)
+                put_text(ws, 1, c, text)
             rows = villages if villages is not None else [
                 (v.code, v.name) for v in cat.villages_of(unit.code)]
             for r, (code, name) in enumerate(rows, start=2):
-                _put(ws, r, 1, code)
-                _put(ws, r, 2, name)
+                put_text(ws, r, 1, code)
+                put_text(ws, r, 2, name)
                 for c, ind in enumerate(inds, start=3):
-                    _put(ws, r, c, values.get((str(code), ind.code)))
+                    put_text(ws, r, c, values.get((str(code), ind.code)))
         else:
             for c, text in enumerate(cat.VERTICAL_HEADER, start=1):
-                _put(ws, 1, c, text)
+                put_text(ws, 1, c, text)
             for r, ind in enumerate(inds, start=2):
                 for c, value in enumerate((ind.code, ind.name, ind.unit,
                                            values.get((unit.code, ind.code))), start=1):
-                    _put(ws, r, c, value)
+                    put_text(ws, r, c, value)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path

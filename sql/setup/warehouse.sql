@@ -20,7 +20,8 @@ create table if not exists ops.imports (
     n_errors        integer not null,
     n_warnings      integer not null,
     first_reason    varchar,               -- the first error, for tables and the terminal
-    superseded_by   varchar                -- sha256 of the version that replaced this one
+    superseded_by   varchar,               -- sha256 of the version that replaced this one
+    feedback_path   varchar                -- a rejected file's feedback (.xlsx/.txt), relative
 );
 
 -- one row per problem found in a file; cell is an Excel reference ('' when it is the whole file)
