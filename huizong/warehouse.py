@@ -168,10 +168,7 @@ def record_imports(build: Path, received: list[dict], outcomes: list[Outcome],
                 if replaced:
                     con.execute("update ops.imports set status = 'superseded', superseded_by = ? "
                                 "where sha256 = ?", [o.sha256, replaced])
-            if o.problems:
-                con.executemany("insert into ops.import_errors values (?, ?, ?, ?, ?, ?, ?)",
-                                [[p.sha256, p.sheet, p.cell, p.indicator_code, p.check,
-                                  p.severity, p.message] for p in o.problems])
+            insert_problems(con, o.problems)
             results.append({"file_name": f["file_name"], "sha256": o.sha256, "unit_code": o.unit_code,
                             "period": o.period, "status": status, "feedback_path": f.get("feedback_path"),
                             "first_reason": errors[0].message if errors else None})
@@ -183,6 +180,13 @@ def record_imports(build: Path, received: list[dict], outcomes: list[Outcome],
         return results
     finally:
         con.close()
+
+
+def insert_problems(con: duckdb.DuckDBPyConnection, problems: list[Problem]) -> None:
+    if problems:
+        con.executemany("insert into ops.import_errors values (?, ?, ?, ?, ?, ?, ?)",
+                        [[p.sha256, p.sheet, p.cell, p.indicator_code, p.check, p.severity, p.message]
+                         for p in problems])
 
 
 def find_warnings(con: duckdb.DuckDBPyConnection) -> list[Problem]:
@@ -197,9 +201,7 @@ def _record_warnings(con: duckdb.DuckDBPyConnection, loaded: list[str]) -> dict[
                 "select batch.*, imports.period from batch join ops.imports as imports using (sha256) "
                 "where list_contains(?, sha256)", [loaded])
     warnings = find_warnings(con)
-    con.executemany("insert into ops.import_errors values (?, ?, ?, ?, ?, ?, ?)",
-                    [[p.sha256, p.sheet, p.cell, p.indicator_code, p.check, p.severity, p.message]
-                     for p in warnings])
+    insert_problems(con, warnings)
     by_sha: dict[str, list[str]] = {}
     for p in warnings:
         by_sha.setdefault(p.sha256, []).append(p.message)
