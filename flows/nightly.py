@@ -6,7 +6,6 @@ input is a `rejected` row, never a failed task (RELIABILITY.md, Prefect failure 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from pathlib import Path
 
 import duckdb
@@ -15,23 +14,11 @@ from prefect import flow, task, get_run_logger
 from prefect.cache_policies import NO_CACHE
 
 from huizong import feedback, models, warehouse as wh
+from huizong.files import is_ignored, sha256_of
 from huizong.validation import Outcome, validate_batch
 from huizong.workbook import read_submission
 
 BATCH_SIZE = 200  # files per read-and-validate task: one pandera call per batch, not per file
-
-
-def is_ignored(path: Path) -> bool:
-    """Excel's lock files (~$x.xlsx), hidden files and folders are not submissions."""
-    return path.name.startswith(("~$", ".")) or not path.is_file()
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @task(cache_policy=NO_CACHE)

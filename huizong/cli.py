@@ -125,6 +125,50 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from huizong.checking import check_files
+
+    missing = [p for p in args.files if not p.is_file()]
+    for p in missing:
+        console.print(f"[red]no such file:[/] {p}")
+    outcomes = check_files([p for p in args.files if p.is_file()], args.warehouse)
+    for o in outcomes:
+        verdict = "[green]would load[/]" if o.ok else "[red]would be rejected[/]"
+        console.print(f"{verdict} {o.file_name} ({o.unit_code or '?'} {o.period or '?'})")
+        for p in o.problems:
+            tag = "[red]错误[/]" if p.severity == "error" else "[yellow]提醒[/]"
+            console.print(f"  {tag} {p.message}")
+    return EXIT_OK if all(o.ok for o in outcomes) and not missing else EXIT_REJECTED
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from huizong.cells import parse_period
+    from huizong.templates import template_name, write_template
+    from schemas import catalog as cat
+
+    period = parse_period(args.period)
+    if period is None:
+        console.print(f"[red]not a quarter:[/] {args.period} (use e.g. 2019Q3)")
+        return EXIT_FAILED
+    if args.unit:
+        unit = cat.unit_by_code().get(args.unit)
+        if unit is None or unit not in cat.submitters():
+            console.print(f"[red]not a submitting unit:[/] {args.unit}")
+            return EXIT_FAILED
+        units = [unit]
+    else:
+        units = cat.submitters()
+    folder = args.warehouse / "templates" / period
+    if args.out and len(units) == 1 and args.out.suffix == ".xlsx":
+        targets = {units[0]: args.out}
+    else:
+        targets = {u: (args.out or folder) / template_name(u, period) for u in units}
+    for unit, path in targets.items():
+        write_template(unit, period, path)
+        console.print(f"wrote {path}")
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from huizong.demo import DEMO_PERIODS, generate, write_demo_inbox
 
@@ -159,6 +203,24 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("sql")
     q.add_argument("--limit", type=int, default=200, help="rows to print (default 200)")
     q.set_defaults(func=cmd_query)
+
+    c = sub.add_parser("check", parents=[common], help="dry run: check files without loading them",
+                       description="Runs every check of a pass on the named files and prints the problems "
+                                   "and warnings; loads nothing, writes nothing. Exit 0 if they would load, "
+                                   "2 if not. Example: huizong check 城关镇_2019Q3.xlsx")
+    c.add_argument("files", nargs="+", type=Path)
+    c.set_defaults(func=cmd_check)
+
+    t = sub.add_parser("template", parents=[common], help="write blank workbooks for units to fill",
+                       description="Writes the workbook a unit fills for a quarter: cover and villages "
+                                   "prefilled, instructions, drop-downs and range checks. Without --unit, "
+                                   "one per town and department. Example: huizong template --unit 990101100 "
+                                   "--period 2020Q1 --out 城关镇.xlsx")
+    t.add_argument("--period", required=True, help="the quarter, e.g. 2020Q1")
+    t.add_argument("--unit", help="a town's or department's code (default: all of them)")
+    t.add_argument("--out", type=Path, help="an .xlsx file for one unit, or a folder "
+                                            "(default <warehouse>/templates/<period>/)")
+    t.set_defaults(func=cmd_template)
 
     d = sub.add_parser("demo", help="write the demo county's workbooks",
                        description="Example: huizong demo --out /tmp/county --periods 2019Q1 2019Q2")

@@ -28,11 +28,19 @@ def put_text(ws, row: int, col: int, value: object):
     return cell
 
 
-def write_workbook(path: Path, unit: cat.Unit, period_text: str, values: Values, *,
+def write_workbook(path: Path, unit: cat.Unit, period_text: str, values: Values, **kwargs) -> Path:
+    """Write `unit`'s workbook for a period (see `build_workbook` for the keyword arguments)."""
+    wb = build_workbook(unit, period_text, values, **kwargs)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+def build_workbook(unit: cat.Unit, period_text: str, values: Values, *,
                    unit_name: str | None = None, unit_code: object = None,
                    header: str = "full", villages: list[tuple[object, str]] | None = None,
-                   cover_extra: dict[str, str] | None = None) -> Path:
-    """Write `unit`'s workbook for a period. Keyword arguments let tests write it wrong.
+                   cover_extra: dict[str, str] | None = None) -> Workbook:
+    """`unit`'s workbook for a period, in memory. Keyword arguments let tests write it wrong.
 
     header: "full" (`道德讲堂（场次）`), "half" (`道德讲堂(场次)`) or "bare" (`道德讲堂`).
     villages: the (code, name) rows of the village sheet; default the town's registry villages.
@@ -70,6 +78,4 @@ def write_workbook(path: Path, unit: cat.Unit, period_text: str, values: Values,
                 for c, value in enumerate((ind.code, ind.name, ind.unit,
                                            values.get((unit.code, ind.code))), start=1):
                     put_text(ws, r, c, value)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
-    return path
+    return wb
