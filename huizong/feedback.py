@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 
@@ -55,8 +56,11 @@ def write_feedback(source: Path, file_name: str, unit_code: str | None, period: 
     for p in problems:
         if p.sheet in book.sheetnames and p.cell:
             cell = book[p.sheet][p.cell]
+            if isinstance(cell, MergedCell):  # holds no comment; the list sheet still names it
+                continue
             cell.fill = BAD_FILL if p.severity == ERROR else WARN_FILL
-            cell.comment = Comment(p.message, "县文明办", width=320, height=120)
+            cell.comment = Comment(ILLEGAL_CHARACTERS_RE.sub("", p.message), "县文明办",
+                                   width=320, height=120)
     sheet = book.create_sheet(LIST_SHEET, 0)
     book.active = 0
     for c, head in enumerate(("序号", "工作表", "单元格", "指标", "问题", "类别"), start=1):

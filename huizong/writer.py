@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import TYPE_STRING
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, TYPE_STRING
 
 from schemas import catalog as cat
 
@@ -21,7 +21,11 @@ class Formula(str):
 
 
 def put_text(ws, row: int, col: int, value: object):
-    """Write a cell; a string is always text, never a formula, unless it is a `Formula`."""
+    """Write a cell; a string is always text, never a formula, unless it is a `Formula`.
+
+    Control characters, which a workbook cannot hold, are dropped."""
+    if isinstance(value, str):
+        value = type(value)(ILLEGAL_CHARACTERS_RE.sub("", value))
     cell = ws.cell(row=row, column=col, value=value)
     if isinstance(value, str) and not isinstance(value, Formula) and value[:1] in ("=", "+", "-", "@"):
         cell.data_type = TYPE_STRING  # never a formula, whatever a clerk typed

@@ -45,3 +45,26 @@ def test_every_command_has_help_with_an_example():
     commands = parser()._subparsers._group_actions[0].choices
     for name, sub in commands.items():
         assert "Example:" in (sub.description or ""), name
+
+
+def test_check_is_a_dry_run(tmp_path: Path):
+    town = cat.towns()[1]
+    village = cat.villages_of(town.code)[2]
+    good = write_unit_workbook(tmp_path / "good.xlsx", town, "2019Q1")
+    bad = write_unit_workbook(tmp_path / "bad.xlsx", town, "2019Q2", {(village.code, "V11"): "约3"})
+    ok = huizong("check", str(good), cwd=tmp_path)
+    assert ok.returncode == 0 and "would load" in ok.stdout
+    both = huizong("check", str(good), str(bad), cwd=tmp_path)
+    assert both.returncode == 2
+    assert "村级指标!M4 善行义举榜（期）: “约3”请填写确切的数字" in both.stdout.replace("\n", "")
+    assert not (tmp_path / "warehouse").exists()
+
+
+def test_template_command_writes_one_or_all(tmp_path: Path):
+    one = huizong("template", "--unit", "990101100", "--period", "2020年第一季度",
+                  "--out", "t.xlsx", cwd=tmp_path)
+    assert one.returncode == 0 and (tmp_path / "t.xlsx").exists()
+    every = huizong("template", "--period", "2020Q1", cwd=tmp_path)
+    assert every.returncode == 0
+    assert len(list((tmp_path / "warehouse" / "templates" / "2020Q1").glob("*.xlsx"))) == 13
+    assert huizong("template", "--unit", "42", "--period", "2020Q1", cwd=tmp_path).returncode == 1

@@ -159,3 +159,36 @@ def test_versions_newest_valid_wins_and_invalid_never_replaces(tmp_path, prefect
         "again.xlsx": "duplicate"}
     assert query(warehouse, "select cell, indicator_code, message from ops.import_errors") == [
         ("E2", "V03", "村级指标!E2 道德讲堂（场次）: “-1”不能为负数")]
+
+
+def test_warnings_never_block_a_load(tmp_path, prefect_harness):
+    town = cat.towns()[5]
+    village = cat.villages_of(town.code)[0]
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse"
+    for period, v03, flag in (("2019Q1", 4, 1), ("2019Q2", 4, 1), ("2019Q3", 21, 0)):
+        write_unit_workbook(inbox / f"{period}.xlsx", town, period,
+                            {(village.code, "V03"): v03, (village.code, "V02"): flag})
+    summary = nightly(inbox=inbox, warehouse=warehouse)
+    assert [f["status"] for f in summary["files"]] == ["loaded"] * 3
+    got = query(warehouse, "select i.period, e.cell, e.indicator_code, e.check_name, e.severity "
+                "from ops.import_errors e join ops.imports i using (sha256) "
+                "where e.cell in ('D2', 'E2') order by e.cell")
+    # V02 is column D, V03 column E; 21 > 5 x median(4, 4); the flag fell from 1 to 0
+    assert got == [("2019Q3", "D2", "V02", "flag_dropped", "warning"),
+                   ("2019Q3", "E2", "V03", "flow_spike", "warning")]
+
+
+def test_a_rejected_file_changes_nothing_loaded_and_others_load(tmp_path, prefect_harness):
+    town, other = cat.towns()[6], cat.towns()[7]
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse"
+    write_unit_workbook(inbox / "a.xlsx", town, "2019Q1")
+    nightly(inbox=inbox, warehouse=warehouse)
+    before = query(warehouse, "select * from marts.town_totals where unit_code = ? order by all", [town.code])
+    village = cat.villages_of(town.code)[0]
+    write_unit_workbook(inbox / "a_fixed.xlsx", town, "2019Q1", {(village.code, "V03"): "#REF!"})
+    write_unit_workbook(inbox / "b.xlsx", other, "2019Q1")
+    summary = nightly(inbox=inbox, warehouse=warehouse)
+    assert {f["file_name"]: f["status"] for f in summary["files"]} == {"a_fixed.xlsx": "rejected", "b.xlsx": "loaded"}
+    assert query(warehouse, "select * from marts.town_totals where unit_code = ? order by all", [town.code]) == before
+    feedback = query(warehouse, "select feedback_path from ops.imports where file_name = 'a_fixed.xlsx'")[0][0]
+    assert (warehouse / f"{feedback}.xlsx").exists() and (warehouse / f"{feedback}.txt").exists()
