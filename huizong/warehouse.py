@@ -130,56 +130,67 @@ def publish(build: Path, warehouse: Path) -> None:
         os.close(dir_fd)
 
 
+LEDGER_COLUMNS = ["sha256", "file_name", "unit_code", "period", "status", "received_at",
+                  "imported_at", "archive_path", "n_values", "n_errors", "n_warnings",
+                  "first_reason", "superseded_by", "feedback_path"]
+
+
 def record_imports(build: Path, received: list[dict], outcomes: list[Outcome],
-                   values: pd.DataFrame) -> list[dict]:
-    """Enter a batch of new files into the ledger of the build copy, FORM.md's version rules applied.
+                   values: pd.DataFrame, *, rerun: bool = False) -> list[dict]:
+    """Enter a batch of files into the ledger of the build copy, FORM.md's version rules applied.
 
     received: one dict per file with sha256, file_name, received_at (datetime), archive_path
-    and, for a rejected file, feedback_path.
-    Files are taken oldest first, so the newest valid version of a (unit, period) ends `loaded`;
-    an invalid one is `rejected` and never replaces a valid one; a valid one whose figures equal
-    the loaded version's is a `duplicate`. Returns one row per file with its final status.
+    and, for a rejected file, feedback_path. With `rerun`, what was recorded of these versions
+    before is replaced (their arrival time is the one given). Every (unit, period) touched is
+    then re-decided by `sql/setup/resolve_versions.sql`. Returns one row per file.
     """
     by_sha = {o.sha256: o for o in outcomes}
+    shas = [f["sha256"] for f in received]
     now = dt.datetime.now(dt.timezone.utc)
+    ledger = []
+    for f in received:
+        o = by_sha[f["sha256"]]
+        errors = [p for p in o.problems if p.severity == "error"]
+        ledger.append((o.sha256, f["file_name"], o.unit_code, o.period,
+                       "valid" if o.ok else "rejected", f["received_at"], now, str(f["archive_path"]),
+                       int((values["sha256"] == o.sha256).sum()) if o.ok else None,
+                       len(errors), len(o.problems) - len(errors),
+                       errors[0].message if errors else None, None, f.get("feedback_path")))
+    ledger_df = pd.DataFrame(ledger, columns=LEDGER_COLUMNS)
     con = duckdb.connect(str(build))
     try:
         con.execute("begin")
-        con.register("batch_values", values)
-        con.execute("create temp table batch as select * from batch_values")
-        con.unregister("batch_values")
-        results = []
-        for f in sorted(received, key=lambda f: (f["received_at"], f["file_name"])):
-            o = by_sha[f["sha256"]]
-            errors = [p for p in o.problems if p.severity == "error"]
-            status, replaced = ("loaded", None) if o.ok else ("rejected", None)
-            if o.ok:
-                status, replaced = _version_status(con, o, f["received_at"])
-            n_values = int((values["sha256"] == o.sha256).sum()) if o.ok else None
-            con.execute(
-                "insert into ops.imports values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [o.sha256, f["file_name"], o.unit_code, o.period, status, f["received_at"], now,
-                 str(f["archive_path"]), n_values, len(errors), len(o.problems) - len(errors),
-                 errors[0].message if errors else None,
-                 replaced if status == "superseded" else None, f.get("feedback_path")])
-            if status == "loaded":
-                con.execute("insert into raw.submitted_values select * from batch where sha256 = ?",
-                            [o.sha256])
-                if replaced:
-                    con.execute("update ops.imports set status = 'superseded', superseded_by = ? "
-                                "where sha256 = ?", [o.sha256, replaced])
-            insert_problems(con, o.problems)
-            results.append({"file_name": f["file_name"], "sha256": o.sha256, "unit_code": o.unit_code,
-                            "period": o.period, "status": status, "feedback_path": f.get("feedback_path"),
-                            "first_reason": errors[0].message if errors else None})
-        warned = _record_warnings(con, [r["sha256"] for r in results if r["status"] == "loaded"])
-        for r in results:
-            r["warnings"] = warned.get(r["sha256"], [])
-        con.execute("drop table batch")
+        con.execute("create or replace temp table affected_keys as "
+                    "select distinct unit_code, period from ops.imports "
+                    "where list_contains(?, sha256) and unit_code is not null", [shas])
+        if rerun:
+            for table in ("raw.submitted_values", "ops.import_errors", "ops.imports"):
+                con.execute(f"delete from {table} where list_contains(?, sha256)", [shas])
+        con.register("new_ledger", ledger_df)
+        con.register("new_values", values)
+        con.execute("insert into ops.imports by name select * from new_ledger")
+        con.execute("insert into raw.submitted_values by name select * from new_values")
+        insert_problems(con, [p for o in outcomes for p in o.problems])
+        con.execute("insert into affected_keys select distinct unit_code, period from new_ledger "
+                    "where status = 'valid'")
+        con.execute("update ops.imports set status = resolved.status, superseded_by = resolved.superseded_by "
+                    f"from ({_sql('resolve_versions.sql')}) as resolved "
+                    "where ops.imports.sha256 = resolved.sha256")
+        warned = _record_warnings(con, [f["sha256"] for f in received if by_sha[f["sha256"]].ok])
+        results = con.execute(
+            "select file_name, sha256, unit_code, period, status, first_reason, feedback_path "
+            "from ops.imports where list_contains(?, sha256) order by received_at, file_name",
+            [shas]).fetchall()
+        con.execute("drop table affected_keys")
         con.execute("commit")
-        return results
     finally:
         con.close()
+    names = ("file_name", "sha256", "unit_code", "period", "status", "first_reason", "feedback_path")
+    return [dict(zip(names, r), warnings=warned.get(r[1], [])) for r in results]
+
+
+def _sql(name: str) -> str:
+    return (SQL_DIR / "setup" / name).read_text(encoding="utf-8").strip().rstrip(";")
 
 
 def insert_problems(con: duckdb.DuckDBPyConnection, problems: list[Problem]) -> None:
@@ -191,15 +202,15 @@ def insert_problems(con: duckdb.DuckDBPyConnection, problems: list[Problem]) -> 
 
 def find_warnings(con: duckdb.DuckDBPyConnection) -> list[Problem]:
     """FORM.md's warnings for the values in the relation `warning_candidates` (see the SQL)."""
-    rows = con.execute((SQL_DIR / "setup" / "warnings.sql").read_text(encoding="utf-8")).fetchall()
+    rows = con.execute(_sql("warnings.sql")).fetchall()
     return word_warnings(rows)
 
 
-def _record_warnings(con: duckdb.DuckDBPyConnection, loaded: list[str]) -> dict[str, list[str]]:
-    """Store the warnings of the newly loaded versions; returns their messages by sha256."""
+def _record_warnings(con: duckdb.DuckDBPyConnection, shas: list[str]) -> dict[str, list[str]]:
+    """Store the warnings of new valid versions; returns their messages by sha256."""
     con.execute("create or replace temp table warning_candidates as "
-                "select batch.*, imports.period from batch join ops.imports as imports using (sha256) "
-                "where list_contains(?, sha256)", [loaded])
+                "select v.*, imports.period from raw.submitted_values as v "
+                "join ops.imports as imports using (sha256) where list_contains(?, v.sha256)", [shas])
     warnings = find_warnings(con)
     insert_problems(con, warnings)
     by_sha: dict[str, list[str]] = {}
@@ -210,21 +221,3 @@ def _record_warnings(con: duckdb.DuckDBPyConnection, loaded: list[str]) -> dict[
                     [len(messages), sha])
     con.execute("drop table warning_candidates")
     return by_sha
-
-
-def _version_status(con: duckdb.DuckDBPyConnection, o: Outcome,
-                    received_at: dt.datetime) -> tuple[str, str | None]:
-    """(status of a valid new version, sha256 of the version it replaces or that replaces it)."""
-    current = con.execute(
-        "select sha256, received_at from ops.imports "
-        "where unit_code = ? and period = ? and status = 'loaded'", [o.unit_code, o.period]).fetchall()
-    if not current:
-        return "loaded", None
-    current_sha, current_received = current[0]
-    same = con.execute((SQL_DIR / "setup" / "same_figures.sql").read_text(encoding="utf-8"),
-                       {"new": o.sha256, "old": current_sha}).fetchall()[0][0]
-    if same:
-        return "duplicate", current_sha
-    if current_received > received_at:  # an older version arriving late never wins
-        return "superseded", current_sha
-    return "loaded", current_sha
