@@ -37,6 +37,6 @@ def check_files(paths: list[Path], warehouse: Path) -> list[Outcome]:
 
 def _empty_warehouse() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    con.execute((wh.SQL_DIR / "setup" / "warehouse.sql").read_text(encoding="utf-8"))
+    con.execute(wh.setup_sql("warehouse.sql"))
     wh.load_catalog(con)
     return con

@@ -19,18 +19,39 @@ def quiet_prefect() -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    quiet_prefect()
-    from flows.nightly import nightly
-
-    console.print(f"[bold]huizong run[/]: inbox {args.inbox} -> warehouse {args.warehouse}")
-    state = nightly(inbox=args.inbox, warehouse=args.warehouse, return_state=True)
+def run_pass_flow(flow_fn, **params) -> int:
+    """Run a pass flow on Prefect, print its summary; the exit status of CONTRACT.md."""
+    state = flow_fn(**params, return_state=True)
     if not state.is_completed():
         console.print(f"[red]the pass failed:[/] {state.message}")
         return EXIT_FAILED
     summary = state.result()
     print_pass_summary(summary)
     return EXIT_REJECTED if any(f["status"] == "rejected" for f in summary["files"]) else EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    quiet_prefect()
+    from flows.nightly import nightly
+
+    console.print(f"[bold]huizong run[/]: inbox {args.inbox} -> warehouse {args.warehouse}")
+    return run_pass_flow(nightly, inbox=args.inbox, warehouse=args.warehouse)
+
+
+def cmd_rerun(args: argparse.Namespace) -> int:
+    if not (args.failed or args.unit or args.period or args.paths):
+        console.print("[red]say what to rerun:[/] --failed, --unit CODE, --period P or a file path")
+        return EXIT_FAILED
+    quiet_prefect()
+    from flows.rerun import rerun
+    from huizong.cells import parse_period
+
+    period = parse_period(args.period) if args.period else None
+    if args.period and period is None:
+        console.print(f"[red]not a quarter:[/] {args.period} (use e.g. 2019Q3)")
+        return EXIT_FAILED
+    return run_pass_flow(rerun, warehouse=args.warehouse, inbox=args.inbox, failed=args.failed,
+                         unit=args.unit, period=period, paths=args.paths)
 
 
 def print_pass_summary(summary: dict) -> None:
@@ -49,6 +70,8 @@ def print_pass_summary(summary: dict) -> None:
     if warned:
         table.add_row("warnings (loaded anyway)", str(len(warned)), "  ".join(warned[0]))
     table.add_row("skipped (already received)", str(summary["skipped"]), "")
+    if summary.get("arriving"):
+        table.add_row("still arriving (next pass)", str(len(summary["arriving"])), summary["arriving"][0])
     console.print(table)
     for f in files:
         if f["status"] == "rejected":
@@ -91,13 +114,13 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from huizong.warehouse import SQL_DIR
+    from huizong.warehouse import setup_sql
 
     con = _read_only(args)
     try:
-        sql = (SQL_DIR / "setup" / "status.sql").read_text(encoding="utf-8")
+        sql = setup_sql("status.sql")
         rows = con.execute(sql, {"period": args.period}).fetchall()
-        rejected_files = con.execute((SQL_DIR / "setup" / "rejected.sql").read_text(encoding="utf-8"),
+        rejected_files = con.execute(setup_sql("rejected.sql"),
                                {"period": args.period}).fetchall()
     finally:
         con.close()
@@ -192,6 +215,17 @@ def parser() -> argparse.ArgumentParser:
                          description="Read, validate and load every new workbook of the inbox, rebuild "
                                      "the models and publish. Example: huizong run --inbox inbox/")
     run.set_defaults(func=cmd_run)
+
+    rr = sub.add_parser("rerun", parents=[common], help="import again what is named, then rebuild",
+                        description="Imports again every rejected file (--failed), a unit's or a quarter's "
+                                    "versions plus matching new files of the inbox (--unit, --period), or "
+                                    "the given files; rebuilds the models and publishes. Idempotent. "
+                                    "Example: huizong rerun --unit 990101100 --period 2019Q3")
+    rr.add_argument("--failed", action="store_true", help="every rejected file (its cause may have gone)")
+    rr.add_argument("--unit", help="a town's or department's code")
+    rr.add_argument("--period", help="a quarter, e.g. 2019Q3")
+    rr.add_argument("paths", nargs="*", type=Path, help="files to import again (or for the first time)")
+    rr.set_defaults(func=cmd_rerun)
 
     st = sub.add_parser("status", parents=[common], help="who has submitted what, per unit and quarter",
                         description="Example: huizong status --period 2019Q3")

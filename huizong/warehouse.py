@@ -19,6 +19,7 @@ from typing import Iterator
 import duckdb
 import pandas as pd
 
+from huizong.failpoints import failpoint
 from huizong.problems import Problem
 from huizong.validation import Outcome, word_warnings
 from schemas import catalog as cat
@@ -88,13 +89,12 @@ def start_build(warehouse: Path) -> Path:
     """A private copy of the published warehouse (or a new one) for this pass to write."""
     build = build_path(warehouse)
     build.parent.mkdir(parents=True, exist_ok=True)
-    for stale in (build, build.with_name(DB_NAME + ".wal")):
-        stale.unlink(missing_ok=True)  # left by a pass that was killed
+    discard_build(warehouse)  # left by a pass that was killed
     if published_path(warehouse).exists():
         shutil.copyfile(published_path(warehouse), build)
     con = duckdb.connect(str(build))
     try:
-        con.execute((SQL_DIR / "setup" / "warehouse.sql").read_text(encoding="utf-8"))
+        con.execute(setup_sql("warehouse.sql"))
         load_catalog(con)
     finally:
         con.close()
@@ -115,6 +115,13 @@ def load_catalog(con: duckdb.DuckDBPyConnection) -> None:
     con.unregister("indicators_df")
 
 
+def discard_build(warehouse: Path) -> None:
+    """Remove what a pass left in `.build/` (nothing after a publish)."""
+    build = build_path(warehouse)
+    for leftover in (build, build.with_name(DB_NAME + ".wal")):
+        leftover.unlink(missing_ok=True)
+
+
 def publish(build: Path, warehouse: Path) -> None:
     """Swap the finished build in as the published warehouse, atomically and durably."""
     con = duckdb.connect(str(build))
@@ -122,7 +129,9 @@ def publish(build: Path, warehouse: Path) -> None:
     con.close()
     with build.open("rb") as f:
         os.fsync(f.fileno())
+    failpoint("before_replace")
     os.replace(build, published_path(warehouse))
+    failpoint("after_replace")
     dir_fd = os.open(warehouse, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
@@ -174,7 +183,7 @@ def record_imports(build: Path, received: list[dict], outcomes: list[Outcome],
         con.execute("insert into affected_keys select distinct unit_code, period from new_ledger "
                     "where status = 'valid'")
         con.execute("update ops.imports set status = resolved.status, superseded_by = resolved.superseded_by "
-                    f"from ({_sql('resolve_versions.sql')}) as resolved "
+                    f"from ({setup_sql('resolve_versions.sql')}) as resolved "
                     "where ops.imports.sha256 = resolved.sha256")
         warned = _record_warnings(con, [f["sha256"] for f in received if by_sha[f["sha256"]].ok])
         results = con.execute(
@@ -189,7 +198,8 @@ def record_imports(build: Path, received: list[dict], outcomes: list[Outcome],
     return [dict(zip(names, r), warnings=warned.get(r[1], [])) for r in results]
 
 
-def _sql(name: str) -> str:
+def setup_sql(name: str) -> str:
+    """A statement of `sql/setup/`, ready to execute or nest."""
     return (SQL_DIR / "setup" / name).read_text(encoding="utf-8").strip().rstrip(";")
 
 
@@ -202,7 +212,7 @@ def insert_problems(con: duckdb.DuckDBPyConnection, problems: list[Problem]) -> 
 
 def find_warnings(con: duckdb.DuckDBPyConnection) -> list[Problem]:
     """FORM.md's warnings for the values in the relation `warning_candidates` (see the SQL)."""
-    rows = con.execute(_sql("warnings.sql")).fetchall()
+    rows = con.execute(setup_sql("warnings.sql")).fetchall()
     return word_warnings(rows)
 
 

@@ -143,6 +143,16 @@ def read_submission(path: Path, sha256: str, file_name: str | None = None) -> Su
     return sub
 
 
+def read_cover(path: Path) -> tuple[str | None, str | None]:
+    """(unit code, period) a workbook's cover states, or None where it cannot say."""
+    sub = Submission(file_name=path.name, sha256="")
+    grid = _open_sheets(path, sub)
+    if grid is None or cat.COVER_SHEET not in grid:
+        return None, None
+    _read_cover(grid[cat.COVER_SHEET], sub)
+    return sub.unit_code, sub.period
+
+
 def _open_sheets(path: Path, sub: Submission) -> dict[str, list[list]] | None:
     """Every sheet's cells as a grid aligned with Excel's rows and columns, or None if unreadable.
 

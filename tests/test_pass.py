@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows.nightly import nightly
+from conftest import run_pass
 from huizong.demo import DEMO_PERIODS, generate, true_value, write_unit_workbook
 from schemas import catalog as cat
 
@@ -59,7 +59,7 @@ def county(tmp_path_factory, prefect_harness):
     generate(inbox)
     for unit_code, period in MISSING:
         (inbox / f"{cat.unit_by_code()[unit_code].name}_{period}.xlsx").unlink()
-    summary = nightly(inbox=inbox, warehouse=warehouse)
+    summary = run_pass(inbox, warehouse)
     return inbox, warehouse, summary
 
 
@@ -118,8 +118,8 @@ def test_a_second_pass_changes_nothing(county):
     inbox, warehouse, _ = county
     db = warehouse / "huizong.duckdb"
     before = hashlib.sha256(db.read_bytes()).hexdigest()
-    summary = nightly(inbox=inbox, warehouse=warehouse)
-    assert summary == {"files": [], "skipped": 103}
+    summary = run_pass(inbox, warehouse)
+    assert summary == {"files": [], "skipped": 103, "arriving": []}
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
 
 
@@ -142,18 +142,18 @@ def test_versions_newest_valid_wins_and_invalid_never_replaces(tmp_path, prefect
     others = sum(true_value(v.code, "2019Q1", "V03") for v in cat.villages_of(town.code)[1:])
 
     submit("first.xlsx", 5, 1_000)
-    nightly(inbox=inbox, warehouse=warehouse)
+    run_pass(inbox, warehouse)
     assert float(query(warehouse, v03, [town.code])[0][0]) == others + 5
 
     submit("second.xlsx", 9, 2_000)       # a valid resubmission replaces
     submit("broken.xlsx", "-1", 3_000)    # an invalid one, newer still, never does
-    summary = nightly(inbox=inbox, warehouse=warehouse)
+    summary = run_pass(inbox, warehouse)
     assert {f["file_name"]: f["status"] for f in summary["files"]} == {
         "second.xlsx": "loaded", "broken.xlsx": "rejected"}
     assert float(query(warehouse, v03, [town.code])[0][0]) == others + 9
 
     submit("again.xlsx", 9, 4_000, cover_extra={"填报人": "李四"})  # same figures, other bytes
-    nightly(inbox=inbox, warehouse=warehouse)
+    run_pass(inbox, warehouse)
     assert dict(query(warehouse, "select file_name, status from ops.imports")) == {
         "first.xlsx": "superseded", "second.xlsx": "loaded", "broken.xlsx": "rejected",
         "again.xlsx": "duplicate"}
@@ -168,7 +168,7 @@ def test_warnings_never_block_a_load(tmp_path, prefect_harness):
     for period, v03, flag in (("2019Q1", 4, 1), ("2019Q2", 4, 1), ("2019Q3", 21, 0)):
         write_unit_workbook(inbox / f"{period}.xlsx", town, period,
                             {(village.code, "V03"): v03, (village.code, "V02"): flag})
-    summary = nightly(inbox=inbox, warehouse=warehouse)
+    summary = run_pass(inbox, warehouse)
     assert [f["status"] for f in summary["files"]] == ["loaded"] * 3
     got = query(warehouse, "select i.period, e.cell, e.indicator_code, e.check_name, e.severity "
                 "from ops.import_errors e join ops.imports i using (sha256) "
@@ -182,12 +182,12 @@ def test_a_rejected_file_changes_nothing_loaded_and_others_load(tmp_path, prefec
     town, other = cat.towns()[6], cat.towns()[7]
     inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse"
     write_unit_workbook(inbox / "a.xlsx", town, "2019Q1")
-    nightly(inbox=inbox, warehouse=warehouse)
+    run_pass(inbox, warehouse)
     before = query(warehouse, "select * from marts.town_totals where unit_code = ? order by all", [town.code])
     village = cat.villages_of(town.code)[0]
     write_unit_workbook(inbox / "a_fixed.xlsx", town, "2019Q1", {(village.code, "V03"): "#REF!"})
     write_unit_workbook(inbox / "b.xlsx", other, "2019Q1")
-    summary = nightly(inbox=inbox, warehouse=warehouse)
+    summary = run_pass(inbox, warehouse)
     assert {f["file_name"]: f["status"] for f in summary["files"]} == {"a_fixed.xlsx": "rejected", "b.xlsx": "loaded"}
     assert query(warehouse, "select * from marts.town_totals where unit_code = ? order by all", [town.code]) == before
     feedback = query(warehouse, "select feedback_path from ops.imports where file_name = 'a_fixed.xlsx'")[0][0]

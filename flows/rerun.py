@@ -1,0 +1,66 @@
+"""Reruns: import again exactly the versions named, then rebuild and publish.
+
+Office staff use it after a town corrects a file or after the registry or catalog changed.
+A rerun reads only the files it names (archived copies of recorded versions, plus matching new
+files in the inbox), so its cost does not grow with the rest of the warehouse; importing the same
+versions again gives the same ledger and totals (idempotent).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.tasks import SETTLE_SECONDS, discover, import_files
+from huizong import warehouse as wh
+from huizong.files import sha256_of
+from huizong.workbook import read_cover
+
+
+@task(cache_policy=NO_CACHE)
+def select_recorded(warehouse: Path, failed: bool, unit: str | None, period: str | None,
+                    shas: list[str]) -> list[dict]:
+    """Recorded versions matching the rerun, each with its archived copy to read."""
+    con = wh.connect_read_only(warehouse)
+    if con is None:
+        return []
+    try:
+        rows = con.execute(wh.setup_sql("rerun_selection.sql"),
+                           {"failed": failed, "unit": unit, "period": period, "shas": shas}).fetchall()
+    finally:
+        con.close()
+    return [{"path": warehouse / archive, "file_name": name, "sha256": sha, "received_at": received}
+            for sha, name, _, _, _, received, archive in rows]
+
+
+def _matches(path: Path, unit: str | None, period: str | None) -> bool:
+    file_unit, file_period = read_cover(path)
+    return (unit is None or file_unit == unit) and (period is None or file_period == period)
+
+
+@flow(name="huizong-rerun")
+def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), failed: bool = False,
+          unit: str | None = None, period: str | None = None, paths: list[Path] | None = None,
+          settle_seconds: float = SETTLE_SECONDS) -> dict:
+    """Import again what is named: rejected versions, a unit's or a quarter's, or given files."""
+    logger = get_run_logger()
+    inbox, warehouse = Path(inbox).resolve(), Path(warehouse).resolve()
+    with wh.pass_lock(warehouse):
+        named = [Path(p).resolve() for p in paths or []]
+        shas = [sha256_of(p) for p in named]
+        recorded = select_recorded(warehouse, failed, unit, period, shas)
+        files = {f["sha256"]: f for f in recorded}
+        arriving: list[str] = []
+        if unit or period:  # a town's corrected file may be waiting in the inbox
+            new, _, arriving = discover(inbox, warehouse, settle_seconds)
+            files.update({f["sha256"]: f for f in new if _matches(f["path"], unit, period)})
+        for path, sha in zip(named, shas):
+            if sha not in files:
+                received = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc)
+                files[sha] = {"path": path, "file_name": path.name, "sha256": sha, "received_at": received}
+        chosen = sorted(files.values(), key=lambda f: (f["received_at"], f["file_name"]))
+        logger.info("rerun: %d file(s) to import again", len(chosen))
+        done = import_files(chosen, warehouse, rerun=True) if chosen else []
+        return {"files": done, "skipped": 0, "arriving": arriving}
