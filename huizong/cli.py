@@ -131,13 +131,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     table.add_column("unit")
     for period in periods:
         table.add_column(period)
-    colours = {"loaded": "green", "rejected": "red", "missing": "yellow"}
+    colours = {"on_time": "green", "late": "yellow", "rejected": "red", "missing": "red"}
     for code, name in dict.fromkeys((r[0], r[1]) for r in rows):
         line = []
         for period in periods:
             _, _, _, status, rejected = cells[(code, period)]
             extra = f" +{rejected} rejected" if rejected and status != "rejected" else ""
-            line.append(f"[{colours[status]}]{status}[/]{extra}")
+            line.append(f"[{colours[status]}]{status.replace('_', ' ')}[/]{extra}")
         table.add_row(f"{name} {code}", *line)
     console.print(table)
     if rejected_files:

@@ -114,7 +114,7 @@ def received_time(unit_code: str, period: str) -> float:
     """A plausible arrival time: most units a few days before the deadline, some late."""
     year, q = int(period[:4]), int(period[-1])
     due = dt.datetime(year + (q == 4), (q * 3) % 12 + 1, 10, 12, 0)
-    return (due + dt.timedelta(days=int(_draw(unit_code, period, "late") * 14) - 9)).timestamp()
+    return (due + dt.timedelta(days=int(_draw(unit_code, period, "late") * 16) - 13)).timestamp()
 
 
 def generate(out_dir: Path, periods: tuple[str, ...] = DEMO_PERIODS) -> list[Path]:

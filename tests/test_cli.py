@@ -34,7 +34,7 @@ def test_run_status_query_end_to_end(tmp_path: Path):
 
     status = huizong("status", cwd=tmp_path)
     assert status.returncode == 0
-    assert "loaded" in status.stdout and "rejected" in status.stdout and town.name in status.stdout
+    assert "late" in status.stdout and "rejected" in status.stdout and town.name in status.stdout
 
     query = huizong("query", "select count(*) as n from ops.imports", cwd=tmp_path)
     assert query.returncode == 0 and "2" in query.stdout

@@ -192,3 +192,25 @@ def test_a_rejected_file_changes_nothing_loaded_and_others_load(tmp_path, prefec
     assert query(warehouse, "select * from marts.town_totals where unit_code = ? order by all", [town.code]) == before
     feedback = query(warehouse, "select feedback_path from ops.imports where file_name = 'a_fixed.xlsx'")[0][0]
     assert (warehouse / f"{feedback}.xlsx").exists() and (warehouse / f"{feedback}.txt").exists()
+
+
+def test_timeliness_against_the_deadline_in_shanghai(tmp_path, prefect_harness):
+    import datetime as dt
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse"
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    arrivals = {  # 2019Q1 is due 2019-04-10, by the end of that day in Asia/Shanghai
+        (cat.towns()[0], "ok.xlsx"): dt.datetime(2019, 4, 10, 23, 59, tzinfo=shanghai),
+        (cat.towns()[1], "late.xlsx"): dt.datetime(2019, 4, 11, 0, 1, tzinfo=shanghai),
+    }
+    for (town, name), when in arrivals.items():
+        path = write_unit_workbook(inbox / name, town, "2019Q1")
+        os.utime(path, (when.timestamp(), when.timestamp()))
+    bad = write_unit_workbook(inbox / "bad.xlsx", cat.towns()[2], "2019Q1", {(cat.villages_of(cat.towns()[2].code)[0].code, "V03"): "x"})
+    os.utime(bad, (0, 0))
+    run_pass(inbox, warehouse)
+    got = dict(query(warehouse, "select unit_code, status from marts.submission_status where period = '2019Q1'"))
+    assert got[cat.towns()[0].code] == "on_time"
+    assert got[cat.towns()[1].code] == "late"
+    assert got[cat.towns()[2].code] == "rejected"
+    assert got[cat.towns()[3].code] == "missing"
+    assert len(got) == 13
