@@ -1,0 +1,134 @@
+"""Operations: a pass killed with SIGKILL at any point leaves the published warehouse as it was
+and the next pass completes with the totals of a pass never interrupted; analysts reading the
+warehouse through a pass never make it fail and never see half of it."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import run_pass
+from huizong.demo import generate
+from huizong.failpoints import POINTS
+
+TOTALS = ("select 'county', year, indicator_code, value from marts.county_totals union all "
+          "select unit_code, year, indicator_code, value from marts.town_totals order by all")
+LEDGER = "select file_name, status from ops.imports order by all"
+
+
+def snapshot(warehouse: Path) -> tuple[list, list]:
+    con = duckdb.connect(str(warehouse / "huizong.duckdb"), read_only=True)
+    try:
+        return con.execute(TOTALS).fetchall(), con.execute(LEDGER).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def workbooks(tmp_path_factory):
+    """2019Q1-Q2 arrive first, 2019Q3-Q4 in the pass that is killed."""
+    root = tmp_path_factory.mktemp("workbooks")
+    first = generate(root / "first", ("2019Q1", "2019Q2"))
+    second = generate(root / "second", ("2019Q3", "2019Q4"))
+    return first, second
+
+
+@pytest.fixture(scope="module")
+def reference(workbooks, tmp_path_factory, prefect_harness):
+    """The totals of passes never interrupted."""
+    root = tmp_path_factory.mktemp("reference")
+    first, second = workbooks
+    inbox = root / "inbox"
+    inbox.mkdir()
+    for path in first:
+        shutil.copy2(path, inbox)
+    run_pass(inbox, root / "warehouse")
+    for path in second:
+        shutil.copy2(path, inbox)
+    run_pass(inbox, root / "warehouse")
+    return snapshot(root / "warehouse")
+
+
+def api_env(**extra: str) -> dict:
+    """The child process talks to the test harness's Prefect server instead of starting one."""
+    from prefect.settings import PREFECT_API_URL
+    return {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), **extra}
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_a_pass_killed_at_any_point_loses_nothing(point, workbooks, reference, tmp_path, prefect_harness):
+    first, second = workbooks
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse"
+    inbox.mkdir()
+    for path in first:
+        shutil.copy2(path, inbox)
+    run_pass(inbox, warehouse)
+    before = snapshot(warehouse)
+    for path in second:
+        shutil.copy2(path, inbox)
+
+    killed = subprocess.run([sys.executable, "-m", "huizong.cli", "run", "--inbox", str(inbox),
+                             "--warehouse", str(warehouse)], env=api_env(HUIZONG_FAILPOINT=point),
+                            capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    published = snapshot(warehouse)
+    if point == "after_replace":  # killed after the swap: the new warehouse is whole and in place
+        assert published == reference
+    else:
+        assert published == before
+
+    run_pass(inbox, warehouse)  # the next pass is not blocked and completes
+    assert snapshot(warehouse) == reference
+    assert not (warehouse / ".build" / "huizong.duckdb").exists()
+
+
+ANALYST = textwrap.dedent("""
+    import json, sys, time, duckdb
+    path, stop = sys.argv[1], sys.argv[2]
+    import os
+    held = duckdb.connect(path, read_only=True)  # held open through the whole pass
+    first = held.execute("select count(*) from ops.imports").fetchall()[0][0]
+    seen = set()
+    while not os.path.exists(stop):
+        assert held.execute("select count(*) from ops.imports").fetchall()[0][0] == first
+        fresh = duckdb.connect(path, read_only=True)
+        n, loaded = fresh.execute(
+            "select count(*), count(*) filter (where status = 'loaded') from ops.imports").fetchall()[0]
+        totals = fresh.execute("select count(*) from marts.county_totals").fetchall()[0][0]
+        fresh.close()
+        seen.add((n, loaded, totals))
+        time.sleep(0.01)
+    print(json.dumps(sorted(seen)))
+""")
+
+
+def test_an_analyst_reading_through_a_pass(workbooks, tmp_path, prefect_harness):
+    first, second = workbooks
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse"
+    inbox.mkdir()
+    for path in first:
+        shutil.copy2(path, inbox)
+    run_pass(inbox, warehouse)
+    for path in second:
+        shutil.copy2(path, inbox)
+    stop = tmp_path / "stop"
+    analyst = subprocess.Popen([sys.executable, "-c", ANALYST, str(warehouse / "huizong.duckdb"), str(stop)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        summary = run_pass(inbox, warehouse)
+    finally:
+        stop.touch()
+        out, err = analyst.communicate(timeout=60)
+    assert analyst.returncode == 0, err
+    assert {f["status"] for f in summary["files"]} == {"loaded"}
+    # every state the analyst saw was a whole pass: before it (26 files) or after it (52 files);
+    # one year of 57 numeric indicators in the county totals either way
+    seen = {tuple(s) for s in json.loads(out)}
+    assert seen and seen <= {(26, 26, 57), (52, 52, 57)}
