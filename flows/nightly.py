@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from prefect import flow
+from prefect.schedules import Cron
 
 from flows.tasks import BATCH_SIZE, SETTLE_SECONDS, discover, import_files
 from huizong import warehouse as wh
@@ -18,3 +19,20 @@ def nightly(inbox: Path = Path("inbox"), warehouse: Path = Path("warehouse"),
         new, skipped, arriving = discover(inbox, warehouse, settle_seconds)
         recorded = import_files(new, warehouse, batch_size=batch_size) if new else []
         return {"files": recorded, "skipped": skipped, "arriving": arriving}
+
+
+NIGHTLY_CRON = "0 2 * * *"
+NIGHTLY_TIMEZONE = "Asia/Shanghai"
+
+
+def nightly_deployment(inbox: Path, warehouse: Path, cron: str = NIGHTLY_CRON,
+                       timezone: str = NIGHTLY_TIMEZONE):
+    """The scheduled nightly pass: one run at a time, on absolute paths."""
+    return nightly.to_deployment(
+        name="nightly",
+        schedules=[Cron(cron, timezone=timezone)],
+        parameters={"inbox": str(Path(inbox).resolve()), "warehouse": str(Path(warehouse).resolve())},
+        concurrency_limit=1,
+        description="huizong's nightly consolidation pass",
+        tags=["huizong"],
+    )

@@ -99,6 +99,25 @@ def print_result(cursor, limit: int | None = None, title: str | None = None) -> 
     console.print(table)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    quiet_prefect()
+    if not os.environ.get("PREFECT_API_URL"):
+        console.print("[red]huizong serve needs a Prefect server[/] (a temporary one keeps no schedule):\n"
+                      "  prefect server start          # in another terminal or as a service\n"
+                      "  export PREFECT_API_URL=http://127.0.0.1:4200/api\n"
+                      "  huizong serve")
+        return EXIT_FAILED
+    from prefect import serve
+
+    from flows.nightly import nightly_deployment
+
+    deployment = nightly_deployment(args.inbox, args.warehouse, args.cron, args.timezone)
+    console.print(f"serving huizong-nightly/nightly: cron '{args.cron}' ({args.timezone}), "
+                  f"inbox {args.inbox.resolve()}, warehouse {args.warehouse.resolve()}")
+    serve(deployment, pause_on_shutdown=False)  # the schedule stays active across restarts
+    return EXIT_OK
+
+
 def cmd_query(args: argparse.Namespace) -> int:
     import duckdb
 
@@ -226,6 +245,15 @@ def parser() -> argparse.ArgumentParser:
     rr.add_argument("--period", help="a quarter, e.g. 2019Q3")
     rr.add_argument("paths", nargs="*", type=Path, help="files to import again (or for the first time)")
     rr.set_defaults(func=cmd_rerun)
+
+    sv = sub.add_parser("serve", parents=[common], help="register the nightly schedule and serve it",
+                        description="Registers the deployment huizong-nightly/nightly (02:00 Asia/Shanghai "
+                                    "by default) on the Prefect server of PREFECT_API_URL and runs its "
+                                    "flow runs until stopped. Example: PREFECT_API_URL=http://127.0.0.1:4200/api "
+                                    "huizong serve --cron '30 1 * * *'")
+    sv.add_argument("--cron", default="0 2 * * *", help="when to run (default '0 2 * * *')")
+    sv.add_argument("--timezone", default="Asia/Shanghai", help="the cron's time zone (default Asia/Shanghai)")
+    sv.set_defaults(func=cmd_serve)
 
     st = sub.add_parser("status", parents=[common], help="who has submitted what, per unit and quarter",
                         description="Example: huizong status --period 2019Q3")
