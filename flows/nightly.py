@@ -6,7 +6,7 @@ from pathlib import Path
 from prefect import flow
 from prefect.schedules import Cron
 
-from flows.tasks import BATCH_SIZE, SETTLE_SECONDS, discover, import_files
+from flows.tasks import BATCH_SIZE, SETTLE_SECONDS, discover, import_files, report_artifacts
 from huizong import warehouse as wh
 
 
@@ -18,6 +18,7 @@ def nightly(inbox: Path = Path("inbox"), warehouse: Path = Path("warehouse"),
     with wh.pass_lock(warehouse):
         new, skipped, arriving = discover(inbox, warehouse, settle_seconds)
         recorded = import_files(new, warehouse, batch_size=batch_size) if new else []
+        report_artifacts(recorded, skipped, arriving)
         return {"files": recorded, "skipped": skipped, "arriving": arriving}
 
 

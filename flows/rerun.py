@@ -13,7 +13,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.tasks import SETTLE_SECONDS, discover, import_files
+from flows.tasks import SETTLE_SECONDS, discover, import_files, report_artifacts
 from huizong import warehouse as wh
 from huizong.files import sha256_of
 from huizong.workbook import read_cover
@@ -63,4 +63,5 @@ def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), fail
         chosen = sorted(files.values(), key=lambda f: (f["received_at"], f["file_name"]))
         logger.info("rerun: %d file(s) to import again", len(chosen))
         done = import_files(chosen, warehouse, rerun=True) if chosen else []
+        report_artifacts(done, 0, arriving)
         return {"files": done, "skipped": 0, "arriving": arriving}

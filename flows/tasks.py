@@ -167,11 +167,10 @@ def import_files(files: list[dict], warehouse: Path, *, rerun: bool = False,
         publish(build, warehouse)
     finally:
         wh.discard_build(warehouse)  # after a failure, free the disk; after publish, a no-op
-    report_artifacts(recorded)
     return recorded
 
 
-def report_artifacts(recorded: list[dict]) -> None:
+def report_artifacts(recorded: list[dict], skipped: int, arriving: list[str]) -> None:
     """A table of the pass's imports and a short Markdown summary, shown in Prefect's UI."""
     rows = [{"file": r["file_name"], "unit": r["unit_code"], "period": r["period"],
              "status": r["status"], "reason": r["first_reason"] or "",
@@ -180,6 +179,7 @@ def report_artifacts(recorded: list[dict]) -> None:
     counts = {s: sum(r["status"] == s for r in recorded) for s in ("loaded", "duplicate", "superseded", "rejected")}
     lines = ["# huizong pass", "", "| status | files |", "| --- | --- |"]
     lines += [f"| {s} | {n} |" for s, n in counts.items()]
+    lines += [f"| already received (skipped) | {skipped} |", f"| still arriving | {len(arriving)} |"]
     rejected = [r for r in recorded if r["status"] == "rejected"]
     if rejected:
         lines += ["", "## Rejected", ""] + [f"- **{r['file_name']}**: {r['first_reason']}" for r in rejected]

@@ -214,3 +214,23 @@ def test_timeliness_against_the_deadline_in_shanghai(tmp_path, prefect_harness):
     assert got[cat.towns()[2].code] == "rejected"
     assert got[cat.towns()[3].code] == "missing"
     assert len(got) == 13
+
+
+def test_each_pass_leaves_a_table_and_a_summary_artifact(tmp_path, prefect_harness):
+    import asyncio
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    write_unit_workbook(tmp_path / "inbox" / "a.xlsx", cat.towns()[0], "2019Q1")
+    run_pass(tmp_path / "inbox", tmp_path / "warehouse")
+
+    async def latest(key):
+        async with get_client() as client:
+            found = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])), limit=50)
+            return max(found, key=lambda a: a.created)
+
+    table = asyncio.run(latest("huizong-imports"))
+    assert table.type == "table" and "a.xlsx" in str(table.data)
+    summary = asyncio.run(latest("huizong-summary"))
+    assert summary.type == "markdown" and "| loaded | 1 |" in summary.data
