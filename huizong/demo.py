@@ -42,11 +42,11 @@ def true_value(unit_code: str, period: str, code: str) -> float | str:
     if ind.kind == "flag":
         # Once built, it stays: 1 from a unit's own quarter onward, never dropping back.
         return 1.0 if q >= 8070 + int(base * 10) else 0.0
-    if code == "V01":
-        return float(200 + int(base * 600) + (q - 8072) * 2)
-    if code in ("V08", "V09"):
+    if code == "V01":  # households grow slowly, from 200 or more in 1970
+        return float(200 + int(base * 600) + max(0, q - 7880) // 2)
+    if code in ("V08", "V09"):  # a share of the households, so never more than V01
         households = true_value(unit_code, period, "V01")
-        return float(int(households * (0.2 + 0.5 * base)) + (q - 8072))
+        return float(int(households * (0.2 + 0.5 * base)))
     if code in ("V14", "V15") and true_value(unit_code, period, "V13") == 0:
         return 0.0
     if code == "E03":

@@ -1,0 +1,130 @@
+"""Benchmark: huizong against its baselines, measured in the same run (never in tests).
+
+Generates (once, cached) an inbox of 2,000 town workbooks: 10 towns x 4 quarters x 50 years,
+each (unit, period) distinct. Then runs, each as its own process, timing wall time and peak
+memory (max RSS of the process and the children it waited for):
+
+  null flow     a Prefect flow that does nothing: the fixed cost of starting Prefect
+  bare pandas   the least a user would write: pandas.read_excel every sheet, melt, concat,
+                one DuckDB insert; no validation, no ledger, no models
+  cold run      `huizong run` into an empty warehouse
+  second run    `huizong run` again, nothing new
+  rerun unit    `huizong rerun --unit <town>` in the 2,000-workbook warehouse
+
+Usage: python benchmarks/run.py [--workdir DIR] [--years N]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+NULL_FLOW = """
+import os
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+from prefect import flow
+
+@flow
+def nothing():
+    return 0
+
+nothing()
+"""
+
+BARE_PANDAS = """
+import sys
+from pathlib import Path
+import duckdb, pandas as pd
+
+frames = []
+for path in sorted(Path(sys.argv[1]).glob("*.xlsx")):
+    sheets = pd.read_excel(path, sheet_name=None)
+    villages = sheets["村级指标"].melt(id_vars=["村（社区）代码", "村（社区）名称"],
+                                     var_name="indicator", value_name="value")
+    villages["file"] = path.name
+    town = sheets["镇级指标"].rename(columns={"指标名称": "indicator", "数值": "value"})
+    town["file"] = path.name
+    frames += [villages[["file", "indicator", "value"]].astype(str),
+               town[["file", "indicator", "value"]].astype(str)]
+data = pd.concat(frames, ignore_index=True)
+con = duckdb.connect(sys.argv[2])
+con.execute("create table values_ as select * from data")
+print(len(data))
+"""
+
+
+def generate_inbox(inbox: Path, years: int) -> None:
+    from huizong.demo import write_unit_workbook
+    from schemas import catalog as cat
+
+    marker = inbox / f".complete-{years}"
+    if marker.exists():
+        return
+    shutil.rmtree(inbox, ignore_errors=True)
+    inbox.mkdir(parents=True)
+    for year in range(2019 - years + 1, 2020):
+        for q in range(1, 5):
+            for town in cat.towns():
+                write_unit_workbook(inbox / f"{town.code}_{year}Q{q}.xlsx", town, f"{year}Q{q}")
+    marker.touch()
+
+
+def measure(label: str, argv: list[str], env: dict | None = None) -> dict:
+    """Run a process to its end; its wall time (s), peak memory (MiB) and exit status."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, **(env or {})})
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    err = proc.stderr.read().decode("utf-8", "replace")
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 2):
+        print(f"{label} failed ({code}):\n{err[-3000:]}", file=sys.stderr)
+    return {"label": label, "wall": wall, "mib": usage.ru_maxrss / 1024, "code": code}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--workdir", type=Path, default=Path("/tmp/huizong-bench"))
+    p.add_argument("--years", type=int, default=50, help="years of 40 workbooks each (default 50)")
+    args = p.parse_args()
+    inbox, warehouse = args.workdir / "inbox", args.workdir / "warehouse"
+    t = time.perf_counter()
+    generate_inbox(inbox, args.years)
+    n_files = len(list(inbox.glob("*.xlsx")))
+    print(f"inbox: {n_files} workbooks ({time.perf_counter() - t:.0f} s to make or find)")
+    shutil.rmtree(warehouse, ignore_errors=True)
+    (args.workdir / "bare.duckdb").unlink(missing_ok=True)
+
+    py = sys.executable
+    huizong = [py, "-m", "huizong.cli"]
+    where = ["--inbox", str(inbox), "--warehouse", str(warehouse)]
+    results = [
+        measure("null flow", [py, "-c", NULL_FLOW]),
+        measure("bare pandas", [py, "-c", BARE_PANDAS, str(inbox), str(args.workdir / "bare.duckdb")]),
+        measure("cold run", huizong + ["run"] + where),
+        measure("second run", huizong + ["run"] + where),
+        measure("rerun unit", huizong + ["rerun", "--unit", "990101105"] + where),
+        measure("null flow (again)", [py, "-c", NULL_FLOW]),
+    ]
+    by = {r["label"]: r for r in results}
+    null = min(by["null flow"]["wall"], by["null flow (again)"]["wall"])
+    print(f"\n{'process':<20}{'wall s':>9}{'peak MiB':>10}{'exit':>6}")
+    for r in results:
+        print(f"{r['label']:<20}{r['wall']:>9.2f}{r['mib']:>10.0f}{r['code']:>6}")
+    print(f"\ncold run / bare pandas        {by['cold run']['wall'] / by['bare pandas']['wall']:.2f}x  (target <= 0.5x)")
+    print(f"second run - null flow        {by['second run']['wall'] - null:+.2f} s (target <= +1 s)")
+    print(f"rerun unit - null flow        {by['rerun unit']['wall'] - null:+.2f} s (target <= +2 s)")
+    print(f"peak memory of huizong        {max(by[k]['mib'] for k in ('cold run', 'second run', 'rerun unit')):.0f} MiB (target <= 1024)")
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+
+
+if __name__ == "__main__":
+    main()
