@@ -6,7 +6,7 @@ from pathlib import Path
 from prefect import flow
 from prefect.schedules import Cron
 
-from flows.tasks import BATCH_SIZE, SETTLE_SECONDS, discover, import_files, report_artifacts
+from flows.tasks import BATCH_SIZE, SETTLE_SECONDS, discover, report_artifacts
 from huizong import warehouse as wh
 
 
@@ -17,7 +17,11 @@ def nightly(inbox: Path = Path("inbox"), warehouse: Path = Path("warehouse"),
     inbox, warehouse = Path(inbox).resolve(), Path(warehouse).resolve()
     with wh.pass_lock(warehouse):
         new, skipped, arriving = discover(inbox, warehouse, settle_seconds)
-        recorded = import_files(new, warehouse, batch_size=batch_size) if new else []
+        recorded = []
+        if new:
+            from flows.importing import import_files  # pandas, pandera, openpyxl: only when needed
+
+            recorded = import_files(new, warehouse, batch_size=batch_size)
         report_artifacts(recorded, skipped, arriving)
         return {"files": recorded, "skipped": skipped, "arriving": arriving}
 

@@ -13,7 +13,8 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.tasks import SETTLE_SECONDS, discover, import_files, report_artifacts
+from flows.importing import import_files
+from flows.tasks import SETTLE_SECONDS, discover, report_artifacts
 from huizong import warehouse as wh
 from huizong.files import sha256_of
 from huizong.workbook import read_cover

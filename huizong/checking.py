@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from huizong import warehouse as wh
+from huizong import ledger, warehouse as wh
 from huizong.files import sha256_of
 from huizong.validation import Outcome, validate_batch
 from huizong.workbook import read_submission
@@ -28,7 +28,7 @@ def check_files(paths: list[Path], warehouse: Path) -> list[Outcome]:
         con.register("candidate_values", candidates)
         con.execute("create temp table warning_candidates as select * from candidate_values")
         by_sha = {o.sha256: o for o in outcomes}
-        for problem in wh.find_warnings(con):
+        for problem in ledger.find_warnings(con):
             by_sha[problem.sha256].problems.append(problem)
     finally:
         con.close()
@@ -38,5 +38,5 @@ def check_files(paths: list[Path], warehouse: Path) -> list[Outcome]:
 def _empty_warehouse() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute(wh.setup_sql("warehouse.sql"))
-    wh.load_catalog(con)
+    ledger.load_catalog(con)
     return con

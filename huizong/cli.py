@@ -21,7 +21,17 @@ def quiet_prefect() -> None:
 
 def run_pass_flow(flow_fn, **params) -> int:
     """Run a pass flow on Prefect, print its summary; the exit status of CONTRACT.md."""
-    state = flow_fn(**params, return_state=True)
+    import logging
+    from contextlib import nullcontext
+
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    logging.getLogger("EventsWorker").setLevel(logging.ERROR)  # "still processing" noise at exit
+    # Heartbeats let a long-lived server notice a crashed run; the temporary server dies with
+    # this process, so there they only cost a second at the end of the flow.
+    serverless = not os.environ.get("PREFECT_API_URL")
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}) if serverless else nullcontext():
+        state = flow_fn(**params, return_state=True)
     if not state.is_completed():
         console.print(f"[red]the pass failed:[/] {state.message}")
         return EXIT_FAILED

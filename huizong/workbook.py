@@ -101,8 +101,12 @@ def unreadable_cells(z: zipfile.ZipFile) -> dict[str, dict[tuple[int, int], Unre
             posixpath.join("xl", target))
         if member not in z.namelist():
             continue
+        xml = z.read(member)
         cells = {}
-        for attrs, inner in _CELL.findall(z.read(member)):
+        if b"<f" not in xml and b":f" not in xml and b't="e"' not in xml:
+            found[sheet.get("name", "").strip()] = cells  # the common case: nothing to look for
+            continue
+        for attrs, inner in _CELL.findall(xml):
             ref = _REF.search(attrs)
             if not ref:
                 continue
@@ -281,14 +285,15 @@ def _read_village_sheet(rows: list[list], unit: cat.Unit, sub: Submission) -> No
     for ind in by_name.values():
         if ind not in columns.values():
             sub.reject(S, "", "missing_column", f"缺少指标列“{ind.header}”", indicator_code=ind.code)
+    letters = {c: column_letter(c) for c in [code_col, *columns]}
     for r in range(1, len(rows)):
         if all(cell_text(v) == "" for v in rows[r]):
             continue
         village = code_text(_at(rows, r, code_col))
         name = cell_text(_at(rows, r, name_col)) if name_col is not None else ""
-        sub.villages.append((S, ref(r, code_col), village, name))
+        sub.villages.append((S, f"{letters[code_col]}{r + 1}", village, name))
         for c, ind in columns.items():
-            sub.values.append((S, ref(r, c), village, ind.code, _at(rows, r, c)))
+            sub.values.append((S, f"{letters[c]}{r + 1}", village, ind.code, _at(rows, r, c)))
 
 
 def _read_vertical_sheet(rows: list[list], unit: cat.Unit, sheet: str, sub: Submission) -> None:

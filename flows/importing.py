@@ -1,0 +1,108 @@
+"""Importing files: read and validate in batches, feedback, load, rebuild the models, publish."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.tasks import BATCH_SIZE, IO_TASK
+from huizong import feedback, ledger, models, warehouse as wh
+from huizong.failpoints import failpoint
+from huizong.validation import Outcome, validate_batch
+from huizong.workbook import read_submission
+
+@task(cache_policy=NO_CACHE)
+def read_and_validate(files: list[dict]) -> tuple[list[Outcome], pd.DataFrame]:
+    """Read a batch of workbooks and validate them with one pandera call."""
+    logger = get_run_logger()
+    subs = []
+    for f in files:
+        logger.info("reading %s", f["file_name"])
+        if not f["path"].is_file():  # gone since discovery: the next pass will see what came
+            logger.warning("%s disappeared before it was read; skipped", f["file_name"])
+            continue
+        subs.append(read_submission(f["path"], f["sha256"], f["file_name"]))
+    return validate_batch(subs)
+
+
+@task(cache_policy=NO_CACHE)
+def write_feedback(warehouse: Path, files: list[dict], outcomes: list[Outcome]) -> dict[str, str]:
+    """A marked-up workbook and a text for each rejected file; returns their paths by sha256."""
+    paths = {f["sha256"]: f["path"] for f in files}
+    written = {}
+    for o in outcomes:
+        if not o.ok:
+            stem = feedback.write_feedback(paths[o.sha256], o.file_name, o.unit_code, o.period,
+                                           o.problems, warehouse)
+            written[o.sha256] = str(stem)
+            get_run_logger().info("feedback for %s: %s.xlsx", o.file_name, stem)
+    failpoint("after_feedback")
+    return written
+
+
+@task(**IO_TASK)
+def load(warehouse: Path, files: list[dict], outcomes: list[Outcome], values: pd.DataFrame,
+         rerun: bool = False) -> tuple[Path, list[dict]]:
+    """Keep a copy of each file, then record every file in a private build of the warehouse."""
+    for i, f in enumerate(files):
+        f["archive_path"] = wh.archive_file(f["path"], warehouse, f["sha256"])
+        if i == len(files) // 2:
+            failpoint("mid_archive")
+    build = ledger.start_build(warehouse)
+    failpoint("mid_load")
+    recorded = ledger.record_imports(build, files, outcomes, values, rerun=rerun)
+    logger = get_run_logger()
+    for r in recorded:
+        reason = f": {r['first_reason']}" if r["first_reason"] else ""
+        logger.info("%s %s (%s %s)%s", r["status"], r["file_name"], r["unit_code"], r["period"], reason)
+    return build, recorded
+
+
+@task(cache_policy=NO_CACHE)
+def build_models(build: Path) -> list[str]:
+    """Rebuild every SQL model and run the checks; a failed check fails the pass."""
+    con = duckdb.connect(str(build))
+    try:
+        built = models.build_models(con)
+        failed = models.run_checks(con)
+    finally:
+        con.close()
+    if failed:
+        raise RuntimeError(f"data checks failed, nothing published: {failed}")
+    get_run_logger().info("built %d models", len(built))
+    failpoint("after_models")
+    return built
+
+
+@task(**IO_TASK)
+def publish(build: Path, warehouse: Path) -> None:
+    """Swap the build in for the published warehouse."""
+    wh.publish(build, warehouse)
+    get_run_logger().info("published %s", wh.published_path(warehouse))
+
+
+def import_files(files: list[dict], warehouse: Path, *, rerun: bool = False,
+                 batch_size: int = BATCH_SIZE) -> list[dict]:
+    """Read, validate, load, rebuild and publish `files`; called inside a flow."""
+    batches = [files[i:i + batch_size] for i in range(0, len(files), batch_size)]
+    futures = [read_and_validate.submit(b) for b in batches]
+    results = [f.result() for f in futures]
+    outcomes = [o for batch_outcomes, _ in results for o in batch_outcomes]
+    read = {o.sha256 for o in outcomes}
+    files = [f for f in files if f["sha256"] in read]
+    if not files:
+        return []
+    values = pd.concat([v for _, v in results], ignore_index=True)
+    written = write_feedback(warehouse, files, outcomes)
+    for f in files:
+        f["feedback_path"] = written.get(f["sha256"])
+    build, recorded = load(warehouse, files, outcomes, values, rerun=rerun)
+    try:
+        build_models(build)
+        publish(build, warehouse)
+    finally:
+        wh.discard_build(warehouse)  # after a failure, free the disk; after publish, a no-op
+    return recorded
