@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -78,12 +79,14 @@ def generate_inbox(inbox: Path, years: int) -> None:
 
 def measure(label: str, argv: list[str], env: dict | None = None) -> dict:
     """Run a process to its end; its wall time (s), peak memory (MiB) and exit status."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, **(env or {})})
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    err = proc.stderr.read().decode("utf-8", "replace")
+    with tempfile.TemporaryFile() as errors:  # a file, not a pipe: a full pipe would block it
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=errors,
+                                env={**os.environ, **(env or {})})
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        errors.seek(0)
+        err = errors.read().decode("utf-8", "replace")
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 2):
         print(f"{label} failed ({code}):\n{err[-3000:]}", file=sys.stderr)

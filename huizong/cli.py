@@ -44,8 +44,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     quiet_prefect()
     from flows.nightly import nightly
 
+    from flows.runners import with_runner
+
     console.print(f"[bold]huizong run[/]: inbox {args.inbox} -> warehouse {args.warehouse}")
-    return run_pass_flow(nightly, inbox=args.inbox, warehouse=args.warehouse)
+    return run_pass_flow(with_runner(nightly, args.dask), inbox=args.inbox, warehouse=args.warehouse)
 
 
 def cmd_rerun(args: argparse.Namespace) -> int:
@@ -60,7 +62,9 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     if args.period and period is None:
         console.print(f"[red]not a quarter:[/] {args.period} (use e.g. 2019Q3)")
         return EXIT_FAILED
-    return run_pass_flow(rerun, warehouse=args.warehouse, inbox=args.inbox, failed=args.failed,
+    from flows.runners import with_runner
+
+    return run_pass_flow(with_runner(rerun, args.dask), warehouse=args.warehouse, inbox=args.inbox, failed=args.failed,
                          unit=args.unit, period=period, paths=args.paths)
 
 
@@ -243,6 +247,10 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", parents=[common], help="one consolidation pass (the nightly job)",
                          description="Read, validate and load every new workbook of the inbox, rebuild "
                                      "the models and publish. Example: huizong run --inbox inbox/")
+    run.add_argument("--dask", metavar="ADDRESS", default=os.environ.get("HUIZONG_DASK"),
+                     help="run the per-batch work on Dask: a scheduler address (tcp://host:8786) or "
+                          "'local' for a local cluster of two workers (default: $HUIZONG_DASK, else "
+                          "threads in this process)")
     run.set_defaults(func=cmd_run)
 
     rr = sub.add_parser("rerun", parents=[common], help="import again what is named, then rebuild",
@@ -254,6 +262,8 @@ def parser() -> argparse.ArgumentParser:
     rr.add_argument("--unit", help="a town's or department's code")
     rr.add_argument("--period", help="a quarter, e.g. 2019Q3")
     rr.add_argument("paths", nargs="*", type=Path, help="files to import again (or for the first time)")
+    rr.add_argument("--dask", metavar="ADDRESS", default=os.environ.get("HUIZONG_DASK"),
+                    help="as for run")
     rr.set_defaults(func=cmd_rerun)
 
     sv = sub.add_parser("serve", parents=[common], help="register the nightly schedule and serve it",

@@ -64,7 +64,7 @@ def record_imports(build: Path, received: list[dict], outcomes: list[Outcome],
     then re-decided by `sql/setup/resolve_versions.sql`. Returns one row per file.
     """
     by_sha = {o.sha256: o for o in outcomes}
-    shas = [f["sha256"] for f in received]
+    counts = values["sha256"].value_counts()
     now = dt.datetime.now(dt.timezone.utc)
     ledger = []
     for f in received:
@@ -72,21 +72,23 @@ def record_imports(build: Path, received: list[dict], outcomes: list[Outcome],
         errors = [p for p in o.problems if p.severity == "error"]
         ledger.append((o.sha256, f["file_name"], o.unit_code, o.period,
                        "valid" if o.ok else "rejected", f["received_at"], now, str(f["archive_path"]),
-                       int((values["sha256"] == o.sha256).sum()) if o.ok else None,
+                       int(counts.get(o.sha256, 0)) if o.ok else None,
                        len(errors), len(o.problems) - len(errors),
                        errors[0].message if errors else None, None, f.get("feedback_path")))
     ledger_df = pd.DataFrame(ledger, columns=LEDGER_COLUMNS)
     con = duckdb.connect(str(build))
     try:
         con.execute("begin")
-        con.execute("create or replace temp table affected_keys as "
-                    "select distinct unit_code, period from ops.imports "
-                    "where list_contains(?, sha256) and unit_code is not null", [shas])
-        if rerun:
-            for table in ("raw.submitted_values", "ops.import_errors", "ops.imports"):
-                con.execute(f"delete from {table} where list_contains(?, sha256)", [shas])
         con.register("new_ledger", ledger_df)
         con.register("new_values", values)
+        # Sets are joined, never passed as lists: the cost stays with the batch, not the warehouse.
+        con.execute("create temp table batch_files as select sha256 from new_ledger")
+        con.execute("create temp table affected_keys as "
+                    "select distinct unit_code, period from ops.imports "
+                    "where sha256 in (select sha256 from batch_files) and unit_code is not null")
+        if rerun:
+            for table in ("raw.submitted_values", "ops.import_errors", "ops.imports"):
+                con.execute(f"delete from {table} where sha256 in (select sha256 from batch_files)")
         con.execute("insert into ops.imports by name select * from new_ledger")
         con.execute("insert into raw.submitted_values by name select * from new_values")
         insert_problems(con, [p for o in outcomes for p in o.problems])
@@ -95,12 +97,13 @@ def record_imports(build: Path, received: list[dict], outcomes: list[Outcome],
         con.execute("update ops.imports set status = resolved.status, superseded_by = resolved.superseded_by "
                     f"from ({setup_sql('resolve_versions.sql')}) as resolved "
                     "where ops.imports.sha256 = resolved.sha256")
-        warned = _record_warnings(con, [f["sha256"] for f in received if by_sha[f["sha256"]].ok])
+        warned = _record_warnings(con)
         results = con.execute(
             "select file_name, sha256, unit_code, period, status, first_reason, feedback_path "
-            "from ops.imports where list_contains(?, sha256) order by received_at, file_name",
-            [shas]).fetchall()
-        con.execute("drop table affected_keys")
+            "from ops.imports where sha256 in (select sha256 from batch_files) "
+            "order by received_at, file_name").fetchall()
+        for temp in ("batch_files", "affected_keys"):
+            con.execute(f"drop table {temp}")
         con.execute("commit")
     finally:
         con.close()
@@ -121,11 +124,12 @@ def find_warnings(con: duckdb.DuckDBPyConnection) -> list[Problem]:
     return word_warnings(rows)
 
 
-def _record_warnings(con: duckdb.DuckDBPyConnection, shas: list[str]) -> dict[str, list[str]]:
-    """Store the warnings of new valid versions; returns their messages by sha256."""
+def _record_warnings(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Store the warnings of the batch's valid versions; returns their messages by sha256."""
     con.execute("create or replace temp table warning_candidates as "
                 "select v.*, imports.period from raw.submitted_values as v "
-                "join ops.imports as imports using (sha256) where list_contains(?, v.sha256)", [shas])
+                "join ops.imports as imports using (sha256) "
+                "where v.sha256 in (select sha256 from new_ledger where status = 'valid')")
     warnings = find_warnings(con)
     insert_problems(con, warnings)
     by_sha: dict[str, list[str]] = {}
