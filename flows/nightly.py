@@ -4,13 +4,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from prefect import flow
+from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.schedules import Cron
 
 from flows.tasks import BATCH_SIZE, SETTLE_SECONDS, discover, report_artifacts
 from huizong import warehouse as wh
 
 
-@flow(name="huizong-nightly")
+@flow(name="huizong-nightly", task_runner=ThreadPoolTaskRunner(max_workers=1))
 def nightly(inbox: Path = Path("inbox"), warehouse: Path = Path("warehouse"),
             batch_size: int = BATCH_SIZE, settle_seconds: float = SETTLE_SECONDS) -> dict:
     """One consolidation pass over `inbox` into `warehouse`; returns what happened to each file."""

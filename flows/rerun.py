@@ -11,6 +11,7 @@ import datetime as dt
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
+from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.cache_policies import NO_CACHE
 
 from flows.importing import import_files
@@ -41,7 +42,7 @@ def _matches(path: Path, unit: str | None, period: str | None) -> bool:
     return (unit is None or file_unit == unit) and (period is None or file_period == period)
 
 
-@flow(name="huizong-rerun")
+@flow(name="huizong-rerun", task_runner=ThreadPoolTaskRunner(max_workers=1))
 def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), failed: bool = False,
           unit: str | None = None, period: str | None = None, paths: list[Path] | None = None,
           settle_seconds: float = SETTLE_SECONDS) -> dict:

@@ -38,7 +38,7 @@ class Unreadable:
     text: str  # what the clerk sees in Excel: "#REF!" or "=SUM(C2:C9)"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Cell:
     value: float | None = None
     level: str | None = None
@@ -47,6 +47,10 @@ class Cell:
 
 def cell_text(raw: object) -> str:
     """The cell as a clerk sees it, for messages: 12.0 -> "12", "  x " -> "x"."""
+    if type(raw) is str:  # the common cases first: this runs for every cell
+        return raw.strip()
+    if type(raw) is float:
+        return str(int(raw)) if raw.is_integer() else str(raw)
     if raw is None:
         return ""
     if isinstance(raw, Unreadable):
@@ -115,6 +119,8 @@ def parse_level(raw: object) -> Cell:
 
 
 def parse_cell(raw: object, kind: str) -> Cell:
+    if type(raw) is float and kind != "level":  # most cells: a number, as Excel stores it
+        return Cell(value=raw)
     if kind == "level":
         return parse_level(raw)
     if kind == "flag":

@@ -17,6 +17,10 @@ def quiet_prefect() -> None:
     """Settings for an offline, serverless run: no telemetry, no noise, no shutdown tracebacks."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    if not os.environ.get("PREFECT_API_URL"):
+        # The temporary server ends with this process: logs go to the terminal only, which
+        # spares a second or more of sending thousands of per-file lines to it.
+        os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
 
 
 def run_pass_flow(flow_fn, **params) -> int:

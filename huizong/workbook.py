@@ -263,6 +263,7 @@ def _read_village_sheet(rows: list[list], unit: cat.Unit, sub: Submission) -> No
     by_name = {i.name: i for i in cat.indicators_for(unit, S)}
     code_col = name_col = None
     columns: dict[int, cat.Indicator] = {}
+    found: set[str] = set()
     for c, h in enumerate(header):
         key = cat.header_key(h)
         if not h:
@@ -273,17 +274,18 @@ def _read_village_sheet(rows: list[list], unit: cat.Unit, sub: Submission) -> No
             name_col = c
         elif key in by_name:
             ind = by_name[key]
-            if ind in columns.values():
+            if ind.code in found:
                 sub.reject(S, ref(0, c), "duplicate_column", f"“{h}”列重复", indicator_code=ind.code)
             else:
                 columns[c] = ind
+                found.add(ind.code)
         else:
             sub.reject(S, ref(0, c), "unknown_column", f"“{h}”不是本表的指标，请使用下发的模板")
     if code_col is None:
         sub.reject(S, "A1", "missing_column", f"缺少“{cat.VILLAGE_CODE_HEADER}”列")
         return
     for ind in by_name.values():
-        if ind not in columns.values():
+        if ind.code not in found:
             sub.reject(S, "", "missing_column", f"缺少指标列“{ind.header}”", indicator_code=ind.code)
     letters = {c: column_letter(c) for c in [code_col, *columns]}
     for r in range(1, len(rows)):
