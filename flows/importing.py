@@ -15,8 +15,9 @@ from huizong.validation import Outcome, validate_batch
 from huizong.workbook import read_submission
 
 @task(cache_policy=NO_CACHE)
-def read_and_validate(files: list[dict]) -> tuple[list[Outcome], pd.DataFrame]:
-    """Read a batch of workbooks and validate them with one pandera call."""
+def read_and_validate(warehouse: Path, files: list[dict]) -> tuple[list[Outcome], pd.DataFrame]:
+    """Read a batch of workbooks, validate them with one pandera call, and write the feedback of
+    each rejected one (under the warehouse: on Dask, workers share its folder)."""
     logger = get_run_logger()
     subs = []
     for f in files:
@@ -25,22 +26,15 @@ def read_and_validate(files: list[dict]) -> tuple[list[Outcome], pd.DataFrame]:
             logger.warning("%s disappeared before it was read; skipped", f["file_name"])
             continue
         subs.append(read_submission(f["path"], f["sha256"], f["file_name"]))
-    return validate_batch(subs)
-
-
-@task(cache_policy=NO_CACHE)
-def write_feedback(warehouse: Path, files: list[dict], outcomes: list[Outcome]) -> dict[str, str]:
-    """A marked-up workbook and a text for each rejected file; returns their paths by sha256."""
+    outcomes, values = validate_batch(subs)
     paths = {f["sha256"]: f["path"] for f in files}
-    written = {}
     for o in outcomes:
         if not o.ok:
-            stem = feedback.write_feedback(paths[o.sha256], o.file_name, o.unit_code, o.period,
-                                           o.problems, warehouse)
-            written[o.sha256] = str(stem)
-            get_run_logger().info("feedback for %s: %s.xlsx", o.file_name, stem)
+            o.feedback_path = str(feedback.write_feedback(
+                paths[o.sha256], o.file_name, o.unit_code, o.period, o.problems, warehouse))
+            logger.info("rejected %s: feedback in %s.xlsx", o.file_name, o.feedback_path)
     failpoint("after_feedback")
-    return written
+    return outcomes, values
 
 
 @task(**IO_TASK)
@@ -54,10 +48,8 @@ def load(warehouse: Path, files: list[dict], outcomes: list[Outcome], values: pd
     build = ledger.start_build(warehouse)
     failpoint("mid_load")
     recorded = ledger.record_imports(build, files, outcomes, values, rerun=rerun)
-    logger = get_run_logger()
-    for r in recorded:
-        reason = f": {r['first_reason']}" if r["first_reason"] else ""
-        logger.info("%s %s (%s %s)%s", r["status"], r["file_name"], r["unit_code"], r["period"], reason)
+    counts = {s: sum(r["status"] == s for r in recorded) for s in ("loaded", "duplicate", "superseded", "rejected")}
+    get_run_logger().info("recorded %s", ", ".join(f"{n} {s}" for s, n in counts.items() if n))
     return build, recorded
 
 
@@ -88,7 +80,7 @@ def import_files(files: list[dict], warehouse: Path, *, rerun: bool = False,
                  batch_size: int = BATCH_SIZE) -> list[dict]:
     """Read, validate, load, rebuild and publish `files`; called inside a flow."""
     batches = [files[i:i + batch_size] for i in range(0, len(files), batch_size)]
-    futures = [read_and_validate.submit(b) for b in batches]
+    futures = [read_and_validate.submit(warehouse, b) for b in batches]
     results = [f.result() for f in futures]
     outcomes = [o for batch_outcomes, _ in results for o in batch_outcomes]
     read = {o.sha256 for o in outcomes}
@@ -96,9 +88,9 @@ def import_files(files: list[dict], warehouse: Path, *, rerun: bool = False,
     if not files:
         return []
     values = pd.concat([v for _, v in results], ignore_index=True)
-    written = write_feedback(warehouse, files, outcomes)
+    feedback_paths = {o.sha256: o.feedback_path for o in outcomes}
     for f in files:
-        f["feedback_path"] = written.get(f["sha256"])
+        f["feedback_path"] = feedback_paths[f["sha256"]]
     build, recorded = load(warehouse, files, outcomes, values, rerun=rerun)
     try:
         build_models(build)

@@ -27,6 +27,7 @@ class Outcome:
     unit_code: str | None
     period: str | None
     problems: list[Problem] = field(default_factory=list)
+    feedback_path: str | None = None  # a rejected file's feedback, relative to the warehouse
 
     @property
     def ok(self) -> bool:
