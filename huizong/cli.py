@@ -136,12 +136,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def write_csv(cursor, out) -> None:
+    """The whole result as CSV; a text starting with = + - @ is prefixed with ' (OWASP)."""
+    import csv
+
+    writer = csv.writer(out)
+    writer.writerow([c[0] for c in cursor.description])
+    for row in cursor.fetchall():
+        writer.writerow(["'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
+                         for v in row])
+
+
 def cmd_query(args: argparse.Namespace) -> int:
     import duckdb
 
     con = _read_only(args)
     try:
-        print_result(con.execute(args.sql), limit=args.limit)
+        cursor = con.execute(args.sql)
+        if args.csv:
+            write_csv(cursor, sys.stdout)
+        else:
+            print_result(cursor, limit=args.limit)
     except duckdb.Error as e:
         console.print(f"[red]query failed:[/] {e}")
         return EXIT_FAILED
@@ -287,7 +302,8 @@ def parser() -> argparse.ArgumentParser:
     q = sub.add_parser("query", parents=[common], help="run a read-only SQL query on the warehouse",
                        description="Example: huizong query \"select * from marts.county_totals where year = 2019\"")
     q.add_argument("sql")
-    q.add_argument("--limit", type=int, default=200, help="rows to print (default 200)")
+    q.add_argument("--limit", type=int, default=200, help="rows to print as a table (default 200)")
+    q.add_argument("--csv", action="store_true", help="print every row as CSV instead of a table")
     q.set_defaults(func=cmd_query)
 
     c = sub.add_parser("check", parents=[common], help="dry run: check files without loading them",

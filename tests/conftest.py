@@ -22,3 +22,14 @@ def run_pass(inbox, warehouse, **kwargs) -> dict:
     from flows.nightly import nightly
 
     return nightly(inbox=inbox, warehouse=warehouse, settle_seconds=0, **kwargs)
+
+
+def query(warehouse, sql: str, params=None) -> list[tuple]:
+    """A read-only query on a test warehouse, as an analyst would run it."""
+    import duckdb
+
+    con = duckdb.connect(str(warehouse / "huizong.duckdb"), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()

@@ -56,14 +56,9 @@ def reference(workbooks, tmp_path_factory, prefect_harness):
     return snapshot(root / "warehouse")
 
 
-def api_env(**extra: str) -> dict:
-    """The child process talks to the test harness's Prefect server instead of starting one."""
-    from prefect.settings import PREFECT_API_URL
-    return {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), **extra}
-
-
-@pytest.mark.parametrize("point", POINTS)
-def test_a_pass_killed_at_any_point_loses_nothing(point, workbooks, reference, tmp_path, prefect_harness):
+def first_half_loaded_second_half_arrived(workbooks, tmp_path: Path) -> tuple[Path, Path, tuple]:
+    """A warehouse that holds 2019Q1-Q2, an inbox where 2019Q3-Q4 just arrived, and the
+    warehouse's figures before the next pass."""
     first, second = workbooks
     inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse"
     inbox.mkdir()
@@ -73,7 +68,18 @@ def test_a_pass_killed_at_any_point_loses_nothing(point, workbooks, reference, t
     before = snapshot(warehouse)
     for path in second:
         shutil.copy2(path, inbox)
+    return inbox, warehouse, before
 
+
+def api_env(**extra: str) -> dict:
+    """The child process talks to the test harness's Prefect server instead of starting one."""
+    from prefect.settings import PREFECT_API_URL
+    return {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), **extra}
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_a_pass_killed_at_any_point_loses_nothing(point, workbooks, reference, tmp_path, prefect_harness):
+    inbox, warehouse, before = first_half_loaded_second_half_arrived(workbooks, tmp_path)
     killed = subprocess.run([sys.executable, "-m", "huizong.cli", "run", "--inbox", str(inbox),
                              "--warehouse", str(warehouse)], env=api_env(HUIZONG_FAILPOINT=point),
                             capture_output=True, text=True, timeout=300)
@@ -110,14 +116,7 @@ ANALYST = textwrap.dedent("""
 
 
 def test_an_analyst_reading_through_a_pass(workbooks, tmp_path, prefect_harness):
-    first, second = workbooks
-    inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse"
-    inbox.mkdir()
-    for path in first:
-        shutil.copy2(path, inbox)
-    run_pass(inbox, warehouse)
-    for path in second:
-        shutil.copy2(path, inbox)
+    inbox, warehouse, _ = first_half_loaded_second_half_arrived(workbooks, tmp_path)
     stop = tmp_path / "stop"
     analyst = subprocess.Popen([sys.executable, "-c", ANALYST, str(warehouse / "huizong.duckdb"), str(stop)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

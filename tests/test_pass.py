@@ -9,10 +9,9 @@ import hashlib
 import os
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from conftest import run_pass
+from conftest import query, run_pass
 from huizong.demo import DEMO_PERIODS, generate, true_value, write_unit_workbook
 from schemas import catalog as cat
 
@@ -42,13 +41,6 @@ def reporters_of(code: str) -> list[cat.Unit]:
     ind = cat.indicator_by_code()[code]
     return cat.towns() if ind.reported_by == "town" else [cat.unit_by_code()[ind.reported_by]]
 
-
-def query(warehouse: Path, sql: str, params=None) -> list[tuple]:
-    con = duckdb.connect(str(warehouse / "huizong.duckdb"), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 
-from conftest import run_pass
+from conftest import query, run_pass
 from flows.rerun import rerun
 from huizong.demo import true_value, write_unit_workbook
 from schemas import catalog as cat
@@ -13,13 +12,6 @@ from schemas import catalog as cat
 TOWN, OTHER = cat.towns()[2], cat.towns()[3]
 VILLAGE = cat.villages_of(TOWN.code)[0]
 
-
-def query(warehouse: Path, sql: str, params=None) -> list[tuple]:
-    con = duckdb.connect(str(warehouse / "huizong.duckdb"), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 LEDGER = "select file_name, unit_code, period, status, superseded_by is not null from ops.imports order by file_name"
