@@ -226,3 +226,36 @@ def test_each_pass_leaves_a_table_and_a_summary_artifact(tmp_path, prefect_harne
     assert table.type == "table" and "a.xlsx" in str(table.data)
     summary = asyncio.run(latest("huizong-summary"))
     assert summary.type == "markdown" and "| loaded | 1 |" in summary.data
+
+
+def test_a_file_still_being_copied_waits_for_the_next_pass(tmp_path, prefect_harness):
+    import threading
+    import time
+    from flows.nightly import nightly
+
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse"
+    done = write_unit_workbook(inbox / "done.xlsx", cat.towns()[0], "2019Q1")
+    os.utime(done, (time.time() - 60, time.time() - 60))
+    source = write_unit_workbook(tmp_path / "source.xlsx", cat.towns()[1], "2019Q1").read_bytes()
+    stop = threading.Event()
+
+    def copy_slowly():  # a copy over a slow share: a few bytes at a time
+        with (inbox / "copying.xlsx").open("wb") as out:
+            for i in range(0, len(source), 256):
+                if stop.is_set():
+                    return
+                out.write(source[i:i + 256])
+                out.flush()
+                time.sleep(0.05)
+
+    copier = threading.Thread(target=copy_slowly)
+    copier.start()
+    try:
+        time.sleep(0.2)
+        summary = nightly(inbox=inbox, warehouse=warehouse, settle_seconds=1.0)
+    finally:
+        stop.set()
+        copier.join()
+    assert summary["arriving"] == ["copying.xlsx"]
+    assert [f["file_name"] for f in summary["files"]] == ["done.xlsx"]
+    assert query(warehouse, "select count(*) from ops.imports where file_name = 'copying.xlsx'") == [(0,)]
