@@ -42,7 +42,7 @@ def _matches(path: Path, unit: str | None, period: str | None) -> bool:
     return (unit is None or file_unit == unit) and (period is None or file_period == period)
 
 
-@flow(name="huizong-rerun", task_runner=ThreadPoolTaskRunner(max_workers=1))
+@flow(name="huizong-rerun", task_runner=ThreadPoolTaskRunner(max_workers=1))  # as nightly
 def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), failed: bool = False,
           unit: str | None = None, period: str | None = None, paths: list[Path] | None = None,
           settle_seconds: float = SETTLE_SECONDS) -> dict:

@@ -5,7 +5,6 @@ validated as a pass does; `expect` is (sheet, cell, check, words the clerk must 
 """
 from __future__ import annotations
 
-import io
 import zipfile
 from pathlib import Path
 from typing import Callable

@@ -1,7 +1,6 @@
 """Reruns import again exactly what is named, and give the same result however often."""
 from __future__ import annotations
 
-from pathlib import Path
 
 
 from conftest import query, run_pass
