@@ -7,6 +7,7 @@ A check (`sql/checks/assert_*.sql`) returns the rows that break a rule: no row i
 """
 from __future__ import annotations
 
+import csv
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,7 +61,18 @@ def build_models(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> lis
         body = m.sql.strip().rstrip(";")
         con.execute(f"create or replace {LAYERS[m.schema]} {m.relation} as\n{body}")
         built.append(m.relation)
+    apply_docs(con, sql_dir)
     return built
+
+
+def apply_docs(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> None:
+    """Comment every documented relation and column (sql/docs.csv), in Chinese and English, so
+    that `DESCRIBE` and `duckdb_columns()` document the marts."""
+    with (sql_dir / "docs.csv").open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            text = f"{row['zh']} / {row['en']}".replace("'", "''")
+            target = f"column {row['relation']}.{row['column']}" if row["column"] else f"table {row['relation']}"
+            con.execute(f"comment on {target} is '{text}'")
 
 
 def run_checks(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> dict[str, int]:

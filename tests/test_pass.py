@@ -258,3 +258,12 @@ def test_a_file_still_being_copied_waits_for_the_next_pass(tmp_path, prefect_har
     assert summary["arriving"] == ["copying.xlsx"]
     assert [f["file_name"] for f in summary["files"]] == ["done.xlsx"]
     assert query(warehouse, "select count(*) from ops.imports where file_name = 'copying.xlsx'") == [(0,)]
+
+
+def test_every_mart_and_column_is_documented(county):
+    _, warehouse, _ = county
+    undocumented = query(warehouse, "select table_name, column_name from duckdb_columns() "
+                                    "where schema_name = 'marts' and coalesce(comment, '') = ''")
+    assert undocumented == []
+    assert query(warehouse, "select comment from duckdb_tables() where table_name = 'county_totals'") == [
+        ("全县各指标年度汇总数 / The county's yearly figure for every numeric indicator",)]
