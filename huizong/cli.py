@@ -260,19 +260,20 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--inbox", type=Path, default=Path("inbox"), help="incoming workbooks (default: inbox/)")
     common.add_argument("--warehouse", type=Path, default=Path("warehouse"),
                         help="DuckDB warehouse and outputs (default: warehouse/)")
+    on_dask = argparse.ArgumentParser(add_help=False)
+    on_dask.add_argument("--dask", metavar="ADDRESS", default=os.environ.get("HUIZONG_DASK"),
+                         help="run the per-batch work on Dask: a scheduler address (tcp://host:8786) "
+                              "or 'local' for a local cluster of two workers (default: $HUIZONG_DASK, "
+                              "else one thread of this process)")
     p = argparse.ArgumentParser(prog="huizong", description="Consolidate the county's quarterly workbooks.")
     sub = p.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", parents=[common], help="one consolidation pass (the nightly job)",
+    run = sub.add_parser("run", parents=[common, on_dask], help="one consolidation pass (the nightly job)",
                          description="Read, validate and load every new workbook of the inbox, rebuild "
                                      "the models and publish. Example: huizong run --inbox inbox/")
-    run.add_argument("--dask", metavar="ADDRESS", default=os.environ.get("HUIZONG_DASK"),
-                     help="run the per-batch work on Dask: a scheduler address (tcp://host:8786) or "
-                          "'local' for a local cluster of two workers (default: $HUIZONG_DASK, else "
-                          "threads in this process)")
     run.set_defaults(func=cmd_run)
 
-    rr = sub.add_parser("rerun", parents=[common], help="import again what is named, then rebuild",
+    rr = sub.add_parser("rerun", parents=[common, on_dask], help="import again what is named, then rebuild",
                         description="Imports again every rejected file (--failed), a unit's or a quarter's "
                                     "versions plus matching new files of the inbox (--unit, --period), or "
                                     "the given files; rebuilds the models and publishes. Idempotent. "
@@ -281,8 +282,6 @@ def parser() -> argparse.ArgumentParser:
     rr.add_argument("--unit", help="a town's or department's code")
     rr.add_argument("--period", help="a quarter, e.g. 2019Q3")
     rr.add_argument("paths", nargs="*", type=Path, help="files to import again (or for the first time)")
-    rr.add_argument("--dask", metavar="ADDRESS", default=os.environ.get("HUIZONG_DASK"),
-                    help="as for run")
     rr.set_defaults(func=cmd_rerun)
 
     sv = sub.add_parser("serve", parents=[common], help="register the nightly schedule and serve it",
