@@ -19,19 +19,23 @@ def read_and_validate(warehouse: Path, files: list[dict]) -> tuple[list[Outcome]
     """Read a batch of workbooks, validate them with one pandera call, and write the feedback of
     each rejected one (under the warehouse: on Dask, workers share its folder)."""
     logger = get_run_logger()
-    subs = []
-    for f in files:
+    subs, kept = [], {}
+    for i, f in enumerate(files):
         logger.info("reading %s", f["file_name"])
-        if not f["path"].is_file():  # gone since discovery: the next pass will see what came
-            logger.warning("%s disappeared before it was read; skipped", f["file_name"])
+        # The kept copy is what is read: the inbox file may change or go while we work.
+        kept[f["sha256"]] = wh.archive_file(f["path"], warehouse, f["sha256"])
+        if i == len(files) // 2:
+            failpoint("mid_archive")
+        if kept[f["sha256"]] is None:
+            logger.warning("%s changed or went since it was found: left for the next pass", f["file_name"])
             continue
-        subs.append(read_submission(f["path"], f["sha256"], f["file_name"]))
+        subs.append(read_submission(warehouse / kept[f["sha256"]], f["sha256"], f["file_name"]))
     outcomes, values = validate_batch(subs)
-    paths = {f["sha256"]: f["path"] for f in files}
     for o in outcomes:
+        o.archive_path = str(kept[o.sha256])
         if not o.ok:
             o.feedback_path = str(feedback.write_feedback(
-                paths[o.sha256], o.file_name, o.unit_code, o.period, o.problems, warehouse))
+                warehouse / o.archive_path, o.file_name, o.unit_code, o.period, o.problems, warehouse))
             logger.info("rejected %s: feedback in %s.xlsx", o.file_name, o.feedback_path)
     failpoint("after_feedback")
     return outcomes, values
@@ -40,15 +44,11 @@ def read_and_validate(warehouse: Path, files: list[dict]) -> tuple[list[Outcome]
 @task(**IO_TASK)
 def load(warehouse: Path, files: list[dict], outcomes: list[Outcome], values: pd.DataFrame,
          rerun: bool = False) -> tuple[Path, list[dict]]:
-    """Keep a copy of each file, then record every file in a private build of the warehouse."""
-    for i, f in enumerate(files):
-        f["archive_path"] = wh.archive_file(f["path"], warehouse, f["sha256"])
-        if i == len(files) // 2:
-            failpoint("mid_archive")
+    """Record every file in a private build of the warehouse."""
     build = ledger.start_build(warehouse)
     failpoint("mid_load")
     recorded = ledger.record_imports(build, files, outcomes, values, rerun=rerun)
-    counts = {s: sum(r["status"] == s for r in recorded) for s in ("loaded", "duplicate", "superseded", "rejected")}
+    counts = {s: sum(r["status"] == s for r in recorded) for s in wh.STATUSES}
     get_run_logger().info("recorded %s", ", ".join(f"{n} {s}" for s, n in counts.items() if n))
     return build, recorded
 
@@ -88,9 +88,10 @@ def import_files(files: list[dict], warehouse: Path, *, rerun: bool = False,
     if not files:
         return []
     values = pd.concat([v for _, v in results], ignore_index=True)
-    feedback_paths = {o.sha256: o.feedback_path for o in outcomes}
-    for f in files:
-        f["feedback_path"] = feedback_paths[f["sha256"]]
+    by_sha = {o.sha256: o for o in outcomes}
+    for f in files:  # what the batch tasks kept and wrote (on Dask, in other processes)
+        f["archive_path"] = by_sha[f["sha256"]].archive_path
+        f["feedback_path"] = by_sha[f["sha256"]].feedback_path
     build, recorded = load(warehouse, files, outcomes, values, rerun=rerun)
     try:
         build_models(build)

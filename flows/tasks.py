@@ -1,6 +1,6 @@
 """The light tasks of a pass, shared by the nightly flow and reruns: finding new files, retry
-rules and the pass's artifacts. Importing files is in `importing.py`, imported only when a pass
-has files to import, so that a pass with nothing new starts as fast as Prefect allows.
+rules and the pass's artifacts. Importing files is in `importing.py`, which the nightly flow
+imports only when it has files, so that a pass with nothing new starts as fast as Prefect allows.
 
 Per-file work returns an outcome value instead of raising, every future is waited on, and bad
 input is a `rejected` row, never a failed task (RELIABILITY.md, Prefect failure semantics). Only
@@ -81,7 +81,7 @@ def report_artifacts(recorded: list[dict], skipped: int, arriving: list[str]) ->
              "status": r["status"], "reason": r["first_reason"] or "",
              "warnings": len(r.get("warnings", []))} for r in recorded]
     create_table_artifact(key="huizong-imports", table=rows, description="Files of this pass")
-    counts = {s: sum(r["status"] == s for r in recorded) for s in ("loaded", "duplicate", "superseded", "rejected")}
+    counts = {s: sum(r["status"] == s for r in recorded) for s in wh.STATUSES}
     lines = ["# huizong pass", "", "| status | files |", "| --- | --- |"]
     lines += [f"| {s} | {n} |" for s, n in counts.items()]
     lines += [f"| already received (skipped) | {skipped} |", f"| still arriving | {len(arriving)} |"]

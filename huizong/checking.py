@@ -37,6 +37,5 @@ def check_files(paths: list[Path], warehouse: Path) -> list[Outcome]:
 
 def _empty_warehouse() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    con.execute(wh.setup_sql("warehouse.sql"))
-    ledger.load_catalog(con)
+    ledger.prepare(con)
     return con

@@ -9,6 +9,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from huizong.warehouse import STATUSES
+
 EXIT_OK, EXIT_FAILED, EXIT_REJECTED = 0, 1, 2
 console = Console()
 
@@ -58,6 +60,11 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     if not (args.failed or args.unit or args.period or args.paths):
         console.print("[red]say what to rerun:[/] --failed, --unit CODE, --period P or a file path")
         return EXIT_FAILED
+    missing = [p for p in args.paths if not p.is_file()]
+    for p in missing:
+        console.print(f"[red]no such file:[/] {p}")
+    if missing:
+        return EXIT_REJECTED
     quiet_prefect()
     from flows.rerun import rerun
     from huizong.cells import parse_period
@@ -75,7 +82,7 @@ def cmd_rerun(args: argparse.Namespace) -> int:
 def print_pass_summary(summary: dict) -> None:
     files = summary["files"]
     counts = {s: sum(f["status"] == s for f in files)
-              for s in ("loaded", "duplicate", "superseded", "rejected")}
+              for s in STATUSES}
     table = Table(title="huizong pass", show_lines=False)
     for col in ("outcome", "files", "first file / first reason"):
         table.add_column(col)
@@ -183,15 +190,18 @@ def cmd_status(args: argparse.Namespace) -> int:
     table.add_column("unit")
     for period in periods:
         table.add_column(period)
+    # CONTRACT.md's words: a valid version in force is "loaded" (on time) or "late".
+    words = {"on_time": "loaded", "late": "late", "rejected": "rejected", "missing": "missing"}
     colours = {"on_time": "green", "late": "yellow", "rejected": "red", "missing": "red"}
     for code, name in dict.fromkeys((r[0], r[1]) for r in rows):
         line = []
         for period in periods:
             _, _, _, status, rejected = cells[(code, period)]
             extra = f" +{rejected} rejected" if rejected and status != "rejected" else ""
-            line.append(f"[{colours[status]}]{status.replace('_', ' ')}[/]{extra}")
+            line.append(f"[{colours[status]}]{words[status]}[/]{extra}")
         table.add_row(f"{name} {code}", *line)
     console.print(table)
+    console.print("loaded: a valid version in force, received by the deadline; late: received after it")
     if rejected_files:
         console.print("[bold]rejected files[/] (feedback for the town under the warehouse folder):")
     for unit_name, period, file_name, received_at, n_errors, reason, feedback_path in rejected_files:

@@ -52,7 +52,19 @@ def write_feedback(source: Path, file_name: str, unit_code: str | None, period: 
     stem = feedback_stem(unit_code, period, problems[0].sha256 if problems else "", file_name)
     out = warehouse / stem
     out.parent.mkdir(parents=True, exist_ok=True)
-    book = _open_or_new(source, problems)
+    tmp = out.with_name(out.name + ".xlsx.part")
+    try:
+        feedback_book(_open_or_new(source, problems), problems).save(tmp)
+    except Exception:  # something in the town's workbook openpyxl cannot write back: list only
+        feedback_book(_empty_book(), problems).save(tmp)
+    tmp.replace(out.with_name(out.name + ".xlsx"))
+    out.with_name(out.name + ".txt").write_text(feedback_text(file_name, unit_code, period, problems),
+                                                encoding="utf-8")
+    return stem
+
+
+def feedback_book(book: Workbook, problems: list[Problem]) -> Workbook:
+    """`book` with every problem cell marked and commented, and the list sheet first."""
     for p in problems:
         if p.sheet in book.sheetnames and p.cell:
             cell = book[p.sheet][p.cell]
@@ -72,12 +84,13 @@ def write_feedback(source: Path, file_name: str, unit_code: str | None, period: 
             put_text(sheet, r, c, value)
     for col, width in zip("ABCDEF", (6, 12, 8, 26, 90, 8)):
         sheet.column_dimensions[col].width = width
-    tmp = out.with_name(out.name + ".xlsx.part")
-    book.save(tmp)
-    tmp.replace(out.with_name(out.name + ".xlsx"))
-    out.with_name(out.name + ".txt").write_text(feedback_text(file_name, unit_code, period, problems),
-                                                encoding="utf-8")
-    return stem
+    return book
+
+
+def _empty_book() -> Workbook:
+    book = Workbook()
+    book.remove(book.active)
+    return book
 
 
 def _open_or_new(source: Path, problems: list[Problem]) -> Workbook:
@@ -95,6 +108,4 @@ def _open_or_new(source: Path, problems: list[Problem]) -> Workbook:
             return book
         except Exception:  # a file calamine read may still trouble openpyxl: fall back
             pass
-    book = Workbook()
-    book.remove(book.active)
-    return book
+    return _empty_book()

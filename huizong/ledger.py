@@ -28,11 +28,16 @@ def start_build(warehouse: Path) -> Path:
         shutil.copyfile(published_path(warehouse), build)
     con = duckdb.connect(str(build))
     try:
-        con.execute(setup_sql("warehouse.sql"))
-        load_catalog(con)
+        prepare(con)
     finally:
         con.close()
     return build
+
+
+def prepare(con: duckdb.DuckDBPyConnection) -> None:
+    """The warehouse's own tables (if new) and the catalog seeds, on any connection."""
+    con.execute(setup_sql("warehouse.sql"))
+    load_catalog(con)
 
 
 def load_catalog(con: duckdb.DuckDBPyConnection) -> None:

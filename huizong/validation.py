@@ -27,6 +27,7 @@ class Outcome:
     unit_code: str | None
     period: str | None
     problems: list[Problem] = field(default_factory=list)
+    archive_path: str | None = None  # the kept copy, relative to the warehouse
     feedback_path: str | None = None  # a rejected file's feedback, relative to the warehouse
 
     @property
@@ -157,9 +158,6 @@ def validate_batch(subs: list[Submission]) -> tuple[list[Outcome], pd.DataFrame]
         row = villages.loc[i]
         outcomes[row["sha256"]].problems.append(Problem(
             row["sha256"], row["sheet"], row["cell"], "", check, _village_message(check, row)))
-    for o in outcomes.values():
-        if o.period is None and o.ok:  # the cover already said why; keep the guard explicit
-            o.problems.append(Problem(o.sha256, cat.COVER_SHEET, "", "", "bad_period", "报告期无法识别"))
     ok = {sha for sha, o in outcomes.items() if o.ok}
     loadable = values.loc[values["sha256"].isin(ok), LOADED_COLUMNS].reset_index(drop=True)
     return list(outcomes.values()), loadable

@@ -17,8 +17,10 @@ from typing import Iterator
 import duckdb
 
 from huizong.failpoints import failpoint
+from huizong.files import sha256_of
 
 DB_NAME = "huizong.duckdb"
+STATUSES = ("loaded", "duplicate", "superseded", "rejected")  # of a file version in ops.imports
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
 
 
@@ -67,15 +69,24 @@ def known_hashes(warehouse: Path) -> set[str]:
         con.close()
 
 
-def archive_file(source: Path, warehouse: Path, sha256: str) -> Path:
-    """Keep a copy of a received file under the warehouse, written whole or not at all."""
+def archive_file(source: Path, warehouse: Path, sha256: str) -> Path | None:
+    """Keep a copy of a received file under the warehouse, written whole or not at all, and
+    return where (relative to the warehouse). None when the file is gone or no longer has the
+    content `sha256` said: it changed since it was found, and the next pass will see it anew."""
     rel = archive_path(sha256, source.suffix)
     dest = warehouse / rel
-    if not dest.exists():
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(dest.name + ".part")
+    if dest.exists():
+        return rel
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".part")
+    try:
         shutil.copyfile(source, tmp)
-        os.replace(tmp, dest)
+    except FileNotFoundError:
+        return None
+    if sha256_of(tmp) != sha256:
+        tmp.unlink()
+        return None
+    os.replace(tmp, dest)
     return rel
 
 
@@ -88,6 +99,8 @@ def discard_build(warehouse: Path) -> None:
 
 def publish(build: Path, warehouse: Path) -> None:
     """Swap the finished build in as the published warehouse, atomically and durably."""
+    if not build.exists():  # never let DuckDB create an empty one to publish (say, on a retry)
+        raise FileNotFoundError(f"no build to publish at {build}")
     con = duckdb.connect(str(build))
     con.execute("checkpoint")
     con.close()

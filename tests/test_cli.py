@@ -68,3 +68,8 @@ def test_template_command_writes_one_or_all(tmp_path: Path):
     assert every.returncode == 0
     assert len(list((tmp_path / "warehouse" / "templates" / "2020Q1").glob("*.xlsx"))) == 13
     assert huizong("template", "--unit", "42", "--period", "2020Q1", cwd=tmp_path).returncode == 1
+
+
+def test_rerun_of_a_missing_file_is_not_a_failed_pass(tmp_path: Path):
+    out = huizong("rerun", "nowhere.xlsx", cwd=tmp_path)
+    assert out.returncode == 2 and "no such file" in out.stdout

@@ -131,3 +131,13 @@ def test_an_analyst_reading_through_a_pass(workbooks, tmp_path, prefect_harness)
     # one year of 57 numeric indicators in the county totals either way
     seen = {tuple(s) for s in json.loads(out)}
     assert seen and seen <= {(26, 26, 57), (52, 52, 57)}
+
+
+def test_publish_without_a_build_never_replaces_the_warehouse(tmp_path):
+    from huizong import warehouse as wh
+    published = tmp_path / "huizong.duckdb"
+    duckdb.connect(str(published)).execute("create table t as select 42 as x").close()
+    before = published.read_bytes()
+    with pytest.raises(FileNotFoundError):  # say, a retry after the swap already happened
+        wh.publish(wh.build_path(tmp_path), tmp_path)
+    assert published.read_bytes() == before
