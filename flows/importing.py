@@ -42,12 +42,12 @@ def read_and_validate(warehouse: Path, files: list[dict]) -> tuple[list[Outcome]
 
 
 @task(**IO_TASK)
-def load(warehouse: Path, files: list[dict], outcomes: list[Outcome], values: pd.DataFrame,
-         rerun: bool = False) -> tuple[Path, list[dict]]:
+def load(warehouse: Path, files: list[dict], outcomes: list[Outcome],
+         values: pd.DataFrame) -> tuple[Path, list[dict]]:
     """Record every file in a private build of the warehouse."""
     build = ledger.start_build(warehouse)
     failpoint("mid_load")
-    recorded = ledger.record_imports(build, files, outcomes, values, rerun=rerun)
+    recorded = ledger.record_imports(build, files, outcomes, values)
     counts = {s: sum(r["status"] == s for r in recorded) for s in wh.STATUSES}
     get_run_logger().info("recorded %s", ", ".join(f"{n} {s}" for s, n in counts.items() if n))
     return build, recorded
@@ -76,8 +76,7 @@ def publish(build: Path, warehouse: Path) -> None:
     get_run_logger().info("published %s", wh.published_path(warehouse))
 
 
-def import_files(files: list[dict], warehouse: Path, *, rerun: bool = False,
-                 batch_size: int = BATCH_SIZE) -> list[dict]:
+def import_files(files: list[dict], warehouse: Path, *, batch_size: int = BATCH_SIZE) -> list[dict]:
     """Read, validate, load, rebuild and publish `files`; called inside a flow."""
     batches = [files[i:i + batch_size] for i in range(0, len(files), batch_size)]
     futures = [read_and_validate.submit(warehouse, b) for b in batches]
@@ -92,7 +91,7 @@ def import_files(files: list[dict], warehouse: Path, *, rerun: bool = False,
     for f in files:  # what the batch tasks kept and wrote (on Dask, in other processes)
         f["archive_path"] = by_sha[f["sha256"]].archive_path
         f["feedback_path"] = by_sha[f["sha256"]].feedback_path
-    build, recorded = load(warehouse, files, outcomes, values, rerun=rerun)
+    build, recorded = load(warehouse, files, outcomes, values)
     try:
         build_models(build)
         publish(build, warehouse)

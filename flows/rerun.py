@@ -64,6 +64,6 @@ def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), fail
                 files[sha] = {"path": path, "file_name": path.name, "sha256": sha, "received_at": received}
         chosen = sorted(files.values(), key=lambda f: (f["received_at"], f["file_name"]))
         logger.info("rerun: %d file(s) to import again", len(chosen))
-        done = import_files(chosen, warehouse, rerun=True) if chosen else []
+        done = import_files(chosen, warehouse) if chosen else []
         report_artifacts(done, 0, arriving)
         return {"files": done, "skipped": 0, "arriving": arriving}

@@ -60,13 +60,13 @@ LEDGER_COLUMNS = ["sha256", "file_name", "unit_code", "period", "status", "recei
 
 
 def record_imports(build: Path, received: list[dict], outcomes: list[Outcome],
-                   values: pd.DataFrame, *, rerun: bool = False) -> list[dict]:
+                   values: pd.DataFrame) -> list[dict]:
     """Enter a batch of files into the ledger of the build copy, FORM.md's version rules applied.
 
     received: one dict per file with sha256, file_name, received_at (datetime), archive_path
-    and, for a rejected file, feedback_path. With `rerun`, what was recorded of these versions
-    before is replaced (their arrival time is the one given). Every (unit, period) touched is
-    then re-decided by `sql/setup/resolve_versions.sql`. Returns one row per file.
+    and, for a rejected file, feedback_path. What was recorded of a version before (a rerun) is
+    replaced, with the arrival time given here (`sql/setup/record_batch.sql`). Every (unit,
+    period) touched is then re-decided by `resolve_versions.sql`. Returns one row per file.
     """
     by_sha = {o.sha256: o for o in outcomes}
     counts = values["sha256"].value_counts()
@@ -86,29 +86,17 @@ def record_imports(build: Path, received: list[dict], outcomes: list[Outcome],
         con.execute("begin")
         con.register("new_ledger", ledger_df)
         con.register("new_values", values)
-        # Sets are joined, never passed as lists: the cost stays with the batch, not the warehouse.
-        con.execute("create temp table batch_files as select sha256 from new_ledger")
-        con.execute("create temp table affected_keys as "
-                    "select distinct unit_code, period from ops.imports "
-                    "where sha256 in (select sha256 from batch_files) and unit_code is not null")
-        if rerun:
-            for table in ("raw.submitted_values", "ops.import_errors", "ops.imports"):
-                con.execute(f"delete from {table} where sha256 in (select sha256 from batch_files)")
-        con.execute("insert into ops.imports by name select * from new_ledger")
-        con.execute("insert into raw.submitted_values by name select * from new_values")
+        con.execute(setup_sql("record_batch.sql"))
         insert_problems(con, [p for o in outcomes for p in o.problems])
-        con.execute("insert into affected_keys select distinct unit_code, period from new_ledger "
-                    "where status = 'valid'")
-        con.execute("update ops.imports set status = resolved.status, superseded_by = resolved.superseded_by "
-                    f"from ({setup_sql('resolve_versions.sql')}) as resolved "
-                    "where ops.imports.sha256 = resolved.sha256")
+        con.execute(f"create temp view resolved_versions as {setup_sql('resolve_versions.sql')}")
+        con.execute(setup_sql("apply_versions.sql"))
         warned = _record_warnings(con)
+        con.execute(setup_sql("count_warnings.sql"))
         results = con.execute(
             "select file_name, sha256, unit_code, period, status, first_reason, feedback_path "
             "from ops.imports where sha256 in (select sha256 from batch_files) "
             "order by received_at, file_name").fetchall()
-        for temp in ("batch_files", "affected_keys"):
-            con.execute(f"drop table {temp}")
+        con.execute("drop view resolved_versions; drop table batch_files; drop table affected_keys")
         con.execute("commit")
     finally:
         con.close()
@@ -131,17 +119,11 @@ def find_warnings(con: duckdb.DuckDBPyConnection) -> list[Problem]:
 
 def _record_warnings(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     """Store the warnings of the batch's valid versions; returns their messages by sha256."""
-    con.execute("create or replace temp table warning_candidates as "
-                "select v.*, imports.period from raw.submitted_values as v "
-                "join ops.imports as imports using (sha256) "
-                "where v.sha256 in (select sha256 from new_ledger where status = 'valid')")
+    con.execute(setup_sql("warning_candidates.sql"))
     warnings = find_warnings(con)
     insert_problems(con, warnings)
+    con.execute("drop table warning_candidates")
     by_sha: dict[str, list[str]] = {}
     for p in warnings:
         by_sha.setdefault(p.sha256, []).append(p.message)
-    for sha, messages in by_sha.items():
-        con.execute("update ops.imports set n_warnings = n_warnings + ? where sha256 = ?",
-                    [len(messages), sha])
-    con.execute("drop table warning_candidates")
     return by_sha
