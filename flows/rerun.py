@@ -3,7 +3,10 @@
 Office staff use it after a town corrects a file or after the registry or catalog changed.
 A rerun reads only the files it names (archived copies of recorded versions, plus matching new
 files in the inbox), so its cost does not grow with the rest of the warehouse; importing the same
-versions again gives the same ledger and totals (idempotent).
+versions again gives the same ledger and totals (idempotent). A version already checked valid
+under the current rules (`huizong/rules.py`) gives the same values again, so it is not read
+unless `force` says so: its values are in the warehouse. With nothing to read, nothing is
+rebuilt or published.
 """
 from __future__ import annotations
 
@@ -14,10 +17,10 @@ from prefect import flow, get_run_logger, task
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.cache_policies import NO_CACHE
 
-from flows.importing import import_files
 from flows.tasks import SETTLE_SECONDS, discover, report_artifacts
 from huizong import warehouse as wh
 from huizong.files import sha256_of
+from huizong.rules import rules_version
 from huizong.workbook import read_cover
 
 
@@ -33,8 +36,15 @@ def select_recorded(warehouse: Path, failed: bool, unit: str | None, period: str
                            {"failed": failed, "unit": unit, "period": period, "shas": shas}).fetchall()
     finally:
         con.close()
-    return [{"path": warehouse / archive, "file_name": name, "sha256": sha, "received_at": received}
-            for sha, name, _, _, _, received, archive in rows]
+    return [{"path": warehouse / archive, "file_name": name, "sha256": sha, "received_at": received,
+             "status": status, "rules_version": rules}
+            for sha, name, _, _, status, received, archive, rules in rows]
+
+
+def is_due(f: dict, force: bool) -> bool:
+    """Whether a rerun must read this version: new, rejected, or checked under other rules."""
+    checked_valid = f.get("status") in ("loaded", "superseded")
+    return force or not checked_valid or f.get("rules_version") != rules_version()
 
 
 def _matches(path: Path, unit: str | None, period: str | None) -> bool:
@@ -45,7 +55,7 @@ def _matches(path: Path, unit: str | None, period: str | None) -> bool:
 @flow(name="huizong-rerun", task_runner=ThreadPoolTaskRunner(max_workers=1))  # as nightly
 def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), failed: bool = False,
           unit: str | None = None, period: str | None = None, paths: list[Path] | None = None,
-          settle_seconds: float = SETTLE_SECONDS) -> dict:
+          force: bool = False, settle_seconds: float = SETTLE_SECONDS) -> dict:
     """Import again what is named: rejected versions, a unit's or a quarter's, or given files."""
     logger = get_run_logger()
     inbox, warehouse = Path(inbox).resolve(), Path(warehouse).resolve()
@@ -63,7 +73,14 @@ def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), fail
                 received = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc)
                 files[sha] = {"path": path, "file_name": path.name, "sha256": sha, "received_at": received}
         chosen = sorted(files.values(), key=lambda f: (f["received_at"], f["file_name"]))
-        logger.info("rerun: %d file(s) to import again", len(chosen))
-        done = import_files(chosen, warehouse) if chosen else []
-        report_artifacts(done, 0, arriving)
-        return {"files": done, "skipped": 0, "arriving": arriving}
+        due = [f for f in chosen if is_due(f, force)]
+        unchanged = len(chosen) - len(due)
+        logger.info("rerun: %d file(s) to import again, %d valid under the same rules left as they are",
+                    len(due), unchanged)
+        done = []
+        if due:
+            from flows.importing import import_files  # pandas and pandera: only when reading
+
+            done = import_files(due, warehouse)
+        report_artifacts(done, 0, arriving, unchanged=unchanged)
+        return {"files": done, "skipped": 0, "unchanged": unchanged, "arriving": arriving}

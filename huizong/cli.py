@@ -76,7 +76,7 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     from flows.runners import with_runner
 
     return run_pass_flow(with_runner(rerun, args.dask), warehouse=args.warehouse, inbox=args.inbox, failed=args.failed,
-                         unit=args.unit, period=period, paths=args.paths)
+                         unit=args.unit, period=period, paths=args.paths, force=args.force)
 
 
 def print_pass_summary(summary: dict) -> None:
@@ -95,6 +95,9 @@ def print_pass_summary(summary: dict) -> None:
     if warned:
         table.add_row("warnings (loaded anyway)", str(len(warned)), "  ".join(warned[0]))
     table.add_row("skipped (already received)", str(summary["skipped"]), "")
+    if "unchanged" in summary:  # a rerun
+        table.add_row("valid under the same rules (not read again)", str(summary["unchanged"]),
+                      "--force reads them too" if summary["unchanged"] else "")
     if summary.get("arriving"):
         table.add_row("still arriving (next pass)", str(len(summary["arriving"])), summary["arriving"][0])
     console.print(table)
@@ -287,10 +290,14 @@ def parser() -> argparse.ArgumentParser:
                         description="Imports again every rejected file (--failed), a unit's or a quarter's "
                                     "versions plus matching new files of the inbox (--unit, --period), or "
                                     "the given files; rebuilds the models and publishes. Idempotent. "
+                                    "A version already found valid under the current catalog and rules "
+                                    "is left as it is unless --force. "
                                     "Example: huizong rerun --unit 990101100 --period 2019Q3")
     rr.add_argument("--failed", action="store_true", help="every rejected file (its cause may have gone)")
     rr.add_argument("--unit", help="a town's or department's code")
     rr.add_argument("--period", help="a quarter, e.g. 2019Q3")
+    rr.add_argument("--force", action="store_true",
+                    help="read again even versions found valid under the current rules")
     rr.add_argument("paths", nargs="*", type=Path, help="files to import again (or for the first time)")
     rr.set_defaults(func=cmd_rerun)
 

@@ -14,6 +14,7 @@ import duckdb
 import pandas as pd
 
 from huizong.problems import Problem
+from huizong.rules import rules_version
 from huizong.validation import Outcome, word_warnings
 from huizong.warehouse import build_path, discard_build, published_path, setup_sql
 from schemas import catalog as cat
@@ -41,11 +42,16 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def load_catalog(con: duckdb.DuckDBPyConnection) -> None:
-    """The registry and the indicator catalog, as seeds the SQL models join to."""
+    """The registry, the indicator catalog and the levels in rising order, as seeds the SQL
+    models join to."""
     units = pd.DataFrame([asdict(u) for u in cat.units()]).rename(
         columns={"code": "unit_code", "name": "unit_name", "type": "unit_type"})
     indicators = pd.DataFrame([asdict(i) for i in cat.indicators()]).rename(
         columns={"code": "indicator_code", "name": "indicator_name"})
+    levels = pd.DataFrame({"level": cat.LEVELS, "level_rank": range(len(cat.LEVELS))})
+    con.register("levels_df", levels)
+    con.execute("create or replace table raw.levels as select * from levels_df")
+    con.unregister("levels_df")
     con.register("units_df", units)
     con.register("indicators_df", indicators)
     con.execute("create or replace table raw.units as select * from units_df")
@@ -56,7 +62,7 @@ def load_catalog(con: duckdb.DuckDBPyConnection) -> None:
 
 LEDGER_COLUMNS = ["sha256", "file_name", "unit_code", "period", "status", "received_at",
                   "imported_at", "archive_path", "n_values", "n_errors", "n_warnings",
-                  "first_reason", "superseded_by", "feedback_path"]
+                  "first_reason", "superseded_by", "feedback_path", "rules_version"]
 
 
 def record_imports(build: Path, received: list[dict], outcomes: list[Outcome],
@@ -79,7 +85,8 @@ def record_imports(build: Path, received: list[dict], outcomes: list[Outcome],
                        "valid" if o.ok else "rejected", f["received_at"], now, str(f["archive_path"]),
                        int(counts.get(o.sha256, 0)) if o.ok else None,
                        len(errors), len(o.problems) - len(errors),
-                       errors[0].message if errors else None, None, f.get("feedback_path")))
+                       errors[0].message if errors else None, None, f.get("feedback_path"),
+                       rules_version()))
     ledger_df = pd.DataFrame(ledger, columns=LEDGER_COLUMNS)
     con = duckdb.connect(str(build))
     try:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 
 
+import duckdb
+
 from conftest import query, run_pass
 from flows.rerun import rerun
 from huizong.demo import true_value, write_unit_workbook
@@ -50,8 +52,9 @@ def test_reruns_are_idempotent(tmp_path, prefect_harness):
     run_pass(inbox, warehouse)
     ledger, totals = query(warehouse, LEDGER), query(warehouse, TOTALS)
     errors = query(warehouse, "select * from ops.import_errors order by all")
-    for kwargs in ({"failed": True}, {"unit": TOWN.code}, {"period": "2019Q1"},
-                   {"paths": [inbox / "q1.xlsx"]}, {"failed": True}):
+    for kwargs in ({"failed": True}, {"unit": TOWN.code}, {"period": "2019Q1", "force": True},
+                   {"paths": [inbox / "q1.xlsx"], "force": True}, {"unit": TOWN.code, "force": True},
+                   {"failed": True}):
         summary = do_rerun(warehouse, inbox, **kwargs)
         assert summary["files"], kwargs
         assert query(warehouse, LEDGER) == ledger, kwargs
@@ -65,7 +68,32 @@ def test_rerun_touches_only_what_is_named(tmp_path, prefect_harness):
     write_unit_workbook(inbox / "o.xlsx", OTHER, "2019Q1")
     run_pass(inbox, warehouse)
     imported_at = dict(query(warehouse, "select file_name, imported_at from ops.imports"))
-    summary = do_rerun(warehouse, inbox, unit=OTHER.code)
+    summary = do_rerun(warehouse, inbox, unit=OTHER.code, force=True)
     assert [f["file_name"] for f in summary["files"]] == ["o.xlsx"]
     after = dict(query(warehouse, "select file_name, imported_at from ops.imports"))
     assert after["t.xlsx"] == imported_at["t.xlsx"] and after["o.xlsx"] > imported_at["o.xlsx"]
+
+
+def test_rerun_reads_again_only_what_the_current_rules_have_not_checked(tmp_path, prefect_harness):
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse"
+    write_unit_workbook(inbox / "good.xlsx", TOWN, "2019Q1")
+    write_unit_workbook(inbox / "bad.xlsx", TOWN, "2019Q2", {(VILLAGE.code, "V03"): -1})
+    run_pass(inbox, warehouse)
+    published = warehouse / "huizong.duckdb"
+
+    summary = do_rerun(warehouse, inbox, unit=TOWN.code)  # the rejected one is read again
+    assert [f["file_name"] for f in summary["files"]] == ["bad.xlsx"] and summary["unchanged"] == 1
+
+    before = published.read_bytes()
+    summary = do_rerun(warehouse, inbox, period="2019Q1")  # only a valid version: nothing to do
+    assert summary["files"] == [] and summary["unchanged"] == 1
+    assert published.read_bytes() == before, "nothing read, so nothing published"
+
+    # A warehouse whose versions were checked by an older huizong or catalog: all are due again.
+    con = duckdb.connect(str(published))
+    con.execute("update ops.imports set rules_version = 'older'")
+    con.close()
+    summary = do_rerun(warehouse, inbox, period="2019Q1")
+    assert [f["file_name"] for f in summary["files"]] == ["good.xlsx"]
+    assert query(warehouse, "select count(distinct rules_version) from ops.imports "
+                            "where file_name = 'good.xlsx' and rules_version <> 'older'") == [(1,)]

@@ -1,6 +1,6 @@
 -- The recorded versions a rerun imports again: every rejected one ($failed), or every version of
 -- a unit ($unit) and/or a quarter ($period), or the versions with these hashes ($shas).
-select sha256, file_name, unit_code, period, status, received_at, archive_path
+select sha256, file_name, unit_code, period, status, received_at, archive_path, rules_version
 from ops.imports
 where ($failed and status = 'rejected')
    or (($unit is not null or $period is not null)

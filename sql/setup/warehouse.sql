@@ -23,6 +23,8 @@ create table if not exists ops.imports (
     superseded_by   varchar,               -- sha256 of the version that replaced this one
     feedback_path   varchar                -- a rejected file's feedback (.xlsx/.txt), relative
 );
+-- Columns added after the first release: a warehouse made by an older huizong gains them here.
+alter table ops.imports add column if not exists rules_version varchar;  -- huizong/rules.py
 
 -- one row per problem found in a file; cell is an Excel reference ('' when it is the whole file)
 create table if not exists ops.import_errors (
