@@ -1,4 +1,5 @@
-"""The nightly consolidation pass: discover -> read and validate -> load -> build models -> publish."""
+"""The nightly consolidation pass: discover -> read and validate -> load -> build models -> publish
+-> write the annual summary."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,6 +8,7 @@ from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.schedules import Cron
 
+from flows.reporting import write_reports
 from flows.tasks import BATCH_SIZE, SETTLE_SECONDS, discover, report_artifacts
 from huizong import warehouse as wh
 
@@ -20,13 +22,15 @@ def nightly(inbox: Path = Path("inbox"), warehouse: Path = Path("warehouse"),
     inbox, warehouse = Path(inbox).resolve(), Path(warehouse).resolve()
     with wh.pass_lock(warehouse):
         new, skipped, arriving = discover(inbox, warehouse, settle_seconds)
-        recorded = []
+        recorded, reports = [], []
         if new:
             from flows.importing import import_files  # pandas, pandera, openpyxl: only when needed
 
             recorded = import_files(new, warehouse, batch_size=batch_size)
-        report_artifacts(recorded, skipped, arriving)
-        return {"files": recorded, "skipped": skipped, "arriving": arriving}
+        if recorded:  # something was published: the summary may have changed
+            reports = write_reports(warehouse)
+        report_artifacts(recorded, skipped, arriving, reports=reports)
+        return {"files": recorded, "skipped": skipped, "arriving": arriving, "reports": reports}
 
 
 NIGHTLY_CRON = "0 2 * * *"

@@ -17,6 +17,7 @@ from prefect import flow, get_run_logger, task
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.cache_policies import NO_CACHE
 
+from flows.reporting import write_reports
 from flows.tasks import SETTLE_SECONDS, discover, report_artifacts
 from huizong import warehouse as wh
 from huizong.files import sha256_of
@@ -77,10 +78,13 @@ def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), fail
         unchanged = len(chosen) - len(due)
         logger.info("rerun: %d file(s) to import again, %d valid under the same rules left as they are",
                     len(due), unchanged)
-        done = []
+        done, reports = [], []
         if due:
             from flows.importing import import_files  # pandas and pandera: only when reading
 
             done = import_files(due, warehouse)
-        report_artifacts(done, 0, arriving, unchanged=unchanged)
-        return {"files": done, "skipped": 0, "unchanged": unchanged, "arriving": arriving}
+        if done:
+            reports = write_reports(warehouse)
+        report_artifacts(done, 0, arriving, unchanged=unchanged, reports=reports)
+        return {"files": done, "skipped": 0, "unchanged": unchanged, "arriving": arriving,
+                "reports": reports}

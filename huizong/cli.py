@@ -104,6 +104,8 @@ def print_pass_summary(summary: dict) -> None:
     for f in files:
         if f["status"] == "rejected":
             console.print(f"[red]rejected[/] {f['file_name']}: {f['first_reason']}")
+    for path in summary.get("reports", []):
+        console.print(f"report: {path}")
 
 
 def _read_only(args: argparse.Namespace):
@@ -229,6 +231,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if all(o.ok for o in outcomes) and not missing else EXIT_REJECTED
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from huizong.report import ReportError, TemplateMismatch, write_report
+
+    try:
+        out = write_report(args.warehouse, args.year, args.out)
+    except (ReportError, TemplateMismatch) as e:
+        console.print(f"[red]no report:[/] {e}")
+        return EXIT_FAILED
+    console.print(f"report: {out}")
+    return EXIT_OK
+
+
 def cmd_template(args: argparse.Namespace) -> int:
     from huizong.cells import parse_period
     from huizong.templates import template_name, write_template
@@ -314,6 +328,15 @@ def parser() -> argparse.ArgumentParser:
                         description="Example: huizong status --period 2019Q3")
     st.add_argument("--period", help="only this quarter, e.g. 2019Q3")
     st.set_defaults(func=cmd_status)
+
+    rp = sub.add_parser("report", parents=[common], help="write the annual work summary of a year",
+                        description="Writes the annual work summary with its figures filled from the "
+                                    "warehouse, as Markdown, HTML (with charts) or Word by the file's "
+                                    "ending. Example: huizong report --year 2019 --out summary_2019.docx")
+    rp.add_argument("--year", type=int, required=True, help="the year summed up, e.g. 2019")
+    rp.add_argument("--out", type=Path, help="the file to write: .md, .html or .docx "
+                                             "(default <warehouse>/reports/summary_<year>.html)")
+    rp.set_defaults(func=cmd_report)
 
     q = sub.add_parser("query", parents=[common], help="run a read-only SQL query on the warehouse",
                        description="Example: huizong query \"select * from marts.county_totals where year = 2019\"")

@@ -110,7 +110,7 @@ def test_a_second_pass_changes_nothing(county):
     db = warehouse / "huizong.duckdb"
     before = hashlib.sha256(db.read_bytes()).hexdigest()
     summary = run_pass(inbox, warehouse)
-    assert summary == {"files": [], "skipped": 103, "arriving": []}
+    assert summary == {"files": [], "skipped": 103, "arriving": [], "reports": []}
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
 
 

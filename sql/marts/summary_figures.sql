@@ -1,0 +1,66 @@
+-- grain: one row per (year, indicator, slot); key: (year, indicator_code, slot). Every figure of
+-- the annual work summary: slot n fills the n-th `**` of the indicator's summary_phrase
+-- (indicators.csv), counting only the ** the template leaves for figures (not those it fills
+-- with a name, such as 云岭 in **大讲堂**次). By default slot 1 is the county's yearly total; FORM.md's derived figures
+-- replace it for the indicators below. An indicator with a phrase and no row here (T19, counted
+-- with V07) fills nothing of its own. quarters_valid / quarters_expected: the completeness behind.
+with
+
+totals as (select * from marts.county_totals),
+indicators as (select * from staging.stg_indicators where summary_phrase like '%**%'),
+unit_year_values as (select * from intermediate.int_unit_year_values),
+units as (select * from staging.stg_units),
+
+derived_codes as (select * from (values ('V05'), ('V13'), ('T18'), ('V07'), ('T19')) as d(indicator_code)),
+
+plain as (
+    select totals.year, totals.indicator_code, 1 as slot, totals.value, '全县合计' as figure,
+        totals.quarters_valid, totals.quarters_expected
+    from totals
+    join indicators using (indicator_code)
+    where indicator_code not in (select indicator_code from derived_codes)
+),
+
+-- share of villages meeting 十个一: V05 villages at 1 over all villages of the registry,
+-- a whole percent rounded down
+ten_ones_share as (
+    select year, indicator_code, 1 as slot,
+        floor(100 * value / (select count(*) from units where unit_type = 'village')) as value,
+        '达标村占登记村总数的百分比（向下取整）' as figure, quarters_valid, quarters_expected
+    from totals where indicator_code = 'V05'
+),
+
+-- villages that held reviews (yearly V13 > 0), then the reviews themselves
+reviews as (
+    select totals.year, 'V13' as indicator_code, 1 as slot,
+        (select count(*) from unit_year_values as v
+         where v.indicator_code = 'V13' and v.year = totals.year and v.value > 0) as value,
+        '全年有评议活动的村数' as figure, quarters_valid, quarters_expected
+    from totals where indicator_code = 'V13'
+    union all
+    select year, indicator_code, 2, value, '全县合计', quarters_valid, quarters_expected
+    from totals where indicator_code = 'V13'
+),
+
+-- towns that held touring lectures (yearly T18 > 0)
+lecture_towns as (
+    select totals.year, 'T18' as indicator_code, 1 as slot,
+        (select count(*) from unit_year_values as v
+         where v.indicator_code = 'T18' and v.year = totals.year and v.value > 0) as value,
+        '全年有巡回宣讲的镇数' as figure, quarters_valid, quarters_expected
+    from totals where indicator_code = 'T18'
+),
+
+-- civilized villages and towns (V07 with T19) per level, from 全国 (slot 1) down to 县级 (slot 4)
+civilized as (
+    select year, 'V07' as indicator_code, 5 - level_rank as slot, units as value,
+        level || '文明村镇（村、镇合计）' as figure, quarters_valid, quarters_expected
+    from marts.civilized_levels where level_rank > 0
+)
+
+select * from plain
+union all by name select * from ten_ones_share
+union all by name select * from reviews
+union all by name select * from lecture_towns
+union all by name select * from civilized
+order by year, indicator_code, slot
