@@ -129,8 +129,9 @@ def generate(out_dir: Path, periods: tuple[str, ...] = DEMO_PERIODS) -> list[Pat
 
 
 def write_demo_inbox(inbox: Path) -> list[Path]:
-    """The shipped demo: the whole of 2019, plus two resubmissions a clerk got wrong."""
-    paths = generate(inbox, tuple(p for p in DEMO_PERIODS if p.startswith("2019")))
+    """The shipped demo: the whole of 2018 and 2019 (so that the summary compares two years),
+    plus two resubmissions a clerk got wrong."""
+    paths = generate(inbox, DEMO_PERIODS)
     town = cat.towns()[0]
     first, second = cat.villages_of(town.code)[:2]
     paths.append(write_unit_workbook(

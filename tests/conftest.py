@@ -5,6 +5,9 @@ import os
 
 import pytest
 
+from huizong.demo import DEMO_PERIODS, generate, true_value
+from schemas import catalog as cat
+
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
@@ -33,3 +36,43 @@ def query(warehouse, sql: str, params=None) -> list[tuple]:
         return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
+
+
+# One town leaves out 2019Q4: its stocks and flags for 2019 must come from 2019Q3.
+LATE_TOWN = cat.towns()[3]
+MISSING = {(LATE_TOWN.code, "2019Q4")}
+
+
+def expected_total(year: int, code: str, reporters: list[cat.Unit]) -> float | None:
+    """FORM.md's year rule, written out plainly over the generator's values."""
+    ind = cat.indicator_by_code()[code]
+    total, any_valid = 0.0, False
+    for rep in reporters:
+        quarters = [p for p in DEMO_PERIODS if p.startswith(str(year)) and (rep.code, p) not in MISSING]
+        if not quarters:
+            continue
+        any_valid = True
+        holders = cat.villages_of(rep.code) if ind.sheet == cat.VILLAGE_SHEET else [rep]
+        if ind.kind == "flow":
+            total += sum(true_value(h.code, p, code) for h in holders for p in quarters)
+        else:  # stock and flag: the latest valid quarter of the year
+            total += sum(true_value(h.code, quarters[-1], code) for h in holders)
+    return round(total, 2) if any_valid else None
+
+
+def reporters_of(code: str) -> list[cat.Unit]:
+    ind = cat.indicator_by_code()[code]
+    return cat.towns() if ind.reported_by == "town" else [cat.unit_by_code()[ind.reported_by]]
+
+
+
+@pytest.fixture(scope="session")
+def county(tmp_path_factory, prefect_harness):
+    """The whole demo county, 2018Q1-2019Q4, less one town's 2019Q4, after one pass."""
+    root = tmp_path_factory.mktemp("county")
+    inbox, warehouse = root / "inbox", root / "warehouse"
+    generate(inbox)
+    for unit_code, period in MISSING:
+        (inbox / f"{cat.unit_by_code()[unit_code].name}_{period}.xlsx").unlink()
+    summary = run_pass(inbox, warehouse)
+    return inbox, warehouse, summary

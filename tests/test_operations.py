@@ -141,3 +141,23 @@ def test_publish_without_a_build_never_replaces_the_warehouse(tmp_path):
     with pytest.raises(FileNotFoundError):  # say, a retry after the swap already happened
         wh.publish(wh.build_path(tmp_path), tmp_path)
     assert published.read_bytes() == before
+
+
+def test_a_failing_data_check_fails_the_pass_and_publishes_nothing(workbooks, tmp_path, prefect_harness):
+    inbox, warehouse, before = first_half_loaded_second_half_arrived(workbooks, tmp_path)
+    published = warehouse / "huizong.duckdb"
+    # Someone wrote into the warehouse by hand: a value for an indicator the catalog lacks.
+    con = duckdb.connect(str(published))
+    con.execute("insert into raw.submitted_values select sha256, unit_code, 'X99', 1, null, sheet, cell "
+                "from raw.submitted_values limit 1")
+    con.close()
+    tampered = published.read_bytes()
+
+    failed = subprocess.run([sys.executable, "-m", "huizong.cli", "run", "--inbox", str(inbox),
+                             "--warehouse", str(warehouse)], env=api_env(),
+                            capture_output=True, text=True, timeout=300)
+    assert failed.returncode == 1, failed.stdout[-2000:]
+    assert "assert_codes_in_registry" in failed.stdout + failed.stderr
+    assert published.read_bytes() == tampered, "nothing published"
+    assert snapshot(warehouse)[1] == before[1], "the new files are not in the ledger"
+    assert not (warehouse / ".build" / "huizong.duckdb").exists()
