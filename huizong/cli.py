@@ -232,7 +232,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from huizong.report import ReportError, TemplateMismatch, write_report
+    from huizong.report import ReportError, write_report
+    from huizong.summary import TemplateMismatch
 
     try:
         out = write_report(args.warehouse, args.year, args.out)

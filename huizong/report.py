@@ -15,12 +15,11 @@ from pathlib import Path
 
 import duckdb
 
-from huizong.summary import INCOMPLETE_MARK, Figure, Summary, TemplateMismatch, fill, plain_number
+from huizong.summary import INCOMPLETE_MARK, Figure, Summary, fill, plain_number
 from huizong.warehouse import SQL_DIR, connect_read_only
 from schemas import catalog as cat
 
 FORMATS = (".md", ".html", ".docx")
-__all__ = ["ReportError", "TemplateMismatch", "write_report", "write_year_reports", "FORMATS"]
 TOWN_CHART_INDICATORS = ["V03", "V08", "T02", "T15"]  # towns compared on these in the HTML
 
 

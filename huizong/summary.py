@@ -108,7 +108,7 @@ def write_figure(value: Decimal | None, before: str, after: str) -> tuple[str, b
     """The figure's text given the characters around its `**`, and whether the marker before
     (近) or after (余, 多) is to be dropped because the figure is exact or missing."""
     if value is None:
-        return NO_DATA, before == "近", after in "余多" and after != ""
+        return NO_DATA, before == "近", bool(after) and after in "余多"
     if before == "近" and after == "万":
         shown = near_in_wan(value)
         return plain_number(shown), shown * 10000 == value, False

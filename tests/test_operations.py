@@ -161,3 +161,44 @@ def test_a_failing_data_check_fails_the_pass_and_publishes_nothing(workbooks, tm
     assert published.read_bytes() == tampered, "nothing published"
     assert snapshot(warehouse)[1] == before[1], "the new files are not in the ledger"
     assert not (warehouse / ".build" / "huizong.duckdb").exists()
+
+
+FILE_SIZE_LIMIT = textwrap.dedent("""
+    import resource, runpy, signal, sys
+    limit = int(sys.argv.pop(1))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG), as on a full disk
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    sys.argv[0] = "huizong"
+    runpy.run_module("huizong.cli", run_name="__main__")
+""")
+
+
+def test_a_pass_that_runs_out_of_space_leaves_the_warehouse_as_it_was(workbooks, reference, tmp_path,
+                                                                      prefect_harness):
+    """A full disk, approximated by a limit on the size of any file the pass writes: the build
+    copy of the warehouse cannot grow. The pass fails (after its retries) with exit 1."""
+    inbox, warehouse, before = first_half_loaded_second_half_arrived(workbooks, tmp_path)
+    published = warehouse / "huizong.duckdb"
+    limit = published.stat().st_size + 64 * 1024
+    full = subprocess.run([sys.executable, "-c", FILE_SIZE_LIMIT, str(limit), "run", "--inbox", str(inbox),
+                           "--warehouse", str(warehouse)], env=api_env(),
+                          capture_output=True, text=True, timeout=300)
+    assert full.returncode == 1, full.stdout[-2000:] + full.stderr[-2000:]
+    assert "File too large" in full.stdout + full.stderr  # EFBIG: the limit, not another fault
+    assert snapshot(warehouse) == before
+    run_pass(inbox, warehouse)  # with room again, the next pass completes
+    assert snapshot(warehouse) == reference
+
+
+def test_only_faults_that_can_pass_are_retried():
+    from prefect.states import Failed
+
+    from flows.tasks import is_transient
+
+    def retried(exc: BaseException) -> bool:
+        return is_transient(None, None, Failed(data=exc))
+
+    assert retried(OSError(28, "No space left on device"))
+    assert retried(duckdb.IOException("could not write"))
+    assert not retried(FileNotFoundError(2, "gone"))
+    assert not retried(ValueError("a bug"))

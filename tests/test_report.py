@@ -220,6 +220,8 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 def test_html_renders_with_its_charts_in_chromium(county, tmp_path):
     from PIL import Image
 
+    if CHROMIUM is None:
+        pytest.fail("HUIZONG_REQUIRE_CHROMIUM is set but chromium is not installed")
     _, warehouse, _ = county
     page = write_report(warehouse, 2019, tmp_path / "summary.html")
     html = page.read_text(encoding="utf-8")
