@@ -69,7 +69,9 @@ def towns_chart(rows: list[tuple[str, str, str, float | None, bool]]) -> str | N
     for ax in list(axes.flat)[len(labels):]:
         ax.set_visible(False)
     fig.suptitle("各镇主要指标对比（斜线：该镇本年报送不完整）")
-    fig.tight_layout()
+    # Fixed margins, not tight_layout: measuring every label again costs half a second a chart.
+    fig.subplots_adjust(left=0.1, right=0.97, top=1 - 0.5 / (3.2 * nrows), bottom=0.25 / nrows,
+                        wspace=0.3, hspace=0.45)
     return _svg(plt, fig)
 
 
@@ -114,9 +116,10 @@ def year_chart(rows: list[tuple[str, float | None, float | None]], year: int) ->
     fig, ax = plt.subplots(figsize=(8, 0.26 * len(both) + 1.2))
     ax.barh(labels, change, color=["#43a047" if c >= 0 else "#e53935" for c in change])
     ax.axvline(0, color="#616161", linewidth=0.8)
-    ax.invert_yaxis()
+    ax.set_ylim(len(both) - 0.5, -0.5)  # first indicator on top, no empty band
     ax.set_xlabel("与上年相比增减（%）")
     ax.set_title(f"{year}年与{year - 1}年全县主要数字比较")
     ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
+    height = 0.26 * len(both) + 1.2
+    fig.subplots_adjust(left=0.32, right=0.97, top=1 - 0.45 / height, bottom=0.55 / height)
     return _svg(plt, fig)
