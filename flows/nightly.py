@@ -8,7 +8,7 @@ from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.schedules import Cron
 
-from flows.reporting import write_reports
+from flows.reporting import reports_after_publish
 from flows.tasks import BATCH_SIZE, SETTLE_SECONDS, discover, report_artifacts
 from huizong import warehouse as wh
 
@@ -22,15 +22,16 @@ def nightly(inbox: Path = Path("inbox"), warehouse: Path = Path("warehouse"),
     inbox, warehouse = Path(inbox).resolve(), Path(warehouse).resolve()
     with wh.pass_lock(warehouse):
         new, skipped, arriving = discover(inbox, warehouse, settle_seconds)
-        recorded, reports = [], []
+        recorded, reports, report_error = [], [], None
         if new:
             from flows.importing import import_files  # pandas, pandera, openpyxl: only when needed
 
             recorded = import_files(new, warehouse, batch_size=batch_size)
         if recorded:  # something was published: the summary may have changed
-            reports = write_reports(warehouse)
-        report_artifacts(recorded, skipped, arriving, reports=reports)
-        return {"files": recorded, "skipped": skipped, "arriving": arriving, "reports": reports}
+            reports, report_error = reports_after_publish(warehouse)
+        report_artifacts(recorded, skipped, arriving, reports=reports, report_error=report_error)
+        return {"files": recorded, "skipped": skipped, "arriving": arriving, "reports": reports,
+                "report_error": report_error}
 
 
 NIGHTLY_CRON = "0 2 * * *"

@@ -17,3 +17,14 @@ def write_reports(warehouse: Path) -> list[str]:
     for path in written:
         get_run_logger().info("report written: %s", path)
     return written
+
+
+def reports_after_publish(warehouse: Path) -> tuple[list[str], str | None]:
+    """Write the reports once the data is published. The pass has done its work by then: a
+    report that cannot be written (after its retries) is said loudly, in the log, the artifact
+    and the terminal, but does not turn a published pass into a failed one (exit 1)."""
+    state = write_reports(warehouse, return_state=True)
+    if state.is_completed():
+        return state.result(), None
+    get_run_logger().error("the annual summary was not written (the data is published): %s", state.message)
+    return [], state.message

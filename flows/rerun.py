@@ -17,7 +17,7 @@ from prefect import flow, get_run_logger, task
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.cache_policies import NO_CACHE
 
-from flows.reporting import write_reports
+from flows.reporting import reports_after_publish
 from flows.tasks import SETTLE_SECONDS, discover, report_artifacts
 from huizong import warehouse as wh
 from huizong.files import sha256_of
@@ -44,7 +44,7 @@ def select_recorded(warehouse: Path, failed: bool, unit: str | None, period: str
 
 def is_due(f: dict, force: bool) -> bool:
     """Whether a rerun must read this version: new, rejected, or checked under other rules."""
-    checked_valid = f.get("status") in ("loaded", "superseded")
+    checked_valid = f.get("status") in ("loaded", "superseded", "duplicate")
     return force or not checked_valid or f.get("rules_version") != rules_version()
 
 
@@ -78,13 +78,13 @@ def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), fail
         unchanged = len(chosen) - len(due)
         logger.info("rerun: %d file(s) to import again, %d valid under the same rules left as they are",
                     len(due), unchanged)
-        done, reports = [], []
+        done, reports, report_error = [], [], None
         if due:
             from flows.importing import import_files  # pandas and pandera: only when reading
 
             done = import_files(due, warehouse)
         if done:
-            reports = write_reports(warehouse)
-        report_artifacts(done, 0, arriving, unchanged=unchanged, reports=reports)
+            reports, report_error = reports_after_publish(warehouse)
+        report_artifacts(done, 0, arriving, unchanged=unchanged, reports=reports, report_error=report_error)
         return {"files": done, "skipped": 0, "unchanged": unchanged, "arriving": arriving,
-                "reports": reports}
+                "reports": reports, "report_error": report_error}

@@ -76,7 +76,8 @@ def discover(inbox: Path, warehouse: Path,
 
 
 def report_artifacts(recorded: list[dict], skipped: int, arriving: list[str],
-                     unchanged: int | None = None, reports: list[str] | None = None) -> None:
+                     unchanged: int | None = None, reports: list[str] | None = None,
+                     report_error: str | None = None) -> None:
     """A table of the pass's imports and a short Markdown summary, shown in Prefect's UI."""
     rows = [{"file": r["file_name"], "unit": r["unit_code"], "period": r["period"],
              "status": r["status"], "reason": r["first_reason"] or "",
@@ -90,6 +91,8 @@ def report_artifacts(recorded: list[dict], skipped: int, arriving: list[str],
         lines += [f"| valid under the same rules (not read again) | {unchanged} |"]
     if reports:
         lines += ["", "## Reports", ""] + [f"- `{path}`" for path in reports]
+    if report_error:
+        lines += ["", "## The annual summary was not written", "", report_error]
     rejected = [r for r in recorded if r["status"] == "rejected"]
     if rejected:
         lines += ["", "## Rejected", ""] + [f"- **{r['file_name']}**: {r['first_reason']}" for r in rejected]

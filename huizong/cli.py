@@ -106,6 +106,9 @@ def print_pass_summary(summary: dict) -> None:
             console.print(f"[red]rejected[/] {f['file_name']}: {f['first_reason']}")
     for path in summary.get("reports", []):
         console.print(f"report: {path}")
+    if summary.get("report_error"):
+        console.print(f"[red]the annual summary was not written[/] (the data is published): "
+                      f"{summary['report_error']}")
 
 
 def _read_only(args: argparse.Namespace):

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from zoneinfo import ZoneInfo
+
 import duckdb
 
 from huizong.summary import INCOMPLETE_MARK, Figure, Summary, fill, plain_number
@@ -20,6 +22,7 @@ from huizong.warehouse import SQL_DIR, connect_read_only
 from schemas import catalog as cat
 
 FORMATS = (".md", ".html", ".docx")
+OFFICE_TIME = ZoneInfo("Asia/Shanghai")  # the time the note under the summary is written in
 TOWN_CHART_INDICATORS = ["V03", "V08", "T02", "T15"]  # towns compared on these in the HTML
 
 
@@ -61,7 +64,7 @@ def read_report_data(con: duckdb.DuckDBPyConnection, year: int) -> ReportData:
     valid, expected, short = _query(con, "completeness.sql", year=year)[0]
     status = _query(con, "status_grid.sql", year=year)
     return ReportData(
-        summary=summary, as_of=dt.datetime.now().astimezone(), quarters_valid=int(valid),
+        summary=summary, as_of=dt.datetime.now(OFFICE_TIME), quarters_valid=int(valid),
         quarters_expected=int(expected), units_short=short, status=status,
         periods=[f"{year}Q{q}" for q in range(1, 5)],
         towns=_query(con, "town_chart.sql", year=year, codes=TOWN_CHART_INDICATORS),
@@ -76,6 +79,8 @@ def write_report(warehouse: Path, year: int, out: Path | None = None) -> Path:
     """Write the year's summary to `out` (its ending picks the format)."""
     warehouse = Path(warehouse)
     out = Path(out) if out else default_out(warehouse, year)
+    if out.is_dir():
+        raise ReportError(f"{out} is a folder: name the report's file, e.g. {out / f'summary_{year}.html'}")
     if out.suffix.lower() not in FORMATS:
         raise ReportError(f"{out.name}: the report is written as {', '.join(FORMATS)}")
     con = connect_read_only(warehouse)
@@ -107,16 +112,21 @@ def write_year_reports(warehouse: Path, year: int | None = None) -> list[Path]:
 
 
 def write_file(data: ReportData, out: Path) -> Path:
+    if out.is_dir():
+        raise ReportError(f"{out} is a folder: name the report's file, e.g. {out / 'summary.html'}")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     suffix = out.suffix.lower()
-    if suffix == ".md":
-        tmp.write_text(render_markdown(data), encoding="utf-8")
-    elif suffix == ".html":
-        tmp.write_text(render_html(data), encoding="utf-8")
-    else:
-        render_docx(data, tmp)
-    os.replace(tmp, out)
+    try:
+        if suffix == ".md":
+            tmp.write_text(render_markdown(data), encoding="utf-8")
+        elif suffix == ".html":
+            tmp.write_text(render_html(data), encoding="utf-8")
+        else:
+            render_docx(data, tmp)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)  # after a failure; after the rename there is none
     return out
 
 
@@ -267,7 +277,9 @@ def render_docx(data: ReportData, path: Path) -> None:
     normal = doc.styles["Normal"]
     normal.font.name = "宋体"
     normal.font.size = Pt(12)
-    normal.element.rPr.rFonts.set(qn("w:eastAsia"), "宋体")  # the font Chinese text is set in
+    for name, font in (("Normal", "宋体"), ("Title", "黑体"), ("Heading 1", "黑体"), ("Heading 2", "黑体")):
+        # the font Chinese text is set in: Word's own styles name only a Latin one
+        doc.styles[name].element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), font)
     for block in data.summary.blocks:
         if block.kind == "title":
             p = doc.add_heading(level=0)

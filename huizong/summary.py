@@ -104,18 +104,24 @@ def near_in_wan(value: Decimal) -> Decimal:
     return Decimal(math.ceil(value / Decimal(1000))) / 10
 
 
-def write_figure(value: Decimal | None, before: str, after: str) -> tuple[str, bool, bool]:
-    """The figure's text given the characters around its `**`, and whether the marker before
-    (近) or after (余, 多) is to be dropped because the figure is exact or missing."""
+def write_figure(value: Decimal | None, before: str, after: str) -> tuple[str, int, int]:
+    """The figure's text given the text just before its `**` and the few characters after, and
+    how many characters to drop before (近) and after (万, 余, 多, %以上) because the figure is
+    exact or missing: 近5万 of exactly 50,000 reads 5万; no data reads （暂无数据）, not 近（暂无数据）万."""
+    near = before == "近" and after.startswith("万")
     if value is None:
-        return NO_DATA, before == "近", bool(after) and after in "余多"
-    if before == "近" and after == "万":
+        if near:
+            return NO_DATA, 1, 1
+        if after.startswith("%以上"):
+            return NO_DATA, 0, 3
+        return NO_DATA, 0, int(after[:1] in ("余", "多"))
+    if near:
         shown = near_in_wan(value)
-        return plain_number(shown), shown * 10000 == value, False
-    if after and after in "余多":
+        return plain_number(shown), int(shown * 10000 == value), 0
+    if after[:1] in ("余", "多"):
         shown = rounded_down(value)
-        return plain_number(shown), False, shown == value
-    return plain_number(value), False, False
+        return plain_number(shown), 0, int(shown == value)
+    return plain_number(value), 0, 0
 
 
 # --- the template and the phrases -----------------------------------------------------------
@@ -194,13 +200,13 @@ def fill(year: int, indicators: list[Indicator], figures: list[Figure],
         for offset in sorted(o for bb, o in claims if bb == b):
             ind, slot = claims[(b, offset)]
             fig = by_key.get((ind.code, slot)) or Figure(ind.code, slot, None, 0, 1)
-            before, after = text[offset - 1:offset], text[offset + 2:offset + 3]
+            before, after = text[offset - 1:offset], text[offset + 2:offset + 5]
             shown, drop_before, drop_after = write_figure(fig.value, before, after)
-            spans.append(Span(text[pos:offset - 1] if drop_before else text[pos:offset]))
+            spans.append(Span(text[pos:offset - drop_before]))
             span = Span(shown, fig)
             spans.append(span)
             summary.figures.append((ind, span))
-            pos = offset + 2 + (1 if drop_after else 0)
+            pos = offset + 2 + drop_after
         spans.append(Span(text[pos:]))
         summary.blocks.append(Block(kind, tuple(s for s in spans if s.text or s.figure)))
     return summary

@@ -70,7 +70,7 @@ def test_a_second_pass_changes_nothing(county):
     db = warehouse / "huizong.duckdb"
     before = hashlib.sha256(db.read_bytes()).hexdigest()
     summary = run_pass(inbox, warehouse)
-    assert summary == {"files": [], "skipped": 103, "arriving": [], "reports": []}
+    assert summary == {"files": [], "skipped": 103, "arriving": [], "reports": [], "report_error": None}
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
 
 

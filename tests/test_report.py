@@ -67,11 +67,13 @@ def test_near_in_wan_never_below_the_truth(value, expected):
 
 
 def test_markers_are_dropped_when_the_figure_is_exact_or_missing():
-    assert write_figure(Decimal(20), "组", "余") == ("20", False, True)
-    assert write_figure(Decimal(23), "组", "余") == ("20", False, False)
-    assert write_figure(Decimal(50000), "近", "万") == ("5", True, False)
-    assert write_figure(None, "近", "万")[1] is True
-    assert write_figure(Decimal("3456.40"), "金", "万") == ("3456.4", False, False)
+    # (as written, characters dropped before, characters dropped after)
+    assert write_figure(Decimal(20), "组", "余面") == ("20", 0, 1)
+    assert write_figure(Decimal(23), "组", "余面") == ("20", 0, 0)
+    assert write_figure(Decimal(50000), "近", "万件") == ("5", 1, 0)
+    assert write_figure(None, "近", "万件") == ("（暂无数据）", 1, 1)
+    assert write_figure(None, "", "%以上的") == ("（暂无数据）", 0, 3)
+    assert write_figure(Decimal("3456.40"), "金", "万元") == ("3456.4", 0, 0)
 
 
 # --- the demo year's summary -------------------------------------------------------------------
@@ -91,6 +93,8 @@ def test_plain_flows_are_the_county_sums(summary_md):
     assert int(figure(summary_md, r"共学习(\d+)次")) == c01
     c03 = sum(Decimal(str(true_value("990101901", p, "C03"))) for p in quarters_of("990101901"))
     assert Decimal(figure(summary_md, r"争取财政资金([\d.]+)万元")) == c03
+    e03 = sum(true_value("990101902", p, "E03") for p in quarters_of("990101902"))
+    assert Decimal(figure(summary_md, r"受教师生近([\d.]+)万人")) == Decimal(math.ceil(e03 / 1000)) / 10
 
 
 def test_numbers_are_written_as_the_text_reads_them(summary_md):
@@ -103,6 +107,16 @@ def test_numbers_are_written_as_the_text_reads_them(summary_md):
     v10 = int(sum(yearly(t, v.code, "V10") for t in cat.towns() for v in cat.villages_of(t.code)))
     digits = len(str(v10))
     assert int(figure(summary_md, r"好家风好家训”(\d+)※?多?条")) == v10 // 10 ** (digits - 2) * 10 ** (digits - 2)
+
+
+def test_a_share_rounded_down(county, tmp_path):
+    """2018, when not every village meets 十个一 yet: the share is a whole percent rounded down."""
+    _, warehouse, _ = county
+    md = write_report(warehouse, 2018, tmp_path / "2018.md").read_text(encoding="utf-8")
+    at_one = sum(true_value(v.code, "2018Q4", "V05") == 1 for v in VILLAGES)
+    assert 0 < at_one < len(VILLAGES)
+    assert int(figure(md, r"(\d+)※?%以上的村")) == 100 * at_one // len(VILLAGES)
+    assert md.startswith("# 县精神文明办2018年工作总结暨2019年工作计划")
 
 
 def test_derived_figures_follow_form(summary_md):
@@ -135,7 +149,7 @@ def test_report_figures_agree_with_the_marts(county, summary_md):
     mart = sorted((c, Decimal(str(v))) for c, v in query(
         warehouse, "select indicator_code, value from marts.summary_figures where year = 2019"))
     assert got == mart
-    assert len(rows) == 60
+    assert len(rows) == 61  # the seed's 60 figure ** (less the masked names) and E03's 近万
 
 
 def test_a_phrase_missing_from_the_template_fails_loudly():
@@ -145,9 +159,32 @@ def test_a_phrase_missing_from_the_template_fails_loudly():
         fill(2019, [stray], [Figure("X01", 1, Decimal(1), 1, 1)])
 
 
-def test_a_star_no_phrase_claims_fails_loudly():
-    with pytest.raises(TemplateMismatch, match="没有对应的指标"):
-        fill(2019, list(cat.indicators()), [])
+def year_figures(warehouse, year: int) -> list[Figure]:
+    return [Figure(c, s, None if v is None else Decimal(str(v)), qv, qe) for c, s, v, qv, qe in query(
+        warehouse, "select indicator_code, slot, value, quarters_valid, quarters_expected "
+                   "from marts.summary_figures where year = ?", [year])]
+
+
+def test_a_star_no_phrase_claims_fails_loudly(county, tmp_path):
+    from huizong.summary import TEMPLATE
+
+    _, warehouse, _ = county
+    template = tmp_path / "template.md"
+    template.write_text(TEMPLATE.read_text(encoding="utf-8") + "\n另有**项工作。\n", encoding="utf-8")
+    figures = year_figures(warehouse, 2019)
+    fill(2019, list(cat.indicators()), figures)  # the real template: every ** claimed
+    with pytest.raises(TemplateMismatch, match="另有\\*\\*项"):
+        fill(2019, list(cat.indicators()), figures, template=template)
+
+
+def test_a_figure_without_data_says_so(county):
+    _, warehouse, _ = county
+    figures = [Figure(f.indicator_code, f.slot, None, 0, f.quarters_expected)
+               if f.indicator_code in ("T04", "V05", "T02") else f for f in year_figures(warehouse, 2019)]
+    text = "\n".join(b.text for b in fill(2019, list(cat.indicators()), figures).blocks)
+    assert "各类宣传品（暂无数据）※件" in text  # not 近（暂无数据）万件
+    assert "（暂无数据）※的村达到“十个一”建设标准" in text
+    assert "大型宣传喷绘（暂无数据）※面" in text
 
 
 # --- marts for analysts --------------------------------------------------------------------------
@@ -198,6 +235,30 @@ def test_the_pass_writes_the_latest_years_summary(county):
     _, warehouse, _ = county
     for suffix in ("md", "html", "docx"):
         assert (warehouse / "reports" / f"summary_2019.{suffix}").stat().st_size > 1000
+
+
+def test_a_folder_is_not_a_report_file(county, tmp_path):
+    from huizong.report import ReportError
+
+    _, warehouse, _ = county
+    (tmp_path / "summary.html").mkdir()
+    for out in (tmp_path, tmp_path / "summary.html"):
+        with pytest.raises(ReportError, match="folder"):
+            write_report(warehouse, 2019, out)
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.html"]  # no temporary file left
+
+
+def test_a_report_that_cannot_be_written_does_not_fail_a_published_pass(tmp_path, prefect_harness):
+    from conftest import run_pass
+    from huizong.demo import write_unit_workbook
+
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse"
+    write_unit_workbook(inbox / "q1.xlsx", LATE_TOWN, "2019Q1")
+    (warehouse / "reports" / "summary_2019.md").mkdir(parents=True)  # in the way of the report
+    summary = run_pass(inbox, warehouse)
+    assert [f["status"] for f in summary["files"]] == ["loaded"]
+    assert "folder" in summary["report_error"] and summary["reports"] == []
+    assert query(warehouse, "select count(*) from ops.imports where status = 'loaded'") == [(1,)]
 
 
 def test_docx_opens_as_a_word_document(county, tmp_path, summary_md):

@@ -97,3 +97,16 @@ def test_rerun_reads_again_only_what_the_current_rules_have_not_checked(tmp_path
     assert [f["file_name"] for f in summary["files"]] == ["good.xlsx"]
     assert query(warehouse, "select count(distinct rules_version) from ops.imports "
                             "where file_name = 'good.xlsx' and rules_version <> 'older'") == [(1,)]
+
+
+def test_a_duplicate_version_is_valid_and_not_read_again(tmp_path, prefect_harness):
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse"
+    write_unit_workbook(inbox / "q1.xlsx", TOWN, "2019Q1")
+    run_pass(inbox, warehouse)
+    # the same figures again, in a file of other bytes (another clerk's name on the cover)
+    write_unit_workbook(inbox / "q1_again.xlsx", TOWN, "2019Q1", cover_extra={"填报人": "李四"})
+    run_pass(inbox, warehouse)
+    assert query(warehouse, "select file_name, status from ops.imports order by file_name") == [
+        ("q1.xlsx", "loaded"), ("q1_again.xlsx", "duplicate")]
+    summary = do_rerun(warehouse, inbox, unit=TOWN.code)
+    assert summary["files"] == [] and summary["unchanged"] == 2
