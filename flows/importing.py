@@ -11,6 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.tasks import BATCH_SIZE, IO_TASK
 from huizong import feedback, ledger, models, warehouse as wh
 from huizong.failpoints import failpoint
+from huizong.rules import models_version
 from huizong.validation import Outcome, validate_batch
 from huizong.workbook import read_submission
 
@@ -60,6 +61,8 @@ def build_models(build: Path) -> list[str]:
     try:
         built = models.build_models(con)
         failed = models.run_checks(con)
+        if not failed:
+            con.execute("insert into ops.builds values (now(), ?)", [models_version()])
     finally:
         con.close()
     if failed:
@@ -92,9 +95,26 @@ def import_files(files: list[dict], warehouse: Path, *, batch_size: int = BATCH_
         f["archive_path"] = by_sha[f["sha256"]].archive_path
         f["feedback_path"] = by_sha[f["sha256"]].feedback_path
     build, recorded = load(warehouse, files, outcomes, values)
+    build_and_publish(build, warehouse)
+    return recorded
+
+
+@task(**IO_TASK)
+def start_rebuild(warehouse: Path) -> Path:
+    """A private copy of the published warehouse with the current catalog's seeds."""
+    return ledger.start_build(warehouse)
+
+
+def build_and_publish(build: Path, warehouse: Path) -> None:
+    """Models and checks on the build, then the swap; the build is gone either way."""
     try:
         build_models(build)
         publish(build, warehouse)
     finally:
         wh.discard_build(warehouse)  # after a failure, free the disk; after publish, a no-op
-    return recorded
+
+
+def rebuild_models(warehouse: Path) -> None:
+    """The marts again from the recorded values, after the catalog or the SQL changed."""
+    get_run_logger().info("the catalog or the SQL models changed since the last build: rebuilding")
+    build_and_publish(start_rebuild(warehouse), warehouse)

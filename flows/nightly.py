@@ -11,6 +11,7 @@ from prefect.schedules import Cron
 from flows.reporting import reports_after_publish
 from flows.tasks import BATCH_SIZE, SETTLE_SECONDS, discover, report_artifacts
 from huizong import warehouse as wh
+from huizong.rules import models_version
 
 
 # One thread: batches in concurrent threads were no faster (the GIL) and held every batch's
@@ -22,16 +23,21 @@ def nightly(inbox: Path = Path("inbox"), warehouse: Path = Path("warehouse"),
     inbox, warehouse = Path(inbox).resolve(), Path(warehouse).resolve()
     with wh.pass_lock(warehouse):
         new, skipped, arriving = discover(inbox, warehouse, settle_seconds)
-        recorded, reports, report_error = [], [], None
+        recorded, reports, report_error, rebuilt = [], [], None, False
         if new:
             from flows.importing import import_files  # pandas, pandera, openpyxl: only when needed
 
             recorded = import_files(new, warehouse, batch_size=batch_size)
-        if recorded:  # something was published: the summary may have changed
+        elif wh.built_models_version(warehouse) not in (None, models_version()):
+            from flows.importing import rebuild_models
+
+            rebuild_models(warehouse)
+            rebuilt = True
+        if recorded or rebuilt:  # something was published: the summary may have changed
             reports, report_error = reports_after_publish(warehouse)
         report_artifacts(recorded, skipped, arriving, reports=reports, report_error=report_error)
-        return {"files": recorded, "skipped": skipped, "arriving": arriving, "reports": reports,
-                "report_error": report_error}
+        return {"files": recorded, "skipped": skipped, "arriving": arriving, "rebuilt": rebuilt,
+                "reports": reports, "report_error": report_error}
 
 
 NIGHTLY_CRON = "0 2 * * *"

@@ -95,6 +95,8 @@ def print_pass_summary(summary: dict) -> None:
     if warned:
         table.add_row("warnings (loaded anyway)", str(len(warned)), "  ".join(warned[0]))
     table.add_row("skipped (already received)", str(summary["skipped"]), "")
+    if summary.get("rebuilt"):
+        table.add_row("models rebuilt", "", "the catalog or the SQL models changed since the last build")
     if "unchanged" in summary:  # a rerun
         table.add_row("valid under the same rules (not read again)", str(summary["unchanged"]),
                       "--force reads them too" if summary["unchanged"] else "")

@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from huizong.summary import INCOMPLETE_MARK, Figure, Summary, fill, plain_number
-from huizong.warehouse import SQL_DIR, connect_read_only
+from huizong.rules import models_version
+from huizong.warehouse import SQL_DIR, connect_read_only, models_version_of
 from schemas import catalog as cat
 
 FORMATS = (".md", ".html", ".docx")
@@ -54,6 +55,9 @@ def years_with_data(con: duckdb.DuckDBPyConnection) -> list[int]:
 
 
 def read_report_data(con: duckdb.DuckDBPyConnection, year: int) -> ReportData:
+    if models_version_of(con) != models_version():
+        raise ReportError("the warehouse was built under another catalog or other SQL models than "
+                          "this huizong's: the next `huizong run` rebuilds it, then write the report")
     years = years_with_data(con)
     if year not in years:
         have = "、".join(map(str, years)) or "none"

@@ -1,4 +1,5 @@
-"""The version of the rules a file is checked under, as one short hash.
+"""The versions of what decides the warehouse's content, as short hashes: the rules a file is
+checked under, and the models its figures are built by.
 
 Whether a workbook is valid, and what values it gives, is a function of its bytes and of these
 files only: the catalog and registry, the filling rules, the reader and the schemas. A version
@@ -19,9 +20,25 @@ RULE_FILES = (
 )
 
 
-@cache
-def rules_version() -> str:
+_SQL = _HERE.parent / "sql"
+
+
+def _digest(paths) -> str:
     digest = hashlib.sha256()
-    for path in RULE_FILES:
+    for path in paths:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
+
+
+@cache
+def rules_version() -> str:
+    return _digest(RULE_FILES)
+
+
+@cache
+def models_version() -> str:
+    """The catalog and registry (the models' seeds), the SQL models, their checks and their
+    comments: when it changes, a pass rebuilds the marts even with no new file."""
+    sql = sorted(p for layer in ("staging", "intermediate", "marts", "checks")
+                 for p in (_SQL / layer).glob("*.sql"))
+    return _digest([_SCHEMAS / "indicators.csv", _SCHEMAS / "units.csv", *sql, _SQL / "docs.csv"])

@@ -69,6 +69,26 @@ def known_hashes(warehouse: Path) -> set[str]:
         con.close()
 
 
+def built_models_version(warehouse: Path) -> str | None:
+    """The models_version the published marts were built under; '' when unknown (a warehouse
+    older than ops.builds), None when there is no warehouse."""
+    con = connect_read_only(warehouse)
+    if con is None:
+        return None
+    try:
+        return models_version_of(con)
+    finally:
+        con.close()
+
+
+def models_version_of(con: duckdb.DuckDBPyConnection) -> str:
+    try:
+        rows = con.execute("select models_version from ops.builds order by built_at desc limit 1").fetchall()
+    except duckdb.CatalogException:
+        return ""
+    return rows[0][0] if rows else ""
+
+
 def archive_file(source: Path, warehouse: Path, sha256: str) -> Path | None:
     """Keep a copy of a received file under the warehouse, written whole or not at all, and
     return where (relative to the warehouse). None when the file is gone or no longer has the

@@ -70,7 +70,8 @@ def test_a_second_pass_changes_nothing(county):
     db = warehouse / "huizong.duckdb"
     before = hashlib.sha256(db.read_bytes()).hexdigest()
     summary = run_pass(inbox, warehouse)
-    assert summary == {"files": [], "skipped": 103, "arriving": [], "reports": [], "report_error": None}
+    assert summary == {"files": [], "skipped": 103, "arriving": [], "rebuilt": False, "reports": [],
+                       "report_error": None}
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
 
 
@@ -227,3 +228,24 @@ def test_every_mart_and_column_is_documented(county):
     assert undocumented == []
     assert query(warehouse, "select comment from duckdb_tables() where table_name = 'county_totals'") == [
         ("全县各指标年度汇总数 / The county's yearly figure for every numeric indicator",)]
+
+
+def test_a_changed_catalog_or_model_rebuilds_the_marts_with_no_new_file(tmp_path, prefect_harness):
+    import duckdb
+
+    from huizong.rules import models_version
+
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse"
+    write_unit_workbook(inbox / "q1.xlsx", LATE_TOWN, "2019Q1")
+    run_pass(inbox, warehouse)
+    # As a warehouse built by an older huizong: a mart it did not have, another models version.
+    con = duckdb.connect(str(warehouse / "huizong.duckdb"))
+    con.execute("drop table marts.summary_figures; update ops.builds set models_version = 'older'")
+    con.close()
+    summary = run_pass(inbox, warehouse)
+    assert summary["files"] == [] and summary["rebuilt"] is True
+    assert query(warehouse, "select count(*) > 0 from marts.summary_figures") == [(True,)]
+    assert query(warehouse, "select models_version from ops.builds order by built_at desc limit 1") == [
+        (models_version(),)]
+    assert summary["reports"]
+    assert run_pass(inbox, warehouse)["rebuilt"] is False  # built under the current version now

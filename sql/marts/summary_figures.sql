@@ -30,25 +30,24 @@ ten_ones_share as (
     from totals where indicator_code = 'V05'
 ),
 
--- villages that held reviews (yearly V13 > 0), then the reviews themselves
-reviews as (
-    select totals.year, 'V13' as indicator_code, 1 as slot,
-        (select count(*) from unit_year_values as v
-         where v.indicator_code = 'V13' and v.year = totals.year and v.value > 0) as value,
-        '全年有评议活动的村数' as figure, quarters_valid, quarters_expected
-    from totals where indicator_code = 'V13'
-    union all
-    select year, indicator_code, 2, value, '全县合计', quarters_valid, quarters_expected
-    from totals where indicator_code = 'V13'
+-- units active in the year: villages that held reviews (yearly V13 > 0), towns that held
+-- touring lectures (yearly T18 > 0)
+active_units as (
+    select totals.year, totals.indicator_code, 1 as slot,
+        count(v.unit_code) filter (where v.value > 0) as value,
+        case totals.indicator_code when 'V13' then '全年有评议活动的村数' else '全年有巡回宣讲的镇数' end
+            as figure,
+        totals.quarters_valid, totals.quarters_expected
+    from totals
+    left join unit_year_values as v on v.indicator_code = totals.indicator_code and v.year = totals.year
+    where totals.indicator_code in ('V13', 'T18')
+    group by all
 ),
 
--- towns that held touring lectures (yearly T18 > 0)
-lecture_towns as (
-    select totals.year, 'T18' as indicator_code, 1 as slot,
-        (select count(*) from unit_year_values as v
-         where v.indicator_code = 'T18' and v.year = totals.year and v.value > 0) as value,
-        '全年有巡回宣讲的镇数' as figure, quarters_valid, quarters_expected
-    from totals where indicator_code = 'T18'
+-- the reviews themselves fill V13's second slot
+reviews as (
+    select year, indicator_code, 2 as slot, value, '全县合计' as figure, quarters_valid, quarters_expected
+    from totals where indicator_code = 'V13'
 ),
 
 -- civilized villages and towns (V07 with T19) per level, from 全国 (slot 1) down to 县级 (slot 4)
@@ -60,7 +59,7 @@ civilized as (
 
 select * from plain
 union all by name select * from ten_ones_share
+union all by name select * from active_units
 union all by name select * from reviews
-union all by name select * from lecture_towns
 union all by name select * from civilized
 order by year, indicator_code, slot

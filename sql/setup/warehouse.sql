@@ -47,3 +47,9 @@ create table if not exists raw.submitted_values (
     sheet           varchar not null,
     cell            varchar not null
 );
+
+-- one row per build of the models that was published; models_version: huizong/rules.py
+create table if not exists ops.builds (
+    built_at        timestamptz not null,
+    models_version  varchar not null
+);
