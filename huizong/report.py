@@ -50,8 +50,7 @@ def _query(con: duckdb.DuckDBPyConnection, name: str, **params) -> list[tuple]:
 
 
 def years_with_data(con: duckdb.DuckDBPyConnection) -> list[int]:
-    return [y for (y,) in con.execute("select distinct year from marts.completeness "
-                                      "where quarters_valid > 0 order by year").fetchall()]
+    return [y for (y,) in _query(con, "years_with_data.sql")]
 
 
 def read_report_data(con: duckdb.DuckDBPyConnection, year: int) -> ReportData:
