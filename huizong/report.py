@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from huizong.summary import INCOMPLETE_MARK, Figure, Summary, fill, plain_number
+from huizong.charts import STATUS_STYLE
 from huizong.rules import models_version
 from huizong.warehouse import SQL_DIR, connect_read_only, models_version_of
 from schemas import catalog as cat
@@ -78,45 +79,51 @@ def default_out(warehouse: Path, year: int, suffix: str = ".html") -> Path:
     return Path(warehouse) / "reports" / f"summary_{year}{suffix}"
 
 
+def check_out(out: Path) -> None:
+    """A file the report can be written to: not a folder, and of a known format."""
+    if out.is_dir():
+        raise ReportError(f"{out} is a folder: name the report's file, e.g. {out / 'summary.html'}")
+    if out.suffix.lower() not in FORMATS:
+        raise ReportError(f"{out.name}: the report is written as {', '.join(FORMATS)}")
+
+
+def read_warehouse(warehouse: Path, year: int | None = None) -> ReportData | None:
+    """The report's data for `year` (default: the latest year with data); None without any."""
+    con = connect_read_only(warehouse)
+    if con is None:
+        return None
+    try:
+        years = years_with_data(con)
+        if year is None and not years:
+            return None
+        return read_report_data(con, year or years[-1])
+    finally:
+        con.close()
+
+
 def write_report(warehouse: Path, year: int, out: Path | None = None) -> Path:
     """Write the year's summary to `out` (its ending picks the format)."""
     warehouse = Path(warehouse)
     out = Path(out) if out else default_out(warehouse, year)
-    if out.is_dir():
-        raise ReportError(f"{out} is a folder: name the report's file, e.g. {out / f'summary_{year}.html'}")
-    if out.suffix.lower() not in FORMATS:
-        raise ReportError(f"{out.name}: the report is written as {', '.join(FORMATS)}")
-    con = connect_read_only(warehouse)
-    if con is None:
+    check_out(out)
+    data = read_warehouse(warehouse, year)
+    if data is None:
         raise ReportError(f"no warehouse at {warehouse}: run `huizong run` first")
-    try:
-        data = read_report_data(con, year)
-    finally:
-        con.close()
     return write_file(data, out)
 
 
 def write_year_reports(warehouse: Path, year: int | None = None) -> list[Path]:
     """The summary of `year` (default: the latest year with data) in every format, under
     `<warehouse>/reports/`; what the nightly pass leaves for the office. None without data."""
-    warehouse = Path(warehouse)
-    con = connect_read_only(warehouse)
-    if con is None:
+    data = read_warehouse(Path(warehouse), year)
+    if data is None:
         return []
-    try:
-        years = years_with_data(con)
-        if not years:
-            return []
-        year = year or years[-1]
-        data = read_report_data(con, year)
-    finally:
-        con.close()
-    return [write_file(data, default_out(warehouse, year, suffix)) for suffix in FORMATS]
+    return [write_file(data, default_out(warehouse, data.summary.year, suffix)) for suffix in FORMATS]
 
 
 def write_file(data: ReportData, out: Path) -> Path:
-    if out.is_dir():
-        raise ReportError(f"{out} is a folder: name the report's file, e.g. {out / 'summary.html'}")
+    """Write `data` to `out` whole or not at all (a temporary file renamed into place)."""
+    check_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     suffix = out.suffix.lower()
@@ -156,7 +163,7 @@ def figure_rows(summary: Summary) -> list[tuple[str, str, str, str, str]]:
             for ind, span in summary.figures]
 
 
-STATUS_WORDS = {"on_time": "按时", "late": "迟报", "rejected": "退回", "missing": "未报"}
+STATUS_WORDS = {status: label for status, (label, _) in STATUS_STYLE.items()}
 FIGURE_HEADER = ("指标代码", "指标", "文中写作", "汇总值", "有效/应报单位季度")
 
 
