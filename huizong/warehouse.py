@@ -37,16 +37,38 @@ def archive_path(sha256: str, suffix: str) -> Path:
     return Path("files") / sha256[:2] / f"{sha256}{suffix.lower()}"
 
 
+class LockHeld(RuntimeError):
+    """Another process holds the warehouse's pass lock."""
+
+
+_held: dict[Path, int] = {}  # warehouse -> depth: the lock is re-entrant within a process
+
+
 @contextmanager
 def pass_lock(warehouse: Path) -> Iterator[None]:
-    """One pass at a time per warehouse; the OS drops the lock if the process dies."""
+    """One pass at a time per warehouse; the OS drops the lock if the process dies. Re-entrant
+    in one process, so that the command line can take it before starting Prefect and the flow
+    take it again."""
+    key = Path(warehouse).resolve()
+    if key in _held:
+        _held[key] += 1
+        try:
+            yield
+        finally:
+            _held[key] -= 1
+        return
     warehouse.mkdir(parents=True, exist_ok=True)
     with (warehouse / ".lock").open("w") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise RuntimeError(f"another huizong pass is running on {warehouse}") from None
-        yield
+            raise LockHeld(f"another huizong pass or command is using {warehouse}; "
+                           "try again when it has finished") from None
+        _held[key] = 1
+        try:
+            yield
+        finally:
+            del _held[key]
 
 
 def connect_read_only(warehouse: Path) -> duckdb.DuckDBPyConnection | None:
