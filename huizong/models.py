@@ -75,12 +75,36 @@ def apply_docs(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> None:
             con.execute(f"comment on {target} is '{text}'")
 
 
-def run_checks(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> dict[str, int]:
-    """Run every check; returns {check name: number of offending rows} for those that failed."""
-    failed = {}
-    for path in sorted((sql_dir / "checks").glob("*.sql")):
-        body = path.read_text(encoding="utf-8").strip().rstrip(";")
-        n = con.execute(f"select count(*) from ({body})").fetchall()[0][0]
-        if n:
-            failed[path.stem] = n
-    return failed
+SHOWN_ROWS = 5  # offending rows a CheckFailure keeps to name
+
+
+@dataclass(frozen=True)
+class CheckFailure:
+    """A check that found offending rows: how many, and the first few of them."""
+    name: str
+    count: int
+    columns: tuple[str, ...]
+    rows: tuple[tuple, ...]  # at most SHOWN_ROWS
+
+    def __str__(self) -> str:
+        shown = "; ".join(", ".join(f"{c}={v}" for c, v in zip(self.columns, row)) for row in self.rows)
+        more = "; ..." if self.count > len(self.rows) else ""
+        return f"{self.name}: {self.count} row(s), e.g. {shown}{more}"
+
+
+def run_check(con: duckdb.DuckDBPyConnection, path: Path) -> CheckFailure | None:
+    """Run one check (`sql/checks/assert_*.sql`); None when it returns no row."""
+    body = path.read_text(encoding="utf-8").strip().rstrip(";")
+    n = con.execute(f"select count(*) from ({body})").fetchall()[0][0]
+    if not n:
+        return None
+    cur = con.execute(f"select * from ({body}) limit {SHOWN_ROWS}")
+    columns = tuple(d[0] for d in cur.description)
+    return CheckFailure(path.stem, n, columns, tuple(tuple(r) for r in cur.fetchall()))
+
+
+def run_checks(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> list[CheckFailure]:
+    """Run every check; returns one CheckFailure per check that found offending rows, in name
+    order (an empty list, falsy, when every check passed)."""
+    return [f for path in sorted((sql_dir / "checks").glob("assert_*.sql"))
+            if (f := run_check(con, path)) is not None]
