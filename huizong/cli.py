@@ -2,44 +2,131 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import signal
 import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from huizong.warehouse import STATUSES
 
 EXIT_OK, EXIT_FAILED, EXIT_REJECTED = 0, 1, 2
-console = Console()
+MIN_WIDTH = 80
+
+
+def make_console(stderr: bool = False) -> Console:
+    """A console at least 80 columns wide when not a terminal (cron mail, a pipe): rich's guess
+    there can be narrower, and tables would cut names to `城关 …`."""
+    stream = sys.stderr if stderr else sys.stdout
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    if tty:
+        return Console(stderr=stderr)
+    columns = os.environ.get("COLUMNS", "")
+    return Console(stderr=stderr, width=max(MIN_WIDTH, int(columns) if columns.isdigit() else 0))
+
+
+console = make_console()
+err_console = make_console(stderr=True)
+
+
+class Mistake(Exception):
+    """A user's mistake the command answers with one sentence and exit 1."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that context managers (the temporary server) and atexit run."""
+
+
+def table(title: str | None = None, *columns: str) -> Table:
+    """A rich table whose long cells wrap instead of being cut."""
+    t = Table(title=title)
+    for col in columns:
+        t.add_column(col, overflow="fold")
+    return t
+
+
+def say(text: str) -> None:
+    """One line of plain text (data in it is never markup), never wrapped."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def quiet_prefect() -> None:
-    """Settings for an offline, serverless run: no telemetry, no noise, no shutdown tracebacks."""
+    """Settings for an offline run, before Prefect is imported: no telemetry, no noise."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
-    if not os.environ.get("PREFECT_API_URL"):
-        # The temporary server ends with this process: logs go to the terminal only, which
-        # spares a second or more of sending thousands of per-file lines to it.
-        os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
 
 
-def run_pass_flow(flow_fn, **params) -> int:
-    """Run a pass flow on Prefect, print its summary; the exit status of CONTRACT.md."""
+def quarter(text: str | None) -> str | None:
+    """A quarter as the commands take it (2019Q3, 2019年第三季度); Mistake if it is none."""
+    if text is None:
+        return None
+    from huizong.cells import parse_period
+
+    period = parse_period(text)
+    if period is None:
+        raise Mistake(f"not a quarter: {text} (use e.g. 2019Q3)")
+    return period
+
+
+def submitting_unit(code: str | None):
+    """A town's or department's code, checked against the catalog; Mistake if it is none."""
+    if code is None:
+        return None
+    from schemas import catalog as cat
+
+    unit = cat.unit_by_code().get(code.strip())
+    if unit is None or unit not in cat.submitters():
+        raise Mistake(f"not a submitting unit's code: {code} (the towns' and departments' codes "
+                      "are in the catalog, e.g. 990101100)")
+    return unit
+
+
+def check_folders(inbox: Path | None, warehouse: Path) -> None:
+    """What a pass reads and writes, checked before anything is created."""
+    if inbox is not None:
+        if not inbox.exists():
+            raise Mistake(f"no inbox at {inbox}: name the folder of received workbooks with --inbox")
+        if not inbox.is_dir():
+            raise Mistake(f"{inbox} is a file, not a folder: --inbox names the folder of received workbooks")
+    if warehouse.exists() and not warehouse.is_dir():
+        raise Mistake(f"{warehouse} is a file, not a folder: --warehouse names the warehouse's folder")
+
+
+def run_pass_flow(flow_fn, warehouse: Path, announce: str | None = None, **params) -> int:
+    """Run a pass flow on Prefect, print its summary; the exit status of CONTRACT.md. The pass
+    lock is taken before Prefect starts: a second pass is told so in one sentence (the flow
+    takes the lock again; it is re-entrant within a process)."""
     import logging
     from contextlib import nullcontext
 
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from huizong.warehouse import pass_lock
 
-    logging.getLogger("EventsWorker").setLevel(logging.ERROR)  # "still processing" noise at exit
-    # Heartbeats let a long-lived server notice a crashed run; the temporary server dies with
-    # this process, so there they only cost a second at the end of the flow.
-    serverless = not os.environ.get("PREFECT_API_URL")
-    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}) if serverless else nullcontext():
-        state = flow_fn(**params, return_state=True)
+    with pass_lock(warehouse):
+        if announce:
+            console.print(announce, soft_wrap=True)
+        from flows.server import prefect_api
+
+        with prefect_api(warehouse, say=say) as ours:
+            from prefect.settings import (PREFECT_FLOWS_HEARTBEAT_FREQUENCY, PREFECT_LOGGING_TO_API_ENABLED,
+                                          temporary_settings)
+
+            logging.getLogger("EventsWorker").setLevel(logging.ERROR)  # "still processing" noise at exit
+            # Heartbeats let a long-lived server notice a crashed run, and its logs are worth
+            # keeping there; our temporary server dies with this process, so there they only cost
+            # time (a second of heartbeat at the end, thousands of per-file log lines).
+            quiet = temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
+                                        PREFECT_LOGGING_TO_API_ENABLED: False})
+            with quiet if ours else nullcontext():
+                state = flow_fn(warehouse=warehouse, **params, return_state=True)
     if not state.is_completed():
-        console.print(f"[red]the pass failed:[/] {state.message}")
+        console.print("[red]the pass failed:[/] " + escape(str(state.message)), soft_wrap=True)
         return EXIT_FAILED
     summary = state.result()
     print_pass_summary(summary)
@@ -47,70 +134,77 @@ def run_pass_flow(flow_fn, **params) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    check_folders(args.inbox, args.warehouse)
     quiet_prefect()
     from flows.nightly import nightly
-
     from flows.runners import with_runner
 
-    console.print(f"[bold]huizong run[/]: inbox {args.inbox} -> warehouse {args.warehouse}")
-    return run_pass_flow(with_runner(nightly, args.dask), inbox=args.inbox, warehouse=args.warehouse)
+    announce = "[bold]huizong run[/]: " + escape(f"inbox {args.inbox} -> warehouse {args.warehouse}")
+    return run_pass_flow(with_runner(nightly, args.dask), args.warehouse, announce, inbox=args.inbox)
 
 
 def cmd_rerun(args: argparse.Namespace) -> int:
     if not (args.failed or args.unit or args.period or args.paths):
-        console.print("[red]say what to rerun:[/] --failed, --unit CODE, --period P or a file path")
-        return EXIT_FAILED
+        raise Mistake("say what to rerun: --failed, --unit CODE, --period P or a file path")
+    unit = submitting_unit(args.unit)
+    period = quarter(args.period)
     missing = [p for p in args.paths if not p.is_file()]
     for p in missing:
-        console.print(f"[red]no such file:[/] {p}")
+        console.print("[red]no such file:[/] " + escape(str(p)), soft_wrap=True)
     if missing:
         return EXIT_REJECTED
+    check_folders(args.inbox if args.inbox.exists() else None, args.warehouse)
     quiet_prefect()
     from flows.rerun import rerun
-    from huizong.cells import parse_period
-
-    period = parse_period(args.period) if args.period else None
-    if args.period and period is None:
-        console.print(f"[red]not a quarter:[/] {args.period} (use e.g. 2019Q3)")
-        return EXIT_FAILED
     from flows.runners import with_runner
 
-    return run_pass_flow(with_runner(rerun, args.dask), warehouse=args.warehouse, inbox=args.inbox, failed=args.failed,
-                         unit=args.unit, period=period, paths=args.paths, force=args.force)
+    return run_pass_flow(with_runner(rerun, args.dask), args.warehouse, inbox=args.inbox, failed=args.failed,
+                         unit=unit.code if unit else None, period=period, paths=args.paths, force=args.force)
 
 
 def print_pass_summary(summary: dict) -> None:
+    """What a pass did, for the terminal and cron mail; every name and reason printed as data."""
     files = summary["files"]
     counts = {s: sum(f["status"] == s for f in files)
               for s in STATUSES}
-    table = Table(title="huizong pass", show_lines=False)
-    for col in ("outcome", "files", "first file / first reason"):
-        table.add_column(col)
+    t = table("huizong pass", "outcome", "files", "first file / first reason")
     for status, n in counts.items():
         if n:
             first = next(f for f in files if f["status"] == status)
             detail = first["file_name"] + (f"  {first['first_reason']}" if first["first_reason"] else "")
-            table.add_row(status, str(n), detail)
+            t.add_row(status, str(n), escape(detail))
     warned = [(f["file_name"], w) for f in files for w in f.get("warnings", [])]
     if warned:
-        table.add_row("warnings (loaded anyway)", str(len(warned)), "  ".join(warned[0]))
-    table.add_row("skipped (already received)", str(summary["skipped"]), "")
+        t.add_row("warnings (loaded anyway)", str(len(warned)), escape("  ".join(warned[0])))
+    t.add_row("skipped (already received)", str(summary["skipped"]), "")
+    copies = summary.get("copies") or []
+    if copies:
+        t.add_row("copies of a file already received", str(len(copies)),
+                  escape(f"{copies[0]['file_name']} = {copies[0]['same_as']}"))
+    refused = list({r["file_name"]: r for r in summary.get("refused") or []}.values())  # each once
+    if refused:
+        t.add_row("refused (not a regular file)", str(len(refused)),
+                  escape(f"{refused[0]['file_name']}  {refused[0]['reason']}"))
     if summary.get("rebuilt"):
-        table.add_row("models rebuilt", "", "the catalog or the SQL models changed since the last build")
+        t.add_row("models rebuilt", "", "the catalog or the SQL models changed since the last build")
     if "unchanged" in summary:  # a rerun
-        table.add_row("valid under the same rules (not read again)", str(summary["unchanged"]),
-                      "--force reads them too" if summary["unchanged"] else "")
+        t.add_row("valid under the same rules (not read again)", str(summary["unchanged"]),
+                  "--force reads them too" if summary["unchanged"] else "")
     if summary.get("arriving"):
-        table.add_row("still arriving (next pass)", str(len(summary["arriving"])), summary["arriving"][0])
-    console.print(table)
+        t.add_row("still arriving (next pass)", str(len(summary["arriving"])), escape(summary["arriving"][0]))
+    console.print(t)
     for f in files:
         if f["status"] == "rejected":
-            console.print(f"[red]rejected[/] {f['file_name']}: {f['first_reason']}")
+            console.print("[red]rejected[/] " + escape(f"{f['file_name']}: {f['first_reason']}"), soft_wrap=True)
+    for r in refused:
+        console.print("[red]refused[/] " + escape(f"{r['file_name']}: {r['reason']}"), soft_wrap=True)
+    for c in copies:
+        say(f"copy {c['file_name']}: the same bytes as {c['same_as']}, not loaded again")
     for path in summary.get("reports", []):
-        console.print(f"report: {path}")
+        say(f"report: {path}")
     if summary.get("report_error"):
-        console.print(f"[red]the annual summary was not written[/] (the data is published): "
-                      f"{summary['report_error']}")
+        console.print("[red]the annual summary was not written[/] (the data is published): "
+                      + escape(str(summary["report_error"])), soft_wrap=True)
 
 
 def _read_only(args: argparse.Namespace):
@@ -118,25 +212,30 @@ def _read_only(args: argparse.Namespace):
 
     con = connect_read_only(args.warehouse)
     if con is None:
-        console.print(f"no warehouse yet at {args.warehouse}; run `huizong run` first")
-        sys.exit(EXIT_FAILED)
+        raise Mistake(f"no warehouse yet at {args.warehouse}; run `huizong run` first")
     return con
 
 
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
 def print_result(cursor, limit: int | None = None, title: str | None = None) -> None:
-    """An executed query's result as a readable table."""
-    table = Table(title=title)
-    for column in cursor.description:
-        table.add_column(column[0])
-    rows = cursor.fetchall() if limit is None else cursor.fetchmany(limit)
-    for row in rows:
-        table.add_row(*["" if v is None else str(v) for v in row])
-    console.print(table)
+    """An executed query's result as a readable table; says so when it stops at `limit` rows."""
+    t = table(title, *[escape(c[0]) for c in cursor.description])
+    rows = cursor.fetchall() if limit is None else cursor.fetchmany(limit + 1)
+    for row in rows[:limit]:
+        t.add_row(*[escape(_text(v)) for v in row])
+    console.print(t)
+    if limit is not None and len(rows) > limit:
+        say(f"(the first {limit} rows; there are more: raise --limit, or --format csv for every row)")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     quiet_prefect()
-    if not os.environ.get("PREFECT_API_URL"):
+    from flows.server import configured_api_url
+
+    if not configured_api_url():
         console.print("[red]huizong serve needs a Prefect server[/] (a temporary one keeps no schedule):\n"
                       "  prefect server start          # in another terminal or as a service\n"
                       "  export PREFECT_API_URL=http://127.0.0.1:4200/api\n"
@@ -164,19 +263,52 @@ def write_csv(cursor, out) -> None:
                          for v in row])
 
 
+def write_json(cursor, out) -> None:
+    """Every row as a JSON object, one list."""
+    import json
+
+    names = [c[0] for c in cursor.description]
+    rows = [dict(zip(names, row)) for row in cursor.fetchall()]
+    json.dump(rows, out, ensure_ascii=False, indent=1, default=str)
+    out.write("\n")
+
+
+def write_markdown(cursor, out, limit: int | None) -> None:
+    """A Markdown table (| in cells escaped), cut at `limit` rows with a note saying so."""
+    def cell(v) -> str:
+        return _text(v).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+    names = [c[0] for c in cursor.description]
+    out.write("| " + " | ".join(cell(n) for n in names) + " |\n")
+    out.write("|" + "---|" * len(names) + "\n")
+    rows = cursor.fetchall() if limit is None else cursor.fetchmany(limit + 1)
+    for row in rows[:limit]:
+        out.write("| " + " | ".join(cell(v) for v in row) + " |\n")
+    if limit is not None and len(rows) > limit:
+        out.write(f"\n(the first {limit} rows; there are more: raise --limit)\n")
+
+
 def cmd_query(args: argparse.Namespace) -> int:
     import duckdb
 
+    fmt = "csv" if args.csv else args.format
     con = _read_only(args)
     try:
         cursor = con.execute(args.sql)
-        if args.csv:
+        if cursor.description is None:
+            return EXIT_OK
+        if fmt == "csv":
             write_csv(cursor, sys.stdout)
+        elif fmt == "json":
+            write_json(cursor, sys.stdout)
+        elif fmt == "markdown":
+            write_markdown(cursor, sys.stdout, args.limit)
         else:
             print_result(cursor, limit=args.limit)
     except duckdb.Error as e:
-        console.print(f"[red]query failed:[/] {e}")
-        return EXIT_FAILED
+        if isinstance(e, duckdb.IOException):
+            raise
+        raise Mistake("query failed: " + " ".join(str(e).split())) from None
     finally:
         con.close()
     return EXIT_OK
@@ -185,21 +317,19 @@ def cmd_query(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from huizong.warehouse import setup_sql
 
+    period = quarter(args.period)
     con = _read_only(args)
     try:
         sql = setup_sql("status.sql")
-        rows = con.execute(sql, {"period": args.period}).fetchall()
+        rows = con.execute(sql, {"period": period}).fetchall()
         rejected_files = con.execute(setup_sql("rejected.sql"),
-                               {"period": args.period}).fetchall()
+                               {"period": period}).fetchall()
     finally:
         con.close()
     # Wide only here, at the edge: one row per unit, one column per quarter.
     periods = sorted({r[2] for r in rows})
     cells = {(r[0], r[2]): r for r in rows}
-    table = Table(title="submissions per unit and quarter")
-    table.add_column("unit")
-    for period in periods:
-        table.add_column(period)
+    t = table("submissions per unit and quarter", "unit", *periods)
     # CONTRACT.md's words: a valid version in force is "loaded" (on time) or "late".
     words = {"on_time": "loaded", "late": "late", "rejected": "rejected", "missing": "missing"}
     colours = {"on_time": "green", "late": "yellow", "rejected": "red", "missing": "red"}
@@ -209,14 +339,16 @@ def cmd_status(args: argparse.Namespace) -> int:
             _, _, _, status, rejected = cells[(code, period)]
             extra = f" +{rejected} rejected" if rejected and status != "rejected" else ""
             line.append(f"[{colours[status]}]{words[status]}[/]{extra}")
-        table.add_row(f"{name} {code}", *line)
-    console.print(table)
-    console.print("loaded: a valid version in force, received by the deadline; late: received after it")
+        t.add_row(escape(f"{name} {code}"), *line)
+    console.print(t)
+    say("loaded: a valid version in force, received by the deadline; late: received after it")
     if rejected_files:
         console.print("[bold]rejected files[/] (feedback for the town under the warehouse folder):")
     for unit_name, period, file_name, received_at, n_errors, reason, feedback_path in rejected_files:
-        console.print(f"[red]{unit_name} {period or '?'}[/] {file_name} (received {received_at:%Y-%m-%d}, "
-                      f"{n_errors} error(s)): {reason}\n    feedback: {feedback_path}.xlsx / .txt")
+        console.print(f"[red]{escape(f'{unit_name} {period or chr(63)}')}[/] "
+                      + escape(f"{file_name} (received {received_at:%Y-%m-%d}, {n_errors} error(s)): {reason}"),
+                      soft_wrap=True)
+        say(f"    feedback: {feedback_path}.xlsx / .txt")
     return EXIT_OK
 
 
@@ -225,47 +357,32 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     missing = [p for p in args.files if not p.is_file()]
     for p in missing:
-        console.print(f"[red]no such file:[/] {p}")
+        console.print("[red]no such file:[/] " + escape(str(p)), soft_wrap=True)
     outcomes = check_files([p for p in args.files if p.is_file()], args.warehouse)
     for o in outcomes:
         verdict = "[green]would load[/]" if o.ok else "[red]would be rejected[/]"
-        console.print(f"{verdict} {o.file_name} ({o.unit_code or '?'} {o.period or '?'})")
+        console.print(f"{verdict} " + escape(f"{o.file_name} ({o.unit_code or '?'} {o.period or '?'})"),
+                      soft_wrap=True)
         for p in o.problems:
             tag = "[red]错误[/]" if p.severity == "error" else "[yellow]提醒[/]"
-            console.print(f"  {tag} {p.message}")
+            console.print(f"  {tag} " + escape(str(p.message)), soft_wrap=True)
     return EXIT_OK if all(o.ok for o in outcomes) and not missing else EXIT_REJECTED
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from huizong.report import ReportError, write_report
-    from huizong.summary import TemplateMismatch
+    from huizong.report import write_report
 
-    try:
-        out = write_report(args.warehouse, args.year, args.out)
-    except (ReportError, TemplateMismatch) as e:
-        console.print(f"[red]no report:[/] {e}")
-        return EXIT_FAILED
-    console.print(f"report: {out}")
+    out = write_report(args.warehouse, args.year, args.out)  # ReportError: main says it in one line
+    say(f"report: {out}")
     return EXIT_OK
 
 
 def cmd_template(args: argparse.Namespace) -> int:
-    from huizong.cells import parse_period
     from huizong.templates import template_name, write_template
     from schemas import catalog as cat
 
-    period = parse_period(args.period)
-    if period is None:
-        console.print(f"[red]not a quarter:[/] {args.period} (use e.g. 2019Q3)")
-        return EXIT_FAILED
-    if args.unit:
-        unit = cat.unit_by_code().get(args.unit)
-        if unit is None or unit not in cat.submitters():
-            console.print(f"[red]not a submitting unit:[/] {args.unit}")
-            return EXIT_FAILED
-        units = [unit]
-    else:
-        units = cat.submitters()
+    period = quarter(args.period)
+    units = [submitting_unit(args.unit)] if args.unit else cat.submitters()
     folder = args.warehouse / "templates" / period
     if args.out and len(units) == 1 and args.out.suffix == ".xlsx":
         targets = {units[0]: args.out}
@@ -273,23 +390,29 @@ def cmd_template(args: argparse.Namespace) -> int:
         targets = {u: (args.out or folder) / template_name(u, period) for u in units}
     for unit, path in targets.items():
         write_template(unit, period, path)
-        console.print(f"wrote {path}")
+        say(f"wrote {path}")
     return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from huizong.demo import DEMO_PERIODS, generate, write_demo_inbox
 
+    if args.out.exists() and not args.out.is_dir():
+        raise Mistake(f"{args.out} is a file, not a folder: --out names the folder to write into")
     if args.demo_inbox:
         paths = write_demo_inbox(args.out)
     else:
-        paths = generate(args.out, tuple(args.periods or DEMO_PERIODS))
-    console.print(f"wrote {len(paths)} workbooks to {args.out}")
+        periods = tuple(dict.fromkeys(quarter(p) for p in args.periods)) if args.periods else DEMO_PERIODS
+        paths = generate(args.out, periods)
+    say(f"wrote {len(paths)} workbooks to {args.out}")
     return EXIT_OK
 
 
 def parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    verbose = argparse.ArgumentParser(add_help=False)  # before or after the command's name
+    verbose.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                         help="on an error, print the whole traceback")
+    common = argparse.ArgumentParser(add_help=False, parents=[verbose])
     common.add_argument("--inbox", type=Path, default=Path("inbox"), help="incoming workbooks (default: inbox/)")
     common.add_argument("--warehouse", type=Path, default=Path("warehouse"),
                         help="DuckDB warehouse and outputs (default: warehouse/)")
@@ -299,6 +422,7 @@ def parser() -> argparse.ArgumentParser:
                               "or 'local' for a local cluster of two workers (default: $HUIZONG_DASK, "
                               "else one thread of this process)")
     p = argparse.ArgumentParser(prog="huizong", description="Consolidate the county's quarterly workbooks.")
+    p.add_argument("--verbose", action="store_true", help="on an error, print the whole traceback")
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", parents=[common, on_dask], help="one consolidation pass (the nightly job)",
@@ -347,8 +471,11 @@ def parser() -> argparse.ArgumentParser:
     q = sub.add_parser("query", parents=[common], help="run a read-only SQL query on the warehouse",
                        description="Example: huizong query \"select * from marts.county_totals where year = 2019\"")
     q.add_argument("sql")
-    q.add_argument("--limit", type=int, default=200, help="rows to print as a table (default 200)")
-    q.add_argument("--csv", action="store_true", help="print every row as CSV instead of a table")
+    q.add_argument("--limit", type=int, default=200,
+                   help="rows to print as a table or Markdown (default 200; it says when it cut)")
+    q.add_argument("--format", choices=("table", "csv", "json", "markdown"), default="table",
+                   help="table (default), or every row as csv or json, or a Markdown table")
+    q.add_argument("--csv", action="store_true", help="the same as --format csv")
     q.set_defaults(func=cmd_query)
 
     c = sub.add_parser("check", parents=[common], help="dry run: check files without loading them",
@@ -369,7 +496,7 @@ def parser() -> argparse.ArgumentParser:
                                             "(default <warehouse>/templates/<period>/)")
     t.set_defaults(func=cmd_template)
 
-    d = sub.add_parser("demo", help="write the demo county's workbooks",
+    d = sub.add_parser("demo", parents=[verbose], help="write the demo county's workbooks",
                        description="Example: huizong demo --out /tmp/county --periods 2019Q1 2019Q2")
     d.add_argument("--out", type=Path, required=True, help="folder to write into")
     d.add_argument("--periods", nargs="*", help="quarters (default 2018Q1..2019Q4)")
@@ -378,9 +505,86 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated()
+
+
+def _quiet_stdout() -> None:
+    """The reader of our stdout went away (`huizong query ... | head`): stop writing, like Unix
+    tools, and spare the interpreter's "Exception ignored" at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def explain(e: BaseException) -> str | None:
+    """The one sentence for an expected error; None for a bug."""
+    import duckdb
+
+    from flows.server import ServerUnavailable
+    from huizong.clock import ClockError
+    from huizong.report import ReportError
+    from huizong.summary import TemplateMismatch
+    from huizong.warehouse import LockHeld
+
+    if isinstance(e, (Mistake, ServerUnavailable, LockHeld, ClockError, ReportError, TemplateMismatch)):
+        return str(e)
+    if isinstance(e, OSError):
+        what = e.strerror or str(e)
+        names = " -> ".join(str(n) for n in (e.filename, e.filename2) if n is not None)
+        advice = {errno.ENOSPC: "free some space and run it again",
+                  errno.EROFS: "the file system is read-only",
+                  errno.EACCES: "check who may write there",
+                  errno.EPERM: "check who may write there"}.get(e.errno)
+        return f"{what}" + (f": {names}" if names else "") + (f" ({advice})" if advice else "")
+    if isinstance(e, duckdb.IOException):
+        return "the warehouse could not be read or written: " + " ".join(str(e).split())
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return args.func(args)
+    verbose = getattr(args, "verbose", False)
+    if argv is None:  # the command line, not a caller in Python: SIGTERM stops it like Ctrl-C
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return args.func(args)
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_OK
+    except KeyboardInterrupt as e:
+        name = "SIGTERM" if isinstance(e, Terminated) else "Ctrl-C (SIGINT)"
+        _stop_now(f"huizong {args.command} was stopped by {name}; the published warehouse is whole "
+                  "and the next pass takes up what this one left.", verbose)
+        return EXIT_FAILED
+    except Exception as e:
+        sentence = explain(e)
+        if verbose:
+            err_console.print_exception()
+        if sentence is None:
+            sentence = (f"huizong {args.command} stopped on a bug ({type(e).__name__}: "
+                        f"{' '.join(str(e).split())[:300]}); run with --verbose for details")
+        err_console.print(escape(sentence), soft_wrap=True, highlight=False)
+        return EXIT_FAILED
+
+
+def _stop_now(sentence: str, verbose: bool) -> None:
+    """Say why, then end at once: the temporary server is already stopped (its context manager
+    ran), and a task still running in a worker thread would otherwise hold the exit."""
+    import threading
+
+    if verbose:
+        err_console.print_exception()
+    try:
+        err_console.print(escape(sentence), soft_wrap=True, highlight=False)
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    if threading.active_count() > 1:
+        os._exit(EXIT_FAILED)
 
 
 if __name__ == "__main__":
