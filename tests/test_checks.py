@@ -294,3 +294,12 @@ def test_a_failure_keeps_five_rows_and_says_there_are_more():
 def test_no_failure_is_falsy():
     failed = models.run_checks(build([loaded(TOWNS[0].code, "2019Q1")]))
     assert failed == [] and not failed
+
+
+def test_a_valid_version_not_in_force_fails_completeness_adds_up():
+    """A (unit, quarter) whose only valid version is superseded by nothing: the status table
+    counts it valid, the totals have nothing of it."""
+    orphan = loaded(TOWNS[1].code, "2019Q2")
+    orphan.status = "superseded"
+    failed = models.run_checks(build([loaded(TOWNS[0].code, "2019Q1"), orphan]))
+    assert "assert_completeness_adds_up" in {f.name for f in failed}
