@@ -129,7 +129,9 @@ def warehouses(draw) -> list[Version]:
                          min_size=1, max_size=16, unique=True))
     levels = draw(st.sampled_from([cat.LEVELS, ("无",), ("全国",), cat.LEVELS[1:]]))
     drop = draw(st.sampled_from([0.0, 0.0, 0.0, 0.4, 1.0]))
-    rng = draw(st.randoms(use_true_random=False))
+    # the figures themselves come from a seeded generator: thousands of values per warehouse would
+    # overrun hypothesis's buffer, and the checks' edge cases lie in the shape, not in the numbers
+    rng = random.Random(draw(st.integers(0, 2**32)))
 
     def arrival(period: str) -> dt.datetime:
         return due_by(period) + dt.timedelta(days=rng.randint(-9, 40), minutes=rng.randint(0, 59))
@@ -153,7 +155,8 @@ def warehouses(draw) -> list[Version]:
             versions.append(Version(unit.code, period, "rejected", arrival(period)))
     if draw(st.booleans()):
         versions.append(Version(None, None, "rejected", arrival(periods[0])))
-    return draw(st.permutations(versions))
+    rng.shuffle(versions)  # the ledger's order means nothing
+    return versions
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
