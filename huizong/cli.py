@@ -544,12 +544,19 @@ def explain(e: BaseException) -> str | None:
     return None
 
 
+DATED = ("run", "rerun", "status", "check", "report")  # commands that read the clock
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     verbose = getattr(args, "verbose", False)
     if argv is None:  # the command line, not a caller in Python: SIGTERM stops it like Ctrl-C
         signal.signal(signal.SIGTERM, _on_sigterm)
     try:
+        if args.command in DATED:
+            from huizong.clock import today
+
+            today()  # a bad HUIZONG_TODAY is one sentence here, not a failed flow run
         return args.func(args)
     except BrokenPipeError:
         _quiet_stdout()
