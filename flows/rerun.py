@@ -19,8 +19,8 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.reporting import reports_after_publish
 from flows.tasks import SETTLE_SECONDS, discover, report_artifacts
-from huizong import warehouse as wh
-from huizong.files import sha256_of
+from huizong import clock, isolation, warehouse as wh
+from huizong.files import display_name, sha256_of
 from huizong.rules import rules_version
 from huizong.workbook import read_cover
 
@@ -38,8 +38,8 @@ def select_recorded(warehouse: Path, failed: bool, unit: str | None, period: str
     finally:
         con.close()
     return [{"path": warehouse / archive, "file_name": name, "sha256": sha, "received_at": received,
-             "status": status, "rules_version": rules}
-            for sha, name, _, _, status, received, archive, rules in rows]
+             "first_seen_at": first_seen, "status": status, "rules_version": rules}
+            for sha, name, _, _, status, received, archive, rules, first_seen in rows]
 
 
 def is_due(f: dict, force: bool) -> bool:
@@ -53,7 +53,7 @@ def _matches(path: Path, unit: str | None, period: str | None) -> bool:
     return (unit is None or file_unit == unit) and (period is None or file_period == period)
 
 
-@flow(name="huizong-rerun", task_runner=ThreadPoolTaskRunner(max_workers=1))  # as nightly
+@flow(name="huizong-rerun", task_runner=ThreadPoolTaskRunner(max_workers=isolation.default_size()))  # as nightly
 def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), failed: bool = False,
           unit: str | None = None, period: str | None = None, paths: list[Path] | None = None,
           force: bool = False, settle_seconds: float = SETTLE_SECONDS) -> dict:
@@ -67,12 +67,17 @@ def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), fail
         files = {f["sha256"]: f for f in recorded}
         arriving: list[str] = []
         if unit or period:  # a town's corrected file may be waiting in the inbox
-            new, _, arriving = discover(inbox, warehouse, settle_seconds)
-            files.update({f["sha256"]: f for f in new if _matches(f["path"], unit, period)})
+            found = discover(inbox, warehouse, settle_seconds)
+            arriving = found["arriving"]
+            files.update({f["sha256"]: f for f in found["new"] if _matches(f["path"], unit, period)})
+        seen_at = clock.now()
         for path, sha in zip(named, shas):
             if sha not in files:
-                received = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc)
-                files[sha] = {"path": path, "file_name": path.name, "sha256": sha, "received_at": received}
+                modified = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc)
+                files[sha] = {"path": path, "file_name": display_name(path.name), "sha256": sha,
+                              "received_at": min(modified, seen_at), "first_seen_at": seen_at,
+                              "inbox_path": display_name(path.name), "status": "received",
+                              "size_bytes": path.stat().st_size, "modified_at": modified}
         chosen = sorted(files.values(), key=lambda f: (f["received_at"], f["file_name"]))
         due = [f for f in chosen if is_due(f, force)]
         unchanged = len(chosen) - len(due)
@@ -82,7 +87,10 @@ def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), fail
         if due:
             from flows.importing import import_files  # pandas and pandera: only when reading
 
-            done = import_files(due, warehouse)
+            try:
+                done = import_files(due, warehouse)
+            finally:
+                isolation.close_shared_pool()
         if done:
             reports, report_error = reports_after_publish(warehouse)
         report_artifacts(done, 0, arriving, unchanged=unchanged, reports=reports, report_error=report_error)

@@ -17,9 +17,9 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from huizong import warehouse as wh
+from huizong import clock, warehouse as wh
 from huizong.failpoints import failpoint
-from huizong.files import is_ignored, sha256_of
+from huizong.files import REFUSED_UNREADABLE, scan_inbox, sha256_of
 
 BATCH_SIZE = 200  # files per read-and-validate task: one pandera call per batch, not per file
 SETTLE_SECONDS = 2.0  # a file modified more recently than this may still be being copied
@@ -41,43 +41,89 @@ def is_transient(task, task_run, state) -> bool:
 IO_TASK = dict(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10, retry_condition_fn=is_transient)
 
 
-def _arrival(path: Path) -> tuple[int, int]:
-    st = path.stat()
-    return st.st_size, st.st_mtime_ns
-
-
 @task(**IO_TASK)
-def discover(inbox: Path, warehouse: Path,
-             settle_seconds: float = SETTLE_SECONDS) -> tuple[list[dict], int, list[str]]:
-    """New files in the inbox (by content hash), how many were already received, and the names
-    of files still being copied in (their size or time changed between two looks)."""
+def discover(inbox: Path, warehouse: Path, settle_seconds: float = SETTLE_SECONDS) -> dict:
+    """What landed in the inbox since the last pass, subfolders included:
+    new: files whose content is new (each a version to read);
+    copies: byte-identical copies of a version received before, under another name;
+    refused: links and special files, never followed or read (each named once);
+    skipped: how many arrivals were recorded before; arriving: files still being copied in
+    (their size or time changed between two looks), left for the next pass.
+    A file's received_at is its mtime, but never later than now: a sender's clock set in the
+    future never counts."""
     logger = get_run_logger()
-    known = wh.known_hashes(warehouse)
-    paths = sorted(p for p in inbox.iterdir() if not is_ignored(p)) if inbox.exists() else []
-    first_look = {p: _arrival(p) for p in paths}
-    if any(time.time() - mtime / 1e9 < settle_seconds for _, mtime in first_look.values()):
+    shas, arrivals = wh.known_arrivals(warehouse)
+    first_by_sha = {sha: path for path, sha in sorted(arrivals, key=lambda a: a[0]) if sha}
+    entries = scan_inbox(inbox)
+    seen_at = clock.now()
+    if any(time.time() - e.mtime_ns / 1e9 < settle_seconds for e in entries if not e.refused):
         time.sleep(settle_seconds)
-    new, seen, skipped, arriving = [], set(), 0, []
-    for path in paths:
-        sha = sha256_of(path)
-        if _arrival(path) != first_look[path]:
-            arriving.append(path.name)
-            logger.info("%s is still being copied in: left for the next pass", path.name)
+    found = {"new": [], "copies": [], "refused": [], "skipped": 0, "arriving": []}
+    # of two files with the same content, the one that landed first is the version
+    for e in sorted(entries, key=lambda e: (e.mtime_ns, e.inbox_path)):
+        modified = dt.datetime.fromtimestamp(e.mtime_ns / 1e9, dt.timezone.utc)
+        arrival = {"inbox_path": e.inbox_path, "size_bytes": e.size, "modified_at": modified,
+                   "first_seen_at": seen_at}
+        if e.refused:
+            if (e.inbox_path, None) not in arrivals:
+                found["refused"].append({**arrival, "sha256": None, "status": "refused", "reason": e.refused})
+            else:
+                found["skipped"] += 1
             continue
-        if sha in known or sha in seen:
-            skipped += 1
+        try:
+            sha = sha256_of(e.path)
+            now_size, now_mtime = e.path.stat().st_size, e.path.stat().st_mtime_ns
+        except OSError:  # unreadable by the service, or swapped for a link since the scan
+            if (e.inbox_path, None) not in arrivals:
+                found["refused"].append({**arrival, "sha256": None, "status": "refused",
+                                         "reason": REFUSED_UNREADABLE})
             continue
-        seen.add(sha)
-        received = dt.datetime.fromtimestamp(first_look[path][1] / 1e9, dt.timezone.utc)
-        new.append({"path": path, "file_name": path.name, "sha256": sha, "received_at": received})
-    logger.info("inbox %s: %d new file(s), %d already received", inbox, len(new), skipped)
+        if (now_size, now_mtime) != (e.size, e.mtime_ns):
+            found["arriving"].append(e.inbox_path)
+            continue
+        if (e.inbox_path, sha) in arrivals:
+            found["skipped"] += 1
+            continue
+        arrival["sha256"] = sha
+        if sha in shas or sha in first_by_sha:
+            same_as = first_by_sha.get(sha, "?")
+            found["copies"].append({**arrival, "status": "copy", "same_as": same_as,
+                                    "reason": f"与已收到的“{same_as}”内容完全相同，不再重复读取"})
+            continue
+        first_by_sha[sha] = e.inbox_path
+        found["new"].append({**arrival, "status": "received", "path": e.path, "file_name": e.inbox_path,
+                             "received_at": min(modified, seen_at)})
+    found["new"].sort(key=lambda f: f["inbox_path"])
+    logger.info("inbox %s: %d new file(s), %d copies, %d refused, %d already received",
+                inbox, len(found["new"]), len(found["copies"]), len(found["refused"]), found["skipped"])
+    for name in found["arriving"]:
+        logger.info("%s is still being copied in: left for the next pass", name)
     failpoint("after_discover")
-    return new, skipped, arriving
+    return found
+
+
+def log_files(warehouse: Path, recorded: list[dict], arrivals: list[dict]) -> None:
+    """One line per file of the pass in `<warehouse>/logs/huizong.log`; Prefect's log and the
+    terminal get a line per batch, which a 2,000-file night would otherwise bury."""
+    stamp = clock.now().isoformat(timespec="seconds")
+    lines = [f"{stamp} {r['status']:<10} {r['file_name']}"
+             + (f" ({r['unit_code']} {r['period']})" if r.get("unit_code") else "")
+             + (f": {r['first_reason']}" if r.get("first_reason") else "")
+             + (f" [{len(r['warnings'])} warning(s)]" if r.get("warnings") else "")
+             for r in recorded]
+    lines += [f"{stamp} {a['status']:<10} {a['inbox_path']}: {a.get('reason') or ''}"
+              for a in arrivals if a["status"] != "received"]
+    if lines:
+        folder = warehouse / "logs"
+        folder.mkdir(parents=True, exist_ok=True)
+        with (folder / "huizong.log").open("a", encoding="utf-8", errors="backslashreplace") as log:
+            log.write("\n".join(lines) + "\n")
 
 
 def report_artifacts(recorded: list[dict], skipped: int, arriving: list[str],
                      unchanged: int | None = None, reports: list[str] | None = None,
-                     report_error: str | None = None) -> None:
+                     report_error: str | None = None, copies: list[dict] = (),
+                     refused: list[dict] = ()) -> None:
     """A table of the pass's imports and a short Markdown summary, shown in Prefect's UI."""
     rows = [{"file": r["file_name"], "unit": r["unit_code"], "period": r["period"],
              "status": r["status"], "reason": r["first_reason"] or "",
@@ -86,7 +132,8 @@ def report_artifacts(recorded: list[dict], skipped: int, arriving: list[str],
     counts = {s: sum(r["status"] == s for r in recorded) for s in wh.STATUSES}
     lines = ["# huizong pass", "", "| status | files |", "| --- | --- |"]
     lines += [f"| {s} | {n} |" for s, n in counts.items()]
-    lines += [f"| already received (skipped) | {skipped} |", f"| still arriving | {len(arriving)} |"]
+    lines += [f"| copies of files received before | {len(copies)} |", f"| refused (links, special files) | {len(refused)} |",
+              f"| already received (skipped) | {skipped} |", f"| still arriving | {len(arriving)} |"]
     if unchanged is not None:  # a rerun
         lines += [f"| valid under the same rules (not read again) | {unchanged} |"]
     if reports:
@@ -96,4 +143,6 @@ def report_artifacts(recorded: list[dict], skipped: int, arriving: list[str],
     rejected = [r for r in recorded if r["status"] == "rejected"]
     if rejected:
         lines += ["", "## Rejected", ""] + [f"- **{r['file_name']}**: {r['first_reason']}" for r in rejected]
+    if refused:
+        lines += ["", "## Refused", ""] + [f"- **{a['inbox_path']}**: {a['reason']}" for a in refused]
     create_markdown_artifact(key="huizong-summary", markdown="\n".join(lines), description="Pass summary")

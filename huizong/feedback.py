@@ -14,6 +14,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 
+from huizong.files import bounded
 from huizong.problems import ERROR, Problem
 from huizong.writer import put_text
 from schemas import catalog as cat
@@ -21,13 +22,14 @@ from schemas import catalog as cat
 LIST_SHEET = "问题清单"
 BAD_FILL = PatternFill("solid", fgColor="FFC7CE")
 WARN_FILL = PatternFill("solid", fgColor="FFEB9C")
-UNOPENABLE = {"corrupt_file", "too_large", "not_a_workbook", "encrypted"}
+UNOPENABLE = {"corrupt_file", "too_large", "not_a_workbook", "encrypted", "unreadable"}
 
 
 def feedback_stem(unit_code: str | None, period: str | None, sha256: str, file_name: str) -> PurePosixPath:
-    """Where a file's feedback lives under the warehouse, without its ending: by unit and period."""
+    """Where a file's feedback lives under the warehouse, without its ending: by unit and period.
+    The town's file name is cut so that the feedback's name stays within a file system's 255 bytes."""
     return PurePosixPath("feedback", unit_code or "unknown", period or "unknown",
-                         f"{sha256[:8]}_{Path(file_name).stem}_反馈")
+                         f"{sha256[:8]}_{bounded(Path(file_name).stem, 150)}_反馈")
 
 
 def feedback_text(file_name: str, unit_code: str | None, period: str | None,

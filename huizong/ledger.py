@@ -62,7 +62,8 @@ def load_catalog(con: duckdb.DuckDBPyConnection) -> None:
 
 LEDGER_COLUMNS = ["sha256", "file_name", "unit_code", "period", "status", "received_at",
                   "imported_at", "archive_path", "n_values", "n_errors", "n_warnings",
-                  "first_reason", "superseded_by", "feedback_path", "rules_version"]
+                  "first_reason", "superseded_by", "feedback_path", "rules_version", "first_seen_at"]
+ARRIVAL_COLUMNS = ["inbox_path", "sha256", "status", "size_bytes", "modified_at", "first_seen_at", "reason"]
 
 
 def record_imports(build: Path, received: list[dict], outcomes: list[Outcome],
@@ -86,7 +87,7 @@ def record_imports(build: Path, received: list[dict], outcomes: list[Outcome],
                        int(counts.get(o.sha256, 0)) if o.ok else None,
                        len(errors), len(o.problems) - len(errors),
                        errors[0].message if errors else None, None, f.get("feedback_path"),
-                       rules_version()))
+                       rules_version(), f.get("first_seen_at") or now))
     ledger_df = pd.DataFrame(ledger, columns=LEDGER_COLUMNS)
     con = duckdb.connect(str(build))
     try:
@@ -109,6 +110,21 @@ def record_imports(build: Path, received: list[dict], outcomes: list[Outcome],
         con.close()
     names = ("file_name", "sha256", "unit_code", "period", "status", "first_reason", "feedback_path")
     return [dict(zip(names, r), warnings=warned.get(r[1], [])) for r in results]
+
+
+def record_arrivals(build: Path, arrivals: list[dict]) -> None:
+    """Enter the pass's arrivals (received versions, copies, refused files) into the build."""
+    if not arrivals:
+        return
+    frame = pd.DataFrame([[a.get(c) for c in ARRIVAL_COLUMNS] for a in arrivals], columns=ARRIVAL_COLUMNS)
+    frame["modified_at"] = pd.to_datetime(frame["modified_at"], utc=True)
+    frame["first_seen_at"] = pd.to_datetime(frame["first_seen_at"], utc=True)
+    con = duckdb.connect(str(build))
+    try:
+        con.register("new_arrivals", frame)
+        con.execute("insert into ops.arrivals by name select * from new_arrivals")
+    finally:
+        con.close()
 
 
 def insert_problems(con: duckdb.DuckDBPyConnection, problems: list[Problem]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Iterator
 import duckdb
 
 from huizong.failpoints import failpoint
-from huizong.files import sha256_of
+from huizong.files import open_regular, sha256_of
 
 DB_NAME = "huizong.duckdb"
 STATUSES = ("loaded", "duplicate", "superseded", "rejected")  # of a file version in ops.imports
@@ -33,8 +34,10 @@ def build_path(warehouse: Path) -> Path:
 
 
 def archive_path(sha256: str, suffix: str) -> Path:
-    """Where a received file is kept, relative to the warehouse: by its hash."""
-    return Path("files") / sha256[:2] / f"{sha256}{suffix.lower()}"
+    """Where a received file is kept, relative to the warehouse: by its hash (and its ending,
+    when that is a plausible one: the rest of a town's file name never reaches the path)."""
+    suffix = suffix.lower() if re.fullmatch(r"\.[A-Za-z0-9]{1,8}", suffix) else ""
+    return Path("files") / sha256[:2] / f"{sha256}{suffix}"
 
 
 class LockHeld(RuntimeError):
@@ -80,15 +83,35 @@ def connect_read_only(warehouse: Path) -> duckdb.DuckDBPyConnection | None:
                           config={"enable_external_access": False, "lock_configuration": True})
 
 
-def known_hashes(warehouse: Path) -> set[str]:
-    """sha256 of every file version already recorded in the published ledger."""
+def known_arrivals(warehouse: Path) -> tuple[set[str], set[tuple[str, str | None]]]:
+    """What the published warehouse has received: the sha256 of every version, and every
+    (inbox path, sha256) arrival (sha256 None for a refused one)."""
     con = connect_read_only(warehouse)
     if con is None:
-        return set()
+        return set(), set()
     try:
-        return {r[0] for r in con.execute("select sha256 from ops.imports").fetchall()}
+        shas = {r[0] for r in con.execute("select sha256 from ops.imports").fetchall()}
+        try:
+            arrivals = set(con.execute("select inbox_path, sha256 from ops.arrivals").fetchall())
+        except duckdb.CatalogException:  # a warehouse older than ops.arrivals
+            arrivals = set(con.execute("select file_name, sha256 from ops.imports").fetchall())
+        return shas, arrivals
     finally:
         con.close()
+
+
+def latest_build(warehouse: Path) -> str | None:
+    """When the published models were last built (ISO text), None without a build."""
+    con = connect_read_only(warehouse)
+    if con is None:
+        return None
+    try:
+        row = con.execute("select max(built_at) from ops.builds").fetchone()
+    except duckdb.CatalogException:
+        return None
+    finally:
+        con.close()
+    return None if row[0] is None else row[0].isoformat()
 
 
 def built_models_version(warehouse: Path) -> str | None:
@@ -122,9 +145,11 @@ def archive_file(source: Path, warehouse: Path, sha256: str) -> Path | None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".part")
     try:
-        shutil.copyfile(source, tmp)
-    except FileNotFoundError:
+        src = open_regular(source)
+    except OSError:  # gone, or no longer a regular file (a link swapped in): not read
         return None
+    with src, tmp.open("wb") as out:
+        shutil.copyfileobj(src, out, 1 << 20)
     if sha256_of(tmp) != sha256:
         tmp.unlink()
         return None

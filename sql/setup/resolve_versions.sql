@@ -1,13 +1,15 @@
 -- Which version of each (unit, period) in `affected_keys` is in force (FORM.md): the newest valid
 -- version's figures win. Of the final run of versions carrying those same figures, the earliest
 -- is `loaded` and the later ones are its `duplicate`s; older valid versions are `superseded` by
--- it; `rejected` versions never take part. Recomputed from all versions of the key, so the
+-- it; `rejected` versions never take part. Newest: by received_at, then by when a pass first
+-- saw it, then by file name (CONTRACT.md). Recomputed from all versions of the key, so the
 -- answer is the same however often, and in whatever order, files are (re)imported.
 -- grain: one row per valid version of an affected key; key: sha256
 with
 
 versions as (
-    select imports.sha256, imports.unit_code, imports.period, imports.received_at, imports.imported_at
+    select imports.sha256, imports.unit_code, imports.period, imports.received_at,
+        coalesce(imports.first_seen_at, imports.imported_at) as first_seen_at, imports.file_name
     from ops.imports as imports
     join affected_keys using (unit_code, period)
     where imports.status <> 'rejected'
@@ -25,7 +27,7 @@ figures as (
 ordered as (
     select versions.*, coalesce(figures.fingerprint, '') as fingerprint,
         row_number() over (partition by unit_code, period
-                           order by received_at desc, imported_at desc, sha256 desc) as recency
+                           order by received_at desc, first_seen_at desc, file_name desc, sha256 desc) as recency
     from versions
     left join figures using (sha256)
 ),

@@ -25,6 +25,25 @@ create table if not exists ops.imports (
 );
 -- Columns added after the first release: a warehouse made by an older huizong gains them here.
 alter table ops.imports add column if not exists rules_version varchar;  -- huizong/rules.py
+-- the moment a pass first saw the file; received_at is its mtime but never later than this
+alter table ops.imports add column if not exists first_seen_at timestamptz;
+
+-- one row per arrival in the inbox: every regular file that landed (a version of ops.imports, or
+-- a byte-identical copy of one under another name), and every link or special file refused
+create table if not exists ops.arrivals (
+    inbox_path      varchar not null,      -- relative to the inbox, as people read it
+    sha256          varchar,               -- the content (null for a refused arrival)
+    status          varchar not null,      -- received | copy | refused
+    size_bytes      bigint,
+    modified_at     timestamptz,           -- the file's mtime as it landed
+    first_seen_at   timestamptz not null,  -- when a pass first saw it
+    reason          varchar                -- why a copy was not read again, or why refused
+);
+-- a warehouse older than ops.arrivals: every recorded version arrived under its own name
+insert into ops.arrivals
+select file_name, sha256, 'received', null, received_at, coalesce(first_seen_at, imported_at), null
+from ops.imports
+where not exists (select 1 from ops.arrivals);
 
 -- one row per problem found in a file; cell is an Excel reference ('' when it is the whole file)
 create table if not exists ops.import_errors (
