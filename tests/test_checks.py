@@ -306,3 +306,16 @@ def test_a_valid_version_not_in_force_fails_completeness_adds_up():
     orphan.status = "superseded"
     failed = models.run_checks(build([loaded(TOWNS[0].code, "2019Q1"), orphan]))
     assert "assert_completeness_adds_up" in {f.name for f in failed}
+
+
+def test_a_year_without_towns_leaves_the_towns_figures_of_the_summary_unknown():
+    """Not 0 villages with reviews, nor 0 civilized villages of every level: no town reported."""
+    con = build([loaded(TOWNS[0].code, "2019Q4"), loaded(DEPARTMENTS[0].code, "2020Q1")])
+    rows = one(con, "select indicator_code, slot, value from marts.summary_figures "
+                    "where year = 2020 and indicator_code in ('V05', 'V07', 'V13', 'T18') order by all")
+    assert [r[:2] for r in rows] == [("T18", 1), ("V05", 1), ("V07", 1), ("V07", 2), ("V07", 3), ("V07", 4),
+                                     ("V13", 1), ("V13", 2)]
+    assert {r[2] for r in rows} == {None}
+    town_year = one(con, "select count(*) from marts.summary_figures where year = 2019 and value is null "
+                         "and indicator_code in ('V05', 'V07', 'V13', 'T18')")
+    assert town_year == [(0,)]

@@ -31,17 +31,23 @@ ten_ones_share as (
 ),
 
 -- units active in the year: villages that held reviews (yearly V13 > 0), towns that held
--- touring lectures (yearly T18 > 0)
+-- touring lectures (yearly T18 > 0); unknown (null), like the total, when no town reported it
+active_counts as (
+    select year, indicator_code, count(*) as units
+    from unit_year_values
+    where indicator_code in ('V13', 'T18') and value > 0
+    group by all
+),
+
 active_units as (
     select totals.year, totals.indicator_code, 1 as slot,
-        count(v.unit_code) filter (where v.value > 0) as value,
+        case when totals.value is not null then coalesce(active_counts.units, 0) end as value,
         case totals.indicator_code when 'V13' then '全年有评议活动的村数' else '全年有巡回宣讲的镇数' end
             as figure,
         totals.quarters_valid, totals.quarters_expected
     from totals
-    left join unit_year_values as v on v.indicator_code = totals.indicator_code and v.year = totals.year
+    left join active_counts using (year, indicator_code)
     where totals.indicator_code in ('V13', 'T18')
-    group by all
 ),
 
 -- the reviews themselves fill V13's second slot
@@ -50,11 +56,14 @@ reviews as (
     from totals where indicator_code = 'V13'
 ),
 
--- civilized villages and towns (V07 with T19) per level, from 全国 (slot 1) down to 县级 (slot 4)
+-- civilized villages and towns (V07 with T19) per level, from 全国 (slot 1) down to 县级 (slot 4);
+-- unknown (null) in a year in which no village or town reported a level (not 0 of each)
 civilized as (
-    select year, 'V07' as indicator_code, 5 - level_rank as slot, units as value,
+    select year, 'V07' as indicator_code, 5 - level_rank as slot,
+        case when reported > 0 then units end as value,
         level || '文明村镇（村、镇合计）' as figure, quarters_valid, quarters_expected
-    from marts.civilized_levels where level_rank > 0
+    from (select *, sum(units) over (partition by year) as reported from marts.civilized_levels)
+    where level_rank > 0
 )
 
 select * from plain
