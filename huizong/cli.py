@@ -537,7 +537,9 @@ def explain(e: BaseException) -> str | None:
         advice = {errno.ENOSPC: "free some space and run it again",
                   errno.EROFS: "the file system is read-only",
                   errno.EACCES: "check who may write there",
-                  errno.EPERM: "check who may write there"}.get(e.errno)
+                  errno.EPERM: "check who may write there",
+                  errno.EEXIST: "a file stands where a folder is needed",
+                  errno.ENOTDIR: "a file stands where a folder is needed"}.get(e.errno)
         return f"{what}" + (f": {names}" if names else "") + (f" ({advice})" if advice else "")
     if isinstance(e, duckdb.IOException):
         return "the warehouse could not be read or written: " + " ".join(str(e).split())
@@ -563,8 +565,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     except KeyboardInterrupt as e:
         name = "SIGTERM" if isinstance(e, Terminated) else "Ctrl-C (SIGINT)"
-        _stop_now(f"huizong {args.command} was stopped by {name}; the published warehouse is whole "
-                  "and the next pass takes up what this one left.", verbose)
+        after = ("; the published warehouse is whole and the next pass takes up what this one left"
+                 if args.command in ("run", "rerun") else "")
+        _stop_now(f"huizong {args.command} was stopped by {name}{after}.", verbose)
         return EXIT_FAILED
     except Exception as e:
         sentence = explain(e)

@@ -106,3 +106,18 @@ def test_a_killed_pass_takes_its_server_with_it(tmp_path: Path):
     proc.kill()  # SIGKILL: no handler runs; the parent-death signal ends the server
     proc.communicate(timeout=600)
     poll(lambda: not alive(server), 120, "the server to end after its parent was killed")
+
+
+def test_a_server_that_cannot_start_is_one_sentence_with_the_way_out(tmp_path: Path):
+    """Two attempts, each given one second (no server starts that fast): the answer names the
+    way out, and no server is left behind."""
+    (tmp_path / "inbox").mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.update(PREFECT_HOME=str(tmp_path / "prefect-home"), PYTHONPATH=str(ROOT),
+               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="1")
+    out = subprocess.run([sys.executable, "-m", "huizong.cli", "run"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "Traceback" not in out.stdout + out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "prefect server start" in lines[0] and "PREFECT_API_URL=" in lines[0]
