@@ -110,6 +110,96 @@ def delete_row(sheet: str, row: int):
     return fn
 
 
+VILLAGE_XML = "xl/worksheets/sheet2.xml"  # 村级指标 in the workbooks the writer saves
+
+
+def rezipped(edits: dict[str, Callable[[bytes], bytes]], stored: bool = False, unit=TOWN, period="2019Q2"):
+    """A valid workbook whose zip members are then edited as bytes, as a script writer would."""
+    def make(p: Path) -> Path:
+        src = write_unit_workbook(p.with_name("src.xlsx"), unit, period, header="full")
+        with zipfile.ZipFile(src) as zin, zipfile.ZipFile(p, "w", zipfile.ZIP_STORED if stored
+                                                           else zipfile.ZIP_DEFLATED) as zout:
+            for info in zin.infolist():
+                data = zin.read(info)
+                zout.writestr(info.filename, edits.get(info.filename, lambda b: b)(data))
+        return p
+    return make
+
+
+def replace(old: bytes, new: bytes) -> Callable[[bytes], bytes]:
+    def fn(data: bytes) -> bytes:
+        assert old in data
+        return data.replace(old, new, 1)
+    return fn
+
+
+def cell_xml(ref: str, new: bytes) -> Callable[[bytes], bytes]:
+    """Replace the whole <c> element at `ref` in a sheet's XML with `new`."""
+    import re
+    return lambda data: re.sub(rb'<c r="%s"[^>]*?(?:/>|>.*?</c>)' % ref.encode(), new, data, count=1)
+
+
+def recalculated_on_load(data: bytes) -> bytes:
+    """workbook.xml as xlsxwriter saves it: Excel recalculates every formula on open."""
+    import re
+    return re.sub(rb"<calcPr[^>]*/>", b'<calcPr calcId="124519" fullCalcOnLoad="1"/>', data)
+
+
+def understated_sizes(p: Path) -> Path:
+    """A zip bomb whose headers claim its sheet unzips to 1 000 bytes (it unzips to 60 MB)."""
+    import struct
+    zip_bomb(p)
+    data = bytearray(p.read_bytes())
+    for signature, size_at in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        at = data.find(signature)
+        while at != -1:
+            if struct.unpack_from("<I", data, at + size_at)[0] > 1_000_000:
+                struct.pack_into("<I", data, at + size_at, 1_000)
+            at = data.find(signature, at + 4)
+    p.write_bytes(bytes(data))
+    return p
+
+
+def million_implicit_rows(data: bytes) -> bytes:
+    """1 048 576 <row/> without r=, then a row of 16 384 cells without r=: the last is XFD1048577."""
+    return replace(b"</sheetData>", b"<row/>" * 1_048_576 + b"<row>" + b"<c/>" * 16_383
+                   + b"<c><v>1</v></c></row></sheetData>")(data)
+
+
+def xls_with_error(p: Path) -> Path:
+    """The town's workbook saved as .xls, with #REF! in E2 (a BOOLERR record: calamine reads '')."""
+    import xlwt
+    xlsx = write_unit_workbook(p.with_name("src.xlsx"), TOWN, "2019Q2", header="full")
+    out = p.with_name("f.xls")
+    book = xlwt.Workbook(encoding="utf-8")
+    src = load_workbook(xlsx)
+    for ws in src.worksheets:
+        sheet = book.add_sheet(ws.title)
+        for row in ws.iter_rows():
+            for cell in row:
+                if ws.title == S and cell.coordinate == "E2":
+                    sheet.row(cell.row - 1).set_cell_error(cell.column - 1, "#REF!")
+                elif cell.value is not None:
+                    sheet.write(cell.row - 1, cell.column - 1, cell.value)
+    book.save(str(out))
+    return out
+
+
+def hidden_stale_sheet(wb):
+    """The clerk copied 村级指标, filled the copy and hid the original."""
+    stale = wb[S]
+    copy = wb.copy_worksheet(stale)
+    copy.title = f"{S} (2)"
+    copy["E2"] = 9
+    stale.sheet_state = "hidden"
+
+
+def merge(sheet: str, span: str):
+    def fn(wb):
+        wb[sheet].merge_cells(span)
+    return fn
+
+
 S, T, C = cat.VILLAGE_SHEET, cat.TOWN_SHEET, cat.COUNTY_SHEET
 CASES = {
     "negative": (town({(V1.code, "V03"): "-2"}), (S, "E2", "not_negative", "“-2”不能为负数")),
@@ -174,11 +264,30 @@ CASES = {
     "zip_bomb": (zip_bomb, ("", "", "too_large", "过大")),
     "enormous_sheet": (enormous_sheet, (S, "", "too_large", "工作表过大")),
     "empty_file": (raw_bytes(b""), ("", "", "not_a_workbook", "不是 Excel 工作簿")),
+    "cell_at_xfd1048576": (rezipped({VILLAGE_XML: replace(
+        b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>')}),
+        (S, "", "too_large", "工作表过大")),
+    "implicit_rows_and_cells": (rezipped({VILLAGE_XML: million_implicit_rows}, stored=True),
+                                (S, "", "too_large", "工作表过大")),
+    "dimension_too_large": (rezipped({VILLAGE_XML: replace(b'<dimension ref="A1:Q',
+                                                           b'<dimension ref="A1:XFD1048576" x="')}),
+                            (S, "", "too_large", "工作表过大")),
+    "understated_zip_sizes": (understated_sizes, ("", "", "too_large", "过大")),
+    "xls_error_cell": (xls_with_error, (S, "E2", "readable", "Excel 错误值")),
+    "formulas_to_recalculate": (rezipped({VILLAGE_XML: cell_xml("E2", b'<c r="E2"><f>C2*2</f><v>0</v></c>'),
+                                          "xl/workbook.xml": recalculated_on_load}),
+                                (S, "E2", "recalc_needed", "在 Excel 中")),
+    "future_period": (lambda p: write_unit_workbook(p, TOWN, "2019Q4", header="full"),
+                      ("封面", "B3", "future_period", "2019Q3")),
+    "hidden_form_sheet": (edited(hidden_stale_sheet), (S, "", "hidden_sheet", "隐藏")),
+    "merged_flag_over_villages": (edited(merge(S, "D2:D4")), (S, "D2", "merged_cell", "村级指标!D2:D4")),
+    "merged_value_cells": (edited(merge(T, "D3:D4")), (T, "D3", "merged_cell", "镇级指标!D3:D4")),
 }
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_bad_file_is_rejected_with_its_cell_and_message(tmp_path: Path, name: str):
+def test_bad_file_is_rejected_with_its_cell_and_message(tmp_path: Path, monkeypatch, name: str):
+    monkeypatch.setenv("HUIZONG_TODAY", "2019-08-01")  # in 2019Q3: the cases report 2019Q2
     make, (sheet, cell, check, words) = CASES[name]
     path = make(tmp_path / "f.xlsx")
     (outcome,), values = validate_batch([read_submission(path, "sha")])
