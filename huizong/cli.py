@@ -124,7 +124,16 @@ def run_pass_flow(flow_fn, warehouse: Path, announce: str | None = None, **param
             quiet = temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
                                         PREFECT_LOGGING_TO_API_ENABLED: False})
             with quiet if ours else nullcontext():
-                state = flow_fn(warehouse=warehouse, **params, return_state=True)
+                try:
+                    state = flow_fn(warehouse=warehouse, **params, return_state=True)
+                except RuntimeError as e:
+                    if ours or "Failed to reach API" not in str(e):
+                        raise
+                    from flows.server import ServerUnavailable, configured_api_url
+
+                    raise ServerUnavailable(
+                        f"the Prefect server at {configured_api_url()} does not answer: start it "
+                        "(`prefect server start`) or unset PREFECT_API_URL for a temporary one") from e
     if not state.is_completed():
         console.print("[red]the pass failed:[/] " + escape(str(state.message)), soft_wrap=True)
         return EXIT_FAILED
@@ -291,6 +300,8 @@ def write_markdown(cursor, out, limit: int | None) -> None:
 def cmd_query(args: argparse.Namespace) -> int:
     import duckdb
 
+    if args.limit < 0:
+        raise Mistake(f"--limit {args.limit}: the number of rows to print, 0 or more")
     fmt = "csv" if args.csv else args.format
     con = _read_only(args)
     try:

@@ -121,3 +121,14 @@ def test_a_server_that_cannot_start_is_one_sentence_with_the_way_out(tmp_path: P
     assert "Traceback" not in out.stdout + out.stderr
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "prefect server start" in lines[0] and "PREFECT_API_URL=" in lines[0]
+
+
+def test_a_configured_server_that_does_not_answer(tmp_path: Path):
+    (tmp_path / "inbox").mkdir()
+    env = {**os.environ, "PREFECT_API_URL": "http://127.0.0.1:9/api", "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-m", "huizong.cli", "run"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "Traceback" not in out.stdout + out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "does not answer" in lines[0] and "prefect server start" in lines[0]
