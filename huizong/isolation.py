@@ -83,12 +83,12 @@ class _Worker:
     def run(self, job: dict) -> tuple | Crash:
         """("done", outcomes, values), or the Crash that ended the worker."""
         self.wait_ready()
+        limit = float(os.environ.get("HUIZONG_FILE_SECONDS") or FILE_SECONDS)
         index: int | None = None
         try:
             send(self.proc.stdin, job)
             while True:
-                message = self._next(FILE_SECONDS if index is not None or not job["files"]
-                                     else START_SECONDS)
+                message = self._next(limit)
                 if message[0] == "start":
                     index = message[1]
                 elif message[0] == "validating":
@@ -100,8 +100,7 @@ class _Worker:
                     return message
         except TimeoutError:
             self.stop()
-            return Crash(index, f"no answer within {FILE_SECONDS:g} s",
-                         f"超过 {FILE_SECONDS:g} 秒仍未读完")
+            return Crash(index, f"no answer within {limit:g} s", f"超过 {limit:g} 秒仍未读完")
         except (EOFError, BrokenPipeError, OSError):
             self.proc.wait()
             return Crash(index, self.cause(), self.words())

@@ -47,12 +47,14 @@ def _limit_memory() -> None:
 
 def run_job(job: dict, out: BinaryIO) -> None:
     from huizong import feedback
+    from huizong.failpoints import reader_failpoint
     from huizong.validation import validate_batch
     from huizong.workbook import read_submission
 
     subs = []
     for i, f in enumerate(job["files"]):
         send(out, ("start", i))
+        reader_failpoint(f["file_name"])
         subs.append(read_submission(Path(f["read_path"]), f["sha256"], f["file_name"]))
     send(out, ("validating",))
     outcomes, values = validate_batch(subs)
