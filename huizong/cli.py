@@ -99,7 +99,32 @@ def check_folders(inbox: Path | None, warehouse: Path) -> None:
         raise Mistake(f"{warehouse} is a file, not a folder: --warehouse names the warehouse's folder")
 
 
-def run_pass_flow(flow_fn, warehouse: Path, announce: str | None = None, **params) -> int:
+def tracebacks_only_when_verbose() -> None:
+    """Prefect's terminal log lines without the tracebacks it logs with a failed task or flow
+    (the line itself stays; the server's copy of the log, if any, keeps the traceback)."""
+    import logging
+
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    loggers = [logging.getLogger()] + [lg for lg in logging.Logger.manager.loggerDict.values()
+                                       if isinstance(lg, logging.Logger)]
+    for handler in {h for lg in loggers for h in lg.handlers if isinstance(h, PrefectConsoleHandler)}:
+        if getattr(handler, "_huizong_short", False):
+            continue
+        full = handler.format
+
+        def short(record: logging.LogRecord, full=full) -> str:
+            if record.exc_info or record.exc_text or record.stack_info:
+                record = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None,
+                                                "stack_info": None})
+            return full(record)
+
+        handler.format = short
+        handler._huizong_short = True
+
+
+def run_pass_flow(flow_fn, warehouse: Path, announce: str | None = None, verbose: bool = False,
+                  **params) -> int:
     """Run a pass flow on Prefect, print its summary; the exit status of CONTRACT.md. The pass
     lock is taken before Prefect starts: a second pass is told so in one sentence (the flow
     takes the lock again; it is re-entrant within a process)."""
@@ -118,6 +143,8 @@ def run_pass_flow(flow_fn, warehouse: Path, announce: str | None = None, **param
                                           temporary_settings)
 
             logging.getLogger("EventsWorker").setLevel(logging.ERROR)  # "still processing" noise at exit
+            if not verbose:
+                tracebacks_only_when_verbose()
             # Heartbeats let a long-lived server notice a crashed run, and its logs are worth
             # keeping there; our temporary server dies with this process, so there they only cost
             # time (a second of heartbeat at the end, thousands of per-file log lines).
@@ -149,7 +176,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from flows.runners import with_runner
 
     announce = "[bold]huizong run[/]: " + escape(f"inbox {args.inbox} -> warehouse {args.warehouse}")
-    return run_pass_flow(with_runner(nightly, args.dask), args.warehouse, announce, inbox=args.inbox)
+    return run_pass_flow(with_runner(nightly, args.dask), args.warehouse, announce,
+                         verbose=getattr(args, "verbose", False), inbox=args.inbox)
 
 
 def cmd_rerun(args: argparse.Namespace) -> int:
@@ -167,7 +195,8 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     from flows.rerun import rerun
     from flows.runners import with_runner
 
-    return run_pass_flow(with_runner(rerun, args.dask), args.warehouse, inbox=args.inbox, failed=args.failed,
+    return run_pass_flow(with_runner(rerun, args.dask), args.warehouse, verbose=getattr(args, "verbose", False),
+                         inbox=args.inbox, failed=args.failed,
                          unit=unit.code if unit else None, period=period, paths=args.paths, force=args.force)
 
 
@@ -532,15 +561,19 @@ def _quiet_stdout() -> None:
 
 def explain(e: BaseException) -> str | None:
     """The one sentence for an expected error; None for a bug."""
+    import importlib
+
     import duckdb
 
-    from flows.server import ServerUnavailable
-    from huizong.clock import ClockError
-    from huizong.report import ReportError
-    from huizong.summary import TemplateMismatch
-    from huizong.warehouse import LockHeld
-
-    if isinstance(e, (Mistake, ServerUnavailable, LockHeld, ClockError, ReportError, TemplateMismatch)):
+    expected = [Mistake]
+    for module, name in (("flows.server", "ServerUnavailable"), ("huizong.warehouse", "LockHeld"),
+                         ("huizong.clock", "ClockError"), ("huizong.report", "ReportError"),
+                         ("huizong.summary", "TemplateMismatch")):
+        try:
+            expected.append(getattr(importlib.import_module(module), name))
+        except Exception:  # a module that cannot be imported raised none of its errors
+            pass
+    if isinstance(e, tuple(expected)):
         return str(e)
     if isinstance(e, OSError):
         what = e.strerror or str(e)

@@ -227,3 +227,24 @@ def test_the_pass_summary_prints_copies_and_refused_files_once(capsys):
     out = capsys.readouterr().out
     assert out.count("refused link.xlsx: a symbolic link") == 1
     assert "copy.xlsx" in out and "东坪镇_2019Q1.xlsx" in out and "rejected 东坪镇[1].xlsx: “[/]”" in out
+
+
+def test_prefect_logs_no_traceback_unless_verbose():
+    import logging
+
+    import prefect.main  # noqa: F401  (sets up Prefect's logging)
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    cli.tracebacks_only_when_verbose()
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    handlers = [h for lg in loggers for h in getattr(lg, "handlers", []) if isinstance(h, PrefectConsoleHandler)]
+    assert handlers
+    try:
+        raise ValueError("in a task")
+    except ValueError:
+        record = logging.getLogger("prefect.huizong_test").makeRecord(
+            "prefect.huizong_test", logging.ERROR, __file__, 1, "Task run failed", (), sys.exc_info())
+    for handler in handlers:
+        line = handler.format(record)
+        assert "Task run failed" in line and "Traceback" not in line
+    assert record.exc_info  # the record itself is untouched for the other handlers
