@@ -7,6 +7,7 @@ values are left to the pandera schemas (see validation.py).
 from __future__ import annotations
 
 import io
+import os
 import posixpath
 import re
 import struct
@@ -96,8 +97,8 @@ _VALUE = re.compile(rb"<(?:\w+:)?v(?:\s[^>]*)?(?:/>|>(.*?)</(?:\w+:)?v>)", re.S)
 # way), and the order of <row>/<c> elements without r=, which follow the previous one. A cell not
 # written `<c r="A1"` within Z999 (MAX_ROWS and MAX_COLS are larger) sends the scan the slow way.
 _DIMENSION = re.compile(rb'dimension\b[^>]*?\sref\s*=\s*["\']([^"\']*)["\']')  # literal first: fast
-_ODD_CELL = re.compile(rb'<c(?! r="[A-Z]\d{1,3}")[\s/>]')
-_PREFIXED_CELL = re.compile(rb':c[\s/>]')
+_ODD_CELL = re.compile(rb'<c(?! r="[A-Z][1-9]\d{0,2}")[\s/>]')
+_PREFIXED = re.compile(rb':[cf][\s/>]')  # a <x:c> cell or an <x:f> formula
 _POSITION_TAG = re.compile(_P + rb'(row|c)(?=[\s/>])([^>]*)')
 _ANY_REF = re.compile(rb'\sr\s*=\s*["\']([^"\']*)["\']')
 _A1 = re.compile(rb"([A-Za-z]+)(\d+)")
@@ -155,7 +156,7 @@ def sheet_extent(xml: bytes) -> tuple[int, int]:
         for part in m.group(1).split(b":"):
             r, c = _a1(part)
             rows, cols = max(rows, r), max(cols, c)
-    if not _ODD_CELL.search(xml) and not _PREFIXED_CELL.search(xml):
+    if not _ODD_CELL.search(xml) and not _PREFIXED.search(xml):
         return rows, cols
     row = col = 0  # where the last <row> and <c> were: one without r= follows it
     for m in _POSITION_TAG.finditer(xml):
@@ -181,7 +182,7 @@ def scan_sheet(xml: bytes, recalculated: bool = False) -> SheetScan:
     would silently count as zero. A formula whose text result is "" (t="str", <v></v>) is saved.
     """
     scan = SheetScan(*sheet_extent(xml))
-    if b"<f" not in xml and b":f" not in xml and b't="e"' not in xml and b"t='e'" not in xml:
+    if b"<f" not in xml and b't="e"' not in xml and b"t='e'" not in xml and not _PREFIXED.search(xml):
         return scan  # the common case: nothing to look for
     for attrs, inner in _CELL.findall(xml):
         found = _REF.search(attrs)
@@ -337,8 +338,8 @@ def _open_sheets(path: Path, sub: Submission) -> Book | None:
     The file's kind is told by its first bytes, not its name (RELIABILITY.md). Its size is told
     by its bytes too, before calamine runs: calamine aborts the process on a sheet too large.
     """
-    with path.open("rb") as f:
-        data = f.read(MAX_UNZIPPED_BYTES + 1)  # calamine reads these same bytes, not the path
+    with path.open("rb") as f:  # calamine reads these same bytes, not the path
+        data = f.read(min(os.fstat(f.fileno()).st_size, MAX_UNZIPPED_BYTES) + 1)
     if len(data) > MAX_UNZIPPED_BYTES:
         sub.reject("", "", "too_large", TOO_LARGE)
         return None
