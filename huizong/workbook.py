@@ -106,13 +106,12 @@ _FULL_CALC_ON_LOAD = re.compile(_P + rb'calcPr\b[^>]*\sfullCalcOnLoad\s*=\s*["\'
 _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
        "p": "http://schemas.openxmlformats.org/package/2006/relationships"}
-_CHUNK = 64 * 1024
 
 
 @dataclass
 class SheetScan:
     """What a sheet says that calamine does not, read from the file before calamine runs."""
-    rows: int = 0  # the last row and column any cell occupies, 1-based (0: none)
+    rows: int = 0  # the last row and column cells occupy, 1-based; beyond the bounds if they are
     cols: int = 0
     # Cells calamine reads as '' although they are not: Excel errors and unsaved formulas.
     unreadable: dict[tuple[int, int], Unreadable] = field(default_factory=dict)
@@ -142,7 +141,7 @@ def _a1(reference: bytes) -> tuple[int, int]:
 
 
 def sheet_extent(xml: bytes) -> tuple[int, int]:
-    """(rows, cols) a sheet's cells reach, from its XML alone; exact when beyond the bounds.
+    """(rows, cols) a sheet's cells reach, from its XML alone, as far as the bounds need.
 
     calamine allocates the whole rectangle up to the farthest cell before it returns anything
     (one cell at XFD1048576 aborts the process: RELIABILITY.md), so this is known beforehand.
@@ -364,7 +363,7 @@ def _open_sheets(path: Path, sub: Submission) -> Book | None:
     for name, scan in scans.items():
         if scan.rows > MAX_ROWS or scan.cols > MAX_COLS:
             sub.reject(name, "", "too_large",
-                       f"工作表过大（{scan.rows} 行 × {scan.cols} 列），请删除多余的行和列，或使用下发的模板")
+                       f"工作表过大（超出 {MAX_ROWS} 行或 {MAX_COLS} 列），请删除多余的行和列，或使用下发的模板")
             return None
     try:
         workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))

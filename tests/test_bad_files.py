@@ -274,6 +274,8 @@ CASES = {
                             (S, "", "too_large", "工作表过大")),
     "understated_zip_sizes": (understated_sizes, ("", "", "too_large", "过大")),
     "xls_error_cell": (xls_with_error, (S, "E2", "readable", "Excel 错误值")),
+    "xls_enormous_sheet": (lambda p: xls_copy(enormous_sheet(p), p.with_name("f.xls")),
+                           (S, "", "too_large", "工作表过大")),
     "formulas_to_recalculate": (rezipped({VILLAGE_XML: cell_xml("E2", b'<c r="E2"><f>C2*2</f><v>0</v></c>'),
                                           "xl/workbook.xml": recalculated_on_load}),
                                 (S, "E2", "recalc_needed", "在 Excel 中")),
