@@ -102,6 +102,7 @@ _PREFIXED = re.compile(rb':[cf][\s/>]')  # a <x:c> cell or an <x:f> formula
 _POSITION_TAG = re.compile(_P + rb'(row|c)(?=[\s/>])([^>]*)')
 _ANY_REF = re.compile(rb'\sr\s*=\s*["\']([^"\']*)["\']')
 _A1 = re.compile(rb"([A-Za-z]+)(\d+)")
+_UNIQUE_COUNT = re.compile(rb'uniqueCount\s*=\s*["\']([^"\']*)["\']')
 _FULL_CALC_ON_LOAD = re.compile(_P + rb'calcPr\b[^>]*\sfullCalcOnLoad\s*=\s*["\'](?:1|true)["\']')
 _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
@@ -240,6 +241,11 @@ def _scan_zip(data: bytes, sub: Submission) -> dict[str, SheetScan] | None:
     if "xl/workbook.xml" not in parts:
         sub.reject("", "", "not_a_workbook", "这不是 Excel 工作簿（可能是 Word 文档或压缩包），请用下发的模板填写后报送")
         return None
+    for member, xml in parts.items():  # calamine reserves room for uniqueCount strings on open
+        if member.lower().replace("\\", "/").endswith("sharedstrings.xml"):
+            for count in _UNIQUE_COUNT.findall(xml):
+                if not count.isdigit() or int(count) > MAX_ROWS * MAX_COLS:
+                    raise ValueError(f"shared strings uniqueCount={count!r}")  # a lie: 24 bytes each
     book = ET.fromstring(parts["xl/workbook.xml"])
     rels = ET.fromstring(parts["xl/_rels/workbook.xml.rels"])
     targets = {r.get("Id"): r.get("Target") or "" for r in rels.findall("p:Relationship", _NS)}

@@ -160,6 +160,15 @@ def understated_sizes(p: Path) -> Path:
     return p
 
 
+def shared_strings_count_lie(p: Path) -> Path:
+    """A sharedStrings.xml claiming 4e9 strings: calamine reserves 24 bytes each on open (abort)."""
+    rezipped({})(p)
+    with zipfile.ZipFile(p, "a") as z:
+        z.writestr("xl/sharedStrings.xml", '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+                   '2006/main" count="1" uniqueCount="4000000000"><si><t>x</t></si></sst>')
+    return p
+
+
 def million_implicit_rows(data: bytes) -> bytes:
     """1 048 576 <row/> without r=, then a row of 16 384 cells without r=: the last is XFD1048577."""
     return replace(b"</sheetData>", b"<row/>" * 1_048_576 + b"<row>" + b"<c/>" * 16_383
@@ -273,6 +282,7 @@ CASES = {
                                                            b'<dimension ref="A1:XFD1048576" x="')}),
                             (S, "", "too_large", "工作表过大")),
     "understated_zip_sizes": (understated_sizes, ("", "", "too_large", "过大")),
+    "shared_strings_count_lie": (shared_strings_count_lie, ("", "", "corrupt_file", "文件已损坏")),
     "xls_error_cell": (xls_with_error, (S, "E2", "readable", "Excel 错误值")),
     "xls_enormous_sheet": (lambda p: xls_copy(enormous_sheet(p), p.with_name("f.xls")),
                            (S, "", "too_large", "工作表过大")),
