@@ -69,7 +69,7 @@ print(len(data))
 
 def generate_inbox(inbox: Path, years: int) -> None:
     from huizong.demo import write_unit_workbook
-    from schemas import catalog as cat
+    from huizong.schemas import catalog as cat
 
     marker = inbox / f".complete-{years}"
     if marker.exists():

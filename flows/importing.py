@@ -8,7 +8,7 @@ import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.tasks import BATCH_SIZE, IO_TASK, log_files
+from huizong.flows.tasks import BATCH_SIZE, IO_TASK, log_files
 from huizong import isolation, ledger, models, warehouse as wh
 from huizong.failpoints import failpoint
 from huizong.rules import models_version

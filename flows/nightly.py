@@ -8,8 +8,8 @@ from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.schedules import Cron
 
-from flows.reporting import reports_after_publish, reports_are_stale
-from flows.tasks import BATCH_SIZE, SETTLE_SECONDS, discover, report_artifacts
+from huizong.flows.reporting import reports_after_publish, reports_are_stale
+from huizong.flows.tasks import BATCH_SIZE, SETTLE_SECONDS, discover, report_artifacts
 from huizong import isolation, warehouse as wh
 from huizong.rules import models_version
 
@@ -25,7 +25,7 @@ def nightly(inbox: Path = Path("inbox"), warehouse: Path = Path("warehouse"),
         found = discover(inbox, warehouse, settle_seconds)
         recorded, reports, report_error, rebuilt = [], [], None, False
         if found["new"] or found["copies"] or found["refused"]:
-            from flows.importing import import_files  # pandas, pandera, openpyxl: only when needed
+            from huizong.flows.importing import import_files  # pandas, pandera, openpyxl: only when needed
 
             try:
                 recorded = import_files(found["new"], warehouse, batch_size=batch_size,
@@ -33,7 +33,7 @@ def nightly(inbox: Path = Path("inbox"), warehouse: Path = Path("warehouse"),
             finally:
                 isolation.close_shared_pool()
         elif wh.built_models_version(warehouse) not in (None, models_version()):
-            from flows.importing import rebuild_models
+            from huizong.flows.importing import rebuild_models
 
             rebuild_models(warehouse)
             rebuilt = True

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from prefect import get_run_logger, task
 
-from flows.tasks import IO_TASK
+from huizong.flows.tasks import IO_TASK
 from huizong import warehouse as wh
 
 REPORTED_BUILD = Path("reports") / ".build"

@@ -17,8 +17,8 @@ from prefect import flow, get_run_logger, task
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.cache_policies import NO_CACHE
 
-from flows.reporting import reports_after_publish
-from flows.tasks import SETTLE_SECONDS, discover, report_artifacts
+from huizong.flows.reporting import reports_after_publish
+from huizong.flows.tasks import SETTLE_SECONDS, discover, report_artifacts
 from huizong import clock, isolation, warehouse as wh
 from huizong.files import display_name, sha256_of
 from huizong.rules import rules_version
@@ -85,7 +85,7 @@ def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), fail
                     len(due), unchanged)
         done, reports, report_error = [], [], None
         if due:
-            from flows.importing import import_files  # pandas and pandera: only when reading
+            from huizong.flows.importing import import_files  # pandas and pandera: only when reading
 
             try:
                 done = import_files(due, warehouse)

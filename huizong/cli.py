@@ -79,7 +79,7 @@ def submitting_unit(code: str | None):
     """A town's or department's code, checked against the catalog; Mistake if it is none."""
     if code is None:
         return None
-    from schemas import catalog as cat
+    from huizong.schemas import catalog as cat
 
     unit = cat.unit_by_code().get(code.strip())
     if unit is None or unit not in cat.submitters():
@@ -136,7 +136,7 @@ def run_pass_flow(flow_fn, warehouse: Path, announce: str | None = None, verbose
     with pass_lock(warehouse):
         if announce:
             console.print(announce, soft_wrap=True)
-        from flows.server import prefect_api
+        from huizong.flows.server import prefect_api
 
         with prefect_api(warehouse, say=say) as ours:
             from prefect.settings import (PREFECT_FLOWS_HEARTBEAT_FREQUENCY, PREFECT_LOGGING_TO_API_ENABLED,
@@ -156,7 +156,7 @@ def run_pass_flow(flow_fn, warehouse: Path, announce: str | None = None, verbose
                 except RuntimeError as e:
                     if ours or "Failed to reach API" not in str(e):
                         raise
-                    from flows.server import ServerUnavailable, configured_api_url
+                    from huizong.flows.server import ServerUnavailable, configured_api_url
 
                     raise ServerUnavailable(
                         f"the Prefect server at {configured_api_url()} does not answer: start it "
@@ -172,8 +172,8 @@ def run_pass_flow(flow_fn, warehouse: Path, announce: str | None = None, verbose
 def cmd_run(args: argparse.Namespace) -> int:
     check_folders(args.inbox, args.warehouse)
     quiet_prefect()
-    from flows.nightly import nightly
-    from flows.runners import with_runner
+    from huizong.flows.nightly import nightly
+    from huizong.flows.runners import with_runner
 
     announce = "[bold]huizong run[/]: " + escape(f"inbox {args.inbox} -> warehouse {args.warehouse}")
     return run_pass_flow(with_runner(nightly, args.dask), args.warehouse, announce,
@@ -192,8 +192,8 @@ def cmd_rerun(args: argparse.Namespace) -> int:
         return EXIT_REJECTED
     check_folders(args.inbox if args.inbox.exists() else None, args.warehouse)
     quiet_prefect()
-    from flows.rerun import rerun
-    from flows.runners import with_runner
+    from huizong.flows.rerun import rerun
+    from huizong.flows.runners import with_runner
 
     return run_pass_flow(with_runner(rerun, args.dask), args.warehouse, verbose=getattr(args, "verbose", False),
                          inbox=args.inbox, failed=args.failed,
@@ -271,7 +271,7 @@ def print_result(cursor, limit: int | None = None, title: str | None = None) -> 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     quiet_prefect()
-    from flows.server import configured_api_url
+    from huizong.flows.server import configured_api_url
 
     if not configured_api_url():
         console.print("[red]huizong serve needs a Prefect server[/] (a temporary one keeps no schedule):\n"
@@ -281,7 +281,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     from prefect import serve
 
-    from flows.nightly import nightly_deployment
+    from huizong.flows.nightly import nightly_deployment
 
     deployment = nightly_deployment(args.inbox, args.warehouse, args.cron, args.timezone)
     console.print(f"serving huizong-nightly/nightly: cron '{args.cron}' ({args.timezone}), "
@@ -419,7 +419,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_template(args: argparse.Namespace) -> int:
     from huizong.templates import template_name, write_template
-    from schemas import catalog as cat
+    from huizong.schemas import catalog as cat
 
     period = quarter(args.period)
     units = [submitting_unit(args.unit)] if args.unit else cat.submitters()
@@ -566,7 +566,7 @@ def explain(e: BaseException) -> str | None:
     import duckdb
 
     expected = [Mistake]
-    for module, name in (("flows.server", "ServerUnavailable"), ("huizong.warehouse", "LockHeld"),
+    for module, name in (("huizong.flows.server", "ServerUnavailable"), ("huizong.warehouse", "LockHeld"),
                          ("huizong.clock", "ClockError"), ("huizong.report", "ReportError"),
                          ("huizong.summary", "TemplateMismatch")):
         try:

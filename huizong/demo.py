@@ -12,7 +12,7 @@ import datetime as dt
 from pathlib import Path
 
 from huizong.writer import Values, write_workbook
-from schemas import catalog as cat
+from huizong.schemas import catalog as cat
 
 DEMO_PERIODS = tuple(f"{y}Q{q}" for y in (2018, 2019) for q in (1, 2, 3, 4))
 LEVEL_STEPS = ("无", "县级", "市级", "省级", "全国")

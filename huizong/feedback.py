@@ -17,7 +17,7 @@ from openpyxl.styles import Font, PatternFill
 from huizong.files import bounded
 from huizong.problems import ERROR, Problem
 from huizong.writer import put_text
-from schemas import catalog as cat
+from huizong.schemas import catalog as cat
 
 LIST_SHEET = "问题清单"
 BAD_FILL = PatternFill("solid", fgColor="FFC7CE")

@@ -17,7 +17,7 @@ from huizong.problems import Problem
 from huizong.rules import rules_version
 from huizong.validation import Outcome, word_warnings
 from huizong.warehouse import build_path, discard_build, published_path, setup_sql
-from schemas import catalog as cat
+from huizong.schemas import catalog as cat
 
 
 def start_build(warehouse: Path) -> Path:

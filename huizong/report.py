@@ -21,7 +21,7 @@ from huizong.summary import INCOMPLETE_MARK, Figure, Summary, fill, plain_number
 from huizong.charts import STATUS_STYLE
 from huizong.rules import models_version
 from huizong.warehouse import SQL_DIR, connect_read_only, models_version_of
-from schemas import catalog as cat
+from huizong.schemas import catalog as cat
 
 FORMATS = (".md", ".html", ".docx")
 OFFICE_TIME = ZoneInfo("Asia/Shanghai")  # the time the note under the summary is written in

@@ -12,15 +12,15 @@ import hashlib
 from functools import cache
 from pathlib import Path
 
+from huizong.schemas.catalog import CATALOG_DIR as _SCHEMAS
+from huizong.warehouse import SQL_DIR as _SQL
+
 _HERE = Path(__file__).resolve().parent
-_SCHEMAS = _HERE.parent / "schemas"
 RULE_FILES = (
     _SCHEMAS / "indicators.csv", _SCHEMAS / "units.csv", _SCHEMAS / "catalog.py",
     _SCHEMAS / "submission.py", _HERE / "cells.py", _HERE / "workbook.py", _HERE / "validation.py",
 )
 
-
-_SQL = _HERE.parent / "sql"
 
 
 def _digest(paths) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from schemas.catalog import Indicator
+from huizong.schemas.catalog import Indicator
 
 TEMPLATE = Path(__file__).with_name("summary_template.md")
 SLOT = "**"

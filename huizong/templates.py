@@ -13,7 +13,7 @@ from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from huizong.writer import build_workbook, put_text
-from schemas import catalog as cat
+from huizong.schemas import catalog as cat
 
 INSTRUCTIONS_SHEET = "填报说明"
 INPUT_FILL = PatternFill("solid", fgColor="FFF9E5")

@@ -13,8 +13,8 @@ import pandera.errors
 from huizong.cells import cell_text, parse_cell
 from huizong.problems import CELL_ISSUES, ERROR, WARNING, NOT_A_LEVEL_TEXT, Problem, located
 from huizong.workbook import Submission
-from schemas import catalog as cat
-from schemas.submission import values_schema, villages_schema
+from huizong.schemas import catalog as cat
+from huizong.schemas.submission import values_schema, villages_schema
 
 LOADED_COLUMNS = ["sha256", "unit_code", "indicator_code", "value", "level", "sheet", "cell"]
 

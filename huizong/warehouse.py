@@ -17,12 +17,14 @@ from typing import Iterator
 
 import duckdb
 
+import huizong.sql as huizong_sql
+
 from huizong.failpoints import failpoint
 from huizong.files import open_regular, sha256_of
 
 DB_NAME = "huizong.duckdb"
 STATUSES = ("loaded", "duplicate", "superseded", "rejected")  # of a file version in ops.imports
-SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
+SQL_DIR = Path(huizong_sql.__file__).resolve().parent  # the repository's sql/, or the installed copy
 
 
 def published_path(warehouse: Path) -> Path:

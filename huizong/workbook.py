@@ -24,7 +24,7 @@ from xlrd.biffh import error_text_from_code
 from huizong import clock
 from huizong.cells import EXCEL_ERROR, UNSAVED_FORMULA, Unreadable, cell_text, code_text, parse_period
 from huizong.problems import Problem, located
-from schemas import catalog as cat
+from huizong.schemas import catalog as cat
 
 # Bounds that keep a hostile file from exhausting memory before any reader runs. A real
 # submission unzips to well under 1 MB; the ratio check is kept to large entries because small

@@ -10,7 +10,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, TYPE_STRING
 
-from schemas import catalog as cat
+from huizong.schemas import catalog as cat
 
 # values: {(unit_code, indicator_code): raw cell content}; unit_code is the village for village rows.
 Values = dict[tuple[str, str], object]

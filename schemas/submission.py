@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 
-from schemas import catalog as cat
+from huizong.schemas import catalog as cat
 
 TEXT = pa.Column(str)
 OPTIONAL_TEXT = pa.Column(str, nullable=True)

@@ -6,7 +6,7 @@ import os
 import pytest
 
 from huizong.demo import DEMO_PERIODS, generate, true_value
-from schemas import catalog as cat
+from huizong.schemas import catalog as cat
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -23,7 +23,7 @@ def prefect_harness():
 
 def run_pass(inbox, warehouse, **kwargs) -> dict:
     """The nightly flow as tests call it: files written a moment ago count as settled."""
-    from flows.nightly import nightly
+    from huizong.flows.nightly import nightly
 
     return nightly(inbox=inbox, warehouse=warehouse, settle_seconds=0, **kwargs)
 

@@ -16,7 +16,7 @@ from huizong.demo import write_unit_workbook
 from huizong.validation import validate_batch
 from huizong.workbook import read_submission
 from huizong.writer import Formula, build_workbook
-from schemas import catalog as cat
+from huizong.schemas import catalog as cat
 
 TOWN = cat.unit_by_code()["990101100"]          # 城关镇
 V1, V2 = cat.villages_of(TOWN.code)[:2]          # rows 2 and 3 of 村级指标

@@ -15,7 +15,7 @@ import pytest
 
 from conftest import query, run_pass
 from huizong.demo import write_unit_workbook
-from schemas import catalog as cat
+from huizong.schemas import catalog as cat
 
 TOWNS = cat.towns()
 

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from huizong import ledger, models
-from schemas import catalog as cat
+from huizong.schemas import catalog as cat
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TOWNS = cat.towns()

@@ -12,7 +12,7 @@ import pytest
 from huizong import cli
 from huizong.cli import parser
 from huizong.demo import write_unit_workbook
-from schemas import catalog as cat
+from huizong.schemas import catalog as cat
 
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import duckdb
 
-from flows.nightly import nightly
-from flows.runners import LOCAL, with_runner
+from huizong.flows.nightly import nightly
+from huizong.flows.runners import LOCAL, with_runner
 from huizong.demo import generate
 
 TABLES = {

@@ -8,7 +8,7 @@ from huizong.feedback import LIST_SHEET, write_feedback
 from huizong.validation import validate_batch
 from huizong.workbook import read_submission
 from huizong.writer import Formula
-from schemas import catalog as cat
+from huizong.schemas import catalog as cat
 
 TOWN = cat.unit_by_code()["990101100"]
 V1, V2 = cat.villages_of(TOWN.code)[:2]

@@ -193,7 +193,7 @@ def test_a_pass_that_runs_out_of_space_leaves_the_warehouse_as_it_was(workbooks,
 def test_only_faults_that_can_pass_are_retried():
     from prefect.states import Failed
 
-    from flows.tasks import is_transient
+    from huizong.flows.tasks import is_transient
 
     def retried(exc: BaseException) -> bool:
         return is_transient(None, None, Failed(data=exc))

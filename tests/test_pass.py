@@ -12,7 +12,7 @@ import pytest
 
 from conftest import LATE_TOWN, expected_total, query, reporters_of, run_pass
 from huizong.demo import true_value, write_unit_workbook
-from schemas import catalog as cat
+from huizong.schemas import catalog as cat
 
 NUMERIC = [i.code for i in cat.indicators() if i.kind != "level"]
 
@@ -191,7 +191,7 @@ def test_each_pass_leaves_a_table_and_a_summary_artifact(tmp_path, prefect_harne
 def test_a_file_still_being_copied_waits_for_the_next_pass(tmp_path, prefect_harness):
     import threading
     import time
-    from flows.nightly import nightly
+    from huizong.flows.nightly import nightly
 
     inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse"
     done = write_unit_workbook(inbox / "done.xlsx", cat.towns()[0], "2019Q1")

@@ -13,7 +13,7 @@ from huizong.feedback import write_feedback
 from huizong.validation import validate_batch
 from huizong.workbook import read_submission
 from huizong.writer import write_workbook
-from schemas import catalog as cat
+from huizong.schemas import catalog as cat
 
 TOWN = cat.unit_by_code()["990101103"]
 VILLAGES = cat.villages_of(TOWN.code)

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from huizong.demo import write_unit_workbook
 from huizong.validation import validate_batch
 from huizong.workbook import read_submission
-from schemas import catalog as cat
+from huizong.schemas import catalog as cat
 
 SHEET = "xl/worksheets/sheet2.xml"  # 村级指标
 # Pieces of sheet XML that reach the reader's edges: far cells, cells without r=, odd quoting,

@@ -17,7 +17,7 @@ from conftest import LATE_TOWN, MISSING, expected_total, query, reporters_of
 from huizong.demo import DEMO_PERIODS, true_value
 from huizong.report import write_report
 from huizong.summary import Figure, TemplateMismatch, fill, near_in_wan, rounded_down, write_figure
-from schemas import catalog as cat
+from huizong.schemas import catalog as cat
 
 VILLAGES = [v for t in cat.towns() for v in cat.villages_of(t.code)]
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import duckdb
 
 from conftest import query, run_pass
-from flows.rerun import rerun
+from huizong.flows.rerun import rerun
 from huizong.demo import true_value, write_unit_workbook
-from schemas import catalog as cat
+from huizong.schemas import catalog as cat
 
 TOWN, OTHER = cat.towns()[2], cat.towns()[3]
 VILLAGE = cat.villages_of(TOWN.code)[0]

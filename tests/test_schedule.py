@@ -7,7 +7,7 @@ from pathlib import Path
 
 from prefect.client.orchestration import get_client
 
-from flows.nightly import nightly_deployment
+from huizong.flows.nightly import nightly_deployment
 
 
 def test_the_nightly_deployment_is_scheduled_at_two_in_shanghai(tmp_path: Path, prefect_harness):

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from huizong.demo import write_unit_workbook
-from schemas import catalog as cat
+from huizong.schemas import catalog as cat
 
 ROOT = Path(__file__).resolve().parents[1]
 

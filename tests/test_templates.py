@@ -7,7 +7,7 @@ from huizong.demo import true_value
 from huizong.templates import INSTRUCTIONS_SHEET, write_template
 from huizong.validation import validate_batch
 from huizong.workbook import read_submission
-from schemas import catalog as cat
+from huizong.schemas import catalog as cat
 
 TOWN = cat.unit_by_code()["990101106"]
 

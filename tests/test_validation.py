@@ -4,7 +4,7 @@ from pathlib import Path
 from huizong.demo import write_unit_workbook
 from huizong.validation import validate_batch
 from huizong.workbook import read_submission
-from schemas import catalog as cat
+from huizong.schemas import catalog as cat
 
 TOWN = cat.unit_by_code()["990101100"]  # 城关镇
 V1, V2 = cat.villages_of(TOWN.code)[:2]

@@ -5,7 +5,7 @@ import pytest
 
 from huizong.workbook import read_submission
 from huizong.writer import write_workbook
-from schemas import catalog as cat
+from huizong.schemas import catalog as cat
 
 TOWN = cat.unit_by_code()["990101100"]  # 城关镇
 VILLAGES = cat.villages_of(TOWN.code)

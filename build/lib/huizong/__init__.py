@@ -1,0 +1,1 @@
+"""huizong (汇总): consolidates the county's quarterly workbooks into DuckDB."""

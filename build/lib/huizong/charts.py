@@ -1,0 +1,128 @@
+"""The report's charts, drawn with matplotlib as SVG text for the HTML report.
+
+Text stays text in the SVG (`svg.fonttype: none`), so the reader's browser draws the Chinese
+labels with its own fonts: the server needs no Chinese font. Each function takes plain rows read
+from the marts and returns an SVG string, or None when there is nothing to draw.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import warnings
+
+STATUS_STYLE = {  # marts.submission_status.status -> (label, colour)
+    "on_time": ("按时", "#4caf50"),
+    "late": ("迟报", "#ffb300"),
+    "rejected": ("退回", "#e53935"),
+    "missing": ("未报", "#bdbdbd"),
+}
+FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", "SimHei",
+         "WenQuanYi Micro Hei", "sans-serif"]
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"svg.fonttype": "none", "font.family": FONTS, "font.size": 9,
+                         "svg.hashsalt": "huizong"})  # the same data gives the same SVG
+    # Without a Chinese font on the server, matplotlib warns for every glyph it measures; the
+    # browser draws them, so the warnings say nothing useful.
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+    warnings.filterwarnings("ignore", message="findfont")
+    return plt
+
+
+def _svg(plt, fig) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None})
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg"):]  # drop the XML prolog and doctype: it is inlined in HTML
+
+
+def towns_chart(rows: list[tuple[str, str, str, float | None, bool]]) -> str | None:
+    """Towns compared on key indicators: rows of (indicator label, town name, town code, value,
+    complete). One panel per indicator; a hatched bar is a town whose year is incomplete."""
+    if not rows:
+        return None
+    plt = _pyplot()
+    labels = list(dict.fromkeys(r[0] for r in rows))
+    cols = 2
+    nrows = (len(labels) + cols - 1) // cols
+    fig, axes = plt.subplots(nrows, cols, figsize=(9, 3.2 * nrows), squeeze=False)
+    for ax, label in zip(axes.flat, labels):
+        mine = [r for r in rows if r[0] == label]
+        towns = [r[1] for r in mine]
+        values = [r[3] or 0 for r in mine]
+        bars = ax.barh(towns, values, color="#1e88e5")
+        for bar, r in zip(bars, mine):
+            if not r[4]:
+                bar.set_hatch("//")
+                bar.set_facecolor("#90caf9")
+        ax.invert_yaxis()
+        ax.set_title(label)
+        ax.spines[["top", "right"]].set_visible(False)
+    for ax in list(axes.flat)[len(labels):]:
+        ax.set_visible(False)
+    fig.suptitle("各镇主要指标对比（斜线：该镇本年报送不完整）")
+    # Fixed margins, not tight_layout: measuring every label again costs half a second a chart.
+    fig.subplots_adjust(left=0.1, right=0.97, top=1 - 0.5 / (3.2 * nrows), bottom=0.25 / nrows,
+                        wspace=0.3, hspace=0.45)
+    return _svg(plt, fig)
+
+
+def completeness_chart(rows: list[tuple[str, str, str]], periods: list[str]) -> str | None:
+    """Who submitted what: rows of (unit name, period, status), a unit x quarter grid."""
+    if not rows:
+        return None
+    plt = _pyplot()
+    from matplotlib.collections import PatchCollection
+    from matplotlib.patches import Patch, Rectangle
+
+    units = list(dict.fromkeys(r[0] for r in rows))
+    status = {(r[0], r[1]): r[2] for r in rows}
+    fig, ax = plt.subplots(figsize=(1.4 * len(periods) + 2.5, 0.38 * len(units) + 1.2))
+    cells = []
+    for y, unit in enumerate(units):
+        for x, period in enumerate(periods):
+            label, colour = STATUS_STYLE[status.get((unit, period), "missing")]
+            cells.append(Rectangle((x, y), 0.95, 0.9, color=colour))
+            ax.text(x + 0.475, y + 0.45, label, ha="center", va="center", fontsize=8)
+    ax.add_collection(PatchCollection(cells, match_original=True))  # one artist, not 52
+    ax.set_xlim(0, len(periods))
+    ax.set_ylim(len(units), 0)
+    ax.set_xticks([x + 0.475 for x in range(len(periods))], periods)
+    ax.set_yticks([y + 0.45 for y in range(len(units))], units)
+    ax.tick_params(length=0)
+    ax.xaxis.tick_top()
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.legend(handles=[Patch(color=c, label=lbl) for lbl, c in STATUS_STYLE.values()],
+              loc="upper center", bbox_to_anchor=(0.5, 0), ncol=4, frameon=False)
+    ax.set_title("报送完整度（单位 × 季度）", pad=24)
+    return _svg(plt, fig)
+
+
+def year_chart(rows: list[tuple[str, float | None, float | None]], year: int) -> str | None:
+    """The year against the last: rows of (indicator label, this year, last year); only
+    indicators with both. Bars show the change in percent."""
+    both = [(label, this, last) for label, this, last in rows if this is not None and last]
+    if not both:
+        return None
+    plt = _pyplot()
+    labels = [r[0] for r in both]
+    change = [100 * (r[1] - r[2]) / r[2] for r in both]
+    fig, ax = plt.subplots(figsize=(8, 0.26 * len(both) + 1.2))
+    ax.barh(labels, change, color=["#43a047" if c >= 0 else "#e53935" for c in change])
+    ax.axvline(0, color="#616161", linewidth=0.8)
+    ax.set_ylim(len(both) - 0.5, -0.5)  # first indicator on top, no empty band
+    ax.set_xlabel("与上年相比增减（%）")
+    ax.set_title(f"{year}年与{year - 1}年全县主要数字比较")
+    ax.spines[["top", "right"]].set_visible(False)
+    height = 0.26 * len(both) + 1.2
+    fig.subplots_adjust(left=0.32, right=0.97, top=1 - 0.45 / height, bottom=0.55 / height)
+    return _svg(plt, fig)

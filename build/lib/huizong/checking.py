@@ -1,0 +1,52 @@
+"""The dry run behind `huizong check`: every check of a pass on named files, nothing written.
+
+The files are read in a worker process, as in a pass (huizong/isolation.py): a file that crashes
+its reader is reported as unreadable, never a crash of the command. Warnings compare the files
+with the published warehouse's history, opened read-only; with no warehouse yet, with an empty
+in-memory one.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from huizong import isolation, ledger, warehouse as wh
+from huizong.files import display_name
+from huizong.validation import Outcome
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def check_files(paths: list[Path], warehouse: Path) -> list[Outcome]:
+    """Read and validate `paths` as one pass would, warnings included; touches nothing."""
+    jobs = [{"read_path": p, "sha256": _sha256(p), "file_name": display_name(p.name)} for p in paths]
+    pool = isolation.ReaderPool(size=min(len(jobs), isolation.default_size()) or 1)
+    try:
+        outcomes, values = pool.read(jobs)
+    finally:
+        pool.close()
+    order = {j["sha256"]: i for i, j in enumerate(jobs)}
+    outcomes.sort(key=lambda o: order[o.sha256])
+    periods = pd.DataFrame([(o.sha256, o.period) for o in outcomes if o.ok], columns=["sha256", "period"])
+    candidates = values.merge(periods, on="sha256")
+    con = wh.connect_read_only(warehouse) or _empty_warehouse()
+    try:
+        con.register("candidate_values", candidates)
+        con.execute("create temp table warning_candidates as select * from candidate_values")
+        by_sha = {o.sha256: o for o in outcomes}
+        for problem in ledger.find_warnings(con):
+            by_sha[problem.sha256].problems.append(problem)
+    finally:
+        con.close()
+    return outcomes
+
+
+def _empty_warehouse() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    ledger.prepare(con)
+    return con

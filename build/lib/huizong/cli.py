@@ -1,0 +1,645 @@
+"""The `huizong` command: a thin layer over the library and the Prefect flow (CONTRACT.md)."""
+from __future__ import annotations
+
+import argparse
+import errno
+import os
+import signal
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from huizong.warehouse import STATUSES
+
+EXIT_OK, EXIT_FAILED, EXIT_REJECTED = 0, 1, 2
+MIN_WIDTH = 80
+
+
+def make_console(stderr: bool = False) -> Console:
+    """A console at least 80 columns wide when not a terminal (cron mail, a pipe): rich's guess
+    there can be narrower, and tables would cut names to `城关 …`."""
+    stream = sys.stderr if stderr else sys.stdout
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    if tty:
+        return Console(stderr=stderr)
+    columns = os.environ.get("COLUMNS", "")
+    return Console(stderr=stderr, width=max(MIN_WIDTH, int(columns) if columns.isdigit() else 0))
+
+
+console = make_console()
+err_console = make_console(stderr=True)
+
+
+class Mistake(Exception):
+    """A user's mistake the command answers with one sentence and exit 1."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that context managers (the temporary server) and atexit run."""
+
+
+def table(title: str | None = None, *columns: str) -> Table:
+    """A rich table whose long cells wrap instead of being cut."""
+    t = Table(title=title)
+    for col in columns:
+        t.add_column(col, overflow="fold")
+    return t
+
+
+def say(text: str) -> None:
+    """One line of plain text (data in it is never markup), never wrapped."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def quiet_prefect() -> None:
+    """Settings for an offline run, before Prefect is imported: no telemetry, no noise."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+def quarter(text: str | None) -> str | None:
+    """A quarter as the commands take it (2019Q3, 2019年第三季度); Mistake if it is none."""
+    if text is None:
+        return None
+    from huizong.cells import parse_period
+
+    period = parse_period(text)
+    if period is None:
+        raise Mistake(f"not a quarter: {text} (use e.g. 2019Q3)")
+    return period
+
+
+def submitting_unit(code: str | None):
+    """A town's or department's code, checked against the catalog; Mistake if it is none."""
+    if code is None:
+        return None
+    from huizong.schemas import catalog as cat
+
+    unit = cat.unit_by_code().get(code.strip())
+    if unit is None or unit not in cat.submitters():
+        raise Mistake(f"not a submitting unit's code: {code} (the towns' and departments' codes "
+                      "are in the catalog, e.g. 990101100)")
+    return unit
+
+
+def check_folders(inbox: Path | None, warehouse: Path) -> None:
+    """What a pass reads and writes, checked before anything is created."""
+    if inbox is not None:
+        if not inbox.exists():
+            raise Mistake(f"no inbox at {inbox}: name the folder of received workbooks with --inbox")
+        if not inbox.is_dir():
+            raise Mistake(f"{inbox} is a file, not a folder: --inbox names the folder of received workbooks")
+    if warehouse.exists() and not warehouse.is_dir():
+        raise Mistake(f"{warehouse} is a file, not a folder: --warehouse names the warehouse's folder")
+
+
+def tracebacks_only_when_verbose() -> None:
+    """Prefect's terminal log lines without the tracebacks it logs with a failed task or flow
+    (the line itself stays; the server's copy of the log, if any, keeps the traceback)."""
+    import logging
+
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    loggers = [logging.getLogger()] + [lg for lg in logging.Logger.manager.loggerDict.values()
+                                       if isinstance(lg, logging.Logger)]
+    for handler in {h for lg in loggers for h in lg.handlers if isinstance(h, PrefectConsoleHandler)}:
+        if getattr(handler, "_huizong_short", False):
+            continue
+        full = handler.format
+
+        def short(record: logging.LogRecord, full=full) -> str:
+            if record.exc_info or record.exc_text or record.stack_info:
+                record = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None,
+                                                "stack_info": None})
+            return full(record)
+
+        handler.format = short
+        handler._huizong_short = True
+
+
+def run_pass_flow(flow_fn, warehouse: Path, announce: str | None = None, verbose: bool = False,
+                  **params) -> int:
+    """Run a pass flow on Prefect, print its summary; the exit status of CONTRACT.md. The pass
+    lock is taken before Prefect starts: a second pass is told so in one sentence (the flow
+    takes the lock again; it is re-entrant within a process)."""
+    import logging
+    from contextlib import nullcontext
+
+    from huizong.warehouse import pass_lock
+
+    with pass_lock(warehouse):
+        if announce:
+            console.print(announce, soft_wrap=True)
+        from huizong.flows.server import prefect_api
+
+        with prefect_api(warehouse, say=say) as ours:
+            from prefect.settings import (PREFECT_FLOWS_HEARTBEAT_FREQUENCY, PREFECT_LOGGING_TO_API_ENABLED,
+                                          temporary_settings)
+
+            logging.getLogger("EventsWorker").setLevel(logging.ERROR)  # "still processing" noise at exit
+            if not verbose:
+                tracebacks_only_when_verbose()
+            # Heartbeats let a long-lived server notice a crashed run, and its logs are worth
+            # keeping there; our temporary server dies with this process, so there they only cost
+            # time (a second of heartbeat at the end, thousands of per-file log lines).
+            quiet = temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
+                                        PREFECT_LOGGING_TO_API_ENABLED: False})
+            with quiet if ours else nullcontext():
+                try:
+                    state = flow_fn(warehouse=warehouse, **params, return_state=True)
+                except RuntimeError as e:
+                    if ours or "Failed to reach API" not in str(e):
+                        raise
+                    from huizong.flows.server import ServerUnavailable, configured_api_url
+
+                    raise ServerUnavailable(
+                        f"the Prefect server at {configured_api_url()} does not answer: start it "
+                        "(`prefect server start`) or unset PREFECT_API_URL for a temporary one") from e
+    if not state.is_completed():
+        console.print("[red]the pass failed:[/] " + escape(str(state.message)), soft_wrap=True)
+        return EXIT_FAILED
+    summary = state.result()
+    print_pass_summary(summary)
+    return EXIT_REJECTED if any(f["status"] == "rejected" for f in summary["files"]) else EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    check_folders(args.inbox, args.warehouse)
+    quiet_prefect()
+    from huizong.flows.nightly import nightly
+    from huizong.flows.runners import with_runner
+
+    announce = "[bold]huizong run[/]: " + escape(f"inbox {args.inbox} -> warehouse {args.warehouse}")
+    return run_pass_flow(with_runner(nightly, args.dask), args.warehouse, announce,
+                         verbose=getattr(args, "verbose", False), inbox=args.inbox)
+
+
+def cmd_rerun(args: argparse.Namespace) -> int:
+    if not (args.failed or args.unit or args.period or args.paths):
+        raise Mistake("say what to rerun: --failed, --unit CODE, --period P or a file path")
+    unit = submitting_unit(args.unit)
+    period = quarter(args.period)
+    missing = [p for p in args.paths if not p.is_file()]
+    for p in missing:
+        console.print("[red]no such file:[/] " + escape(str(p)), soft_wrap=True)
+    if missing:
+        return EXIT_REJECTED
+    check_folders(args.inbox if args.inbox.exists() else None, args.warehouse)
+    quiet_prefect()
+    from huizong.flows.rerun import rerun
+    from huizong.flows.runners import with_runner
+
+    return run_pass_flow(with_runner(rerun, args.dask), args.warehouse, verbose=getattr(args, "verbose", False),
+                         inbox=args.inbox, failed=args.failed,
+                         unit=unit.code if unit else None, period=period, paths=args.paths, force=args.force)
+
+
+def print_pass_summary(summary: dict) -> None:
+    """What a pass did, for the terminal and cron mail; every name and reason printed as data."""
+    files = summary["files"]
+    counts = {s: sum(f["status"] == s for f in files)
+              for s in STATUSES}
+    t = table("huizong pass", "outcome", "files", "first file / first reason")
+    for status, n in counts.items():
+        if n:
+            first = next(f for f in files if f["status"] == status)
+            detail = first["file_name"] + (f"  {first['first_reason']}" if first["first_reason"] else "")
+            t.add_row(status, str(n), escape(detail))
+    warned = [(f["file_name"], w) for f in files for w in f.get("warnings", [])]
+    if warned:
+        t.add_row("warnings (loaded anyway)", str(len(warned)), escape("  ".join(warned[0])))
+    t.add_row("skipped (already received)", str(summary["skipped"]), "")
+    copies = summary.get("copies") or []
+    if copies:
+        t.add_row("copies of a file already received", str(len(copies)),
+                  escape(f"{copies[0]['file_name']} = {copies[0]['same_as']}"))
+    refused = list({r["file_name"]: r for r in summary.get("refused") or []}.values())  # each once
+    if refused:
+        t.add_row("refused (not a regular file)", str(len(refused)),
+                  escape(f"{refused[0]['file_name']}  {refused[0]['reason']}"))
+    if summary.get("rebuilt"):
+        t.add_row("models rebuilt", "", "the catalog or the SQL models changed since the last build")
+    if "unchanged" in summary:  # a rerun
+        t.add_row("valid under the same rules (not read again)", str(summary["unchanged"]),
+                  "--force reads them too" if summary["unchanged"] else "")
+    if summary.get("arriving"):
+        t.add_row("still arriving (next pass)", str(len(summary["arriving"])), escape(summary["arriving"][0]))
+    console.print(t)
+    for f in files:
+        if f["status"] == "rejected":
+            console.print("[red]rejected[/] " + escape(f"{f['file_name']}: {f['first_reason']}"), soft_wrap=True)
+    for r in refused:
+        console.print("[red]refused[/] " + escape(f"{r['file_name']}: {r['reason']}"), soft_wrap=True)
+    for c in copies:
+        say(f"copy {c['file_name']}: the same bytes as {c['same_as']}, not loaded again")
+    for path in summary.get("reports", []):
+        say(f"report: {path}")
+    if summary.get("report_error"):
+        console.print("[red]the annual summary was not written[/] (the data is published): "
+                      + escape(str(summary["report_error"])), soft_wrap=True)
+
+
+def _read_only(args: argparse.Namespace):
+    from huizong.warehouse import connect_read_only
+
+    con = connect_read_only(args.warehouse)
+    if con is None:
+        raise Mistake(f"no warehouse yet at {args.warehouse}; run `huizong run` first")
+    return con
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def print_result(cursor, limit: int | None = None, title: str | None = None) -> None:
+    """An executed query's result as a readable table; says so when it stops at `limit` rows."""
+    t = table(title, *[escape(c[0]) for c in cursor.description])
+    rows = cursor.fetchall() if limit is None else cursor.fetchmany(limit + 1)
+    for row in rows[:limit]:
+        t.add_row(*[escape(_text(v)) for v in row])
+    console.print(t)
+    if limit is not None and len(rows) > limit:
+        say(f"(the first {limit} rows; there are more: raise --limit, or --format csv for every row)")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    quiet_prefect()
+    from huizong.flows.server import configured_api_url
+
+    if not configured_api_url():
+        console.print("[red]huizong serve needs a Prefect server[/] (a temporary one keeps no schedule):\n"
+                      "  prefect server start          # in another terminal or as a service\n"
+                      "  export PREFECT_API_URL=http://127.0.0.1:4200/api\n"
+                      "  huizong serve")
+        return EXIT_FAILED
+    from prefect import serve
+
+    from huizong.flows.nightly import nightly_deployment
+
+    deployment = nightly_deployment(args.inbox, args.warehouse, args.cron, args.timezone)
+    console.print(f"serving huizong-nightly/nightly: cron '{args.cron}' ({args.timezone}), "
+                  f"inbox {args.inbox.resolve()}, warehouse {args.warehouse.resolve()}")
+    serve(deployment, pause_on_shutdown=False)  # the schedule stays active across restarts
+    return EXIT_OK
+
+
+def write_csv(cursor, out) -> None:
+    """The whole result as CSV; a text starting with = + - @ is prefixed with ' (OWASP)."""
+    import csv
+
+    writer = csv.writer(out)
+    writer.writerow([c[0] for c in cursor.description])
+    for row in cursor.fetchall():
+        writer.writerow(["'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
+                         for v in row])
+
+
+def write_json(cursor, out) -> None:
+    """Every row as a JSON object, one list."""
+    import json
+
+    names = [c[0] for c in cursor.description]
+    rows = [dict(zip(names, row)) for row in cursor.fetchall()]
+    json.dump(rows, out, ensure_ascii=False, indent=1, default=str)
+    out.write("\n")
+
+
+def write_markdown(cursor, out, limit: int | None) -> None:
+    """A Markdown table (| in cells escaped), cut at `limit` rows with a note saying so."""
+    def cell(v) -> str:
+        return _text(v).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+    names = [c[0] for c in cursor.description]
+    out.write("| " + " | ".join(cell(n) for n in names) + " |\n")
+    out.write("|" + "---|" * len(names) + "\n")
+    rows = cursor.fetchall() if limit is None else cursor.fetchmany(limit + 1)
+    for row in rows[:limit]:
+        out.write("| " + " | ".join(cell(v) for v in row) + " |\n")
+    if limit is not None and len(rows) > limit:
+        out.write(f"\n(the first {limit} rows; there are more: raise --limit)\n")
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    import duckdb
+
+    if args.limit < 0:
+        raise Mistake(f"--limit {args.limit}: the number of rows to print, 0 or more")
+    fmt = "csv" if args.csv else args.format
+    con = _read_only(args)
+    try:
+        cursor = con.execute(args.sql)
+        if cursor.description is None:
+            return EXIT_OK
+        if fmt == "csv":
+            write_csv(cursor, sys.stdout)
+        elif fmt == "json":
+            write_json(cursor, sys.stdout)
+        elif fmt == "markdown":
+            write_markdown(cursor, sys.stdout, args.limit)
+        else:
+            print_result(cursor, limit=args.limit)
+    except duckdb.Error as e:
+        if isinstance(e, duckdb.IOException):
+            raise
+        raise Mistake("query failed: " + " ".join(str(e).split())) from None
+    finally:
+        con.close()
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from huizong.warehouse import setup_sql
+
+    period = quarter(args.period)
+    con = _read_only(args)
+    try:
+        sql = setup_sql("status.sql")
+        rows = con.execute(sql, {"period": period}).fetchall()
+        rejected_files = con.execute(setup_sql("rejected.sql"),
+                               {"period": period}).fetchall()
+    finally:
+        con.close()
+    # Wide only here, at the edge: one row per unit, one column per quarter.
+    periods = sorted({r[2] for r in rows})
+    cells = {(r[0], r[2]): r for r in rows}
+    t = table("submissions per unit and quarter", "unit", *periods)
+    # CONTRACT.md's words: a valid version in force is "loaded" (on time) or "late".
+    words = {"on_time": "loaded", "late": "late", "rejected": "rejected", "missing": "missing"}
+    colours = {"on_time": "green", "late": "yellow", "rejected": "red", "missing": "red"}
+    for code, name in dict.fromkeys((r[0], r[1]) for r in rows):
+        line = []
+        for period in periods:
+            _, _, _, status, rejected = cells[(code, period)]
+            extra = f" +{rejected} rejected" if rejected and status != "rejected" else ""
+            line.append(f"[{colours[status]}]{words[status]}[/]{extra}")
+        t.add_row(escape(f"{name} {code}"), *line)
+    console.print(t)
+    say("loaded: a valid version in force, received by the deadline; late: received after it")
+    if rejected_files:
+        console.print("[bold]rejected files[/] (feedback for the town under the warehouse folder):")
+    for unit_name, period, file_name, received_at, n_errors, reason, feedback_path in rejected_files:
+        console.print(f"[red]{escape(f'{unit_name} {period or chr(63)}')}[/] "
+                      + escape(f"{file_name} (received {received_at:%Y-%m-%d}, {n_errors} error(s)): {reason}"),
+                      soft_wrap=True)
+        say(f"    feedback: {feedback_path}.xlsx / .txt")
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from huizong.checking import check_files
+
+    missing = [p for p in args.files if not p.is_file()]
+    for p in missing:
+        console.print("[red]no such file:[/] " + escape(str(p)), soft_wrap=True)
+    outcomes = check_files([p for p in args.files if p.is_file()], args.warehouse)
+    for o in outcomes:
+        verdict = "[green]would load[/]" if o.ok else "[red]would be rejected[/]"
+        console.print(f"{verdict} " + escape(f"{o.file_name} ({o.unit_code or '?'} {o.period or '?'})"),
+                      soft_wrap=True)
+        for p in o.problems:
+            tag = "[red]错误[/]" if p.severity == "error" else "[yellow]提醒[/]"
+            console.print(f"  {tag} " + escape(str(p.message)), soft_wrap=True)
+    return EXIT_OK if all(o.ok for o in outcomes) and not missing else EXIT_REJECTED
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from huizong.report import write_report
+
+    out = write_report(args.warehouse, args.year, args.out)  # ReportError: main says it in one line
+    say(f"report: {out}")
+    return EXIT_OK
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from huizong.templates import template_name, write_template
+    from huizong.schemas import catalog as cat
+
+    period = quarter(args.period)
+    units = [submitting_unit(args.unit)] if args.unit else cat.submitters()
+    folder = args.warehouse / "templates" / period
+    if args.out and len(units) == 1 and args.out.suffix == ".xlsx":
+        targets = {units[0]: args.out}
+    else:
+        targets = {u: (args.out or folder) / template_name(u, period) for u in units}
+    for unit, path in targets.items():
+        write_template(unit, period, path)
+        say(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from huizong.demo import DEMO_PERIODS, generate, write_demo_inbox
+
+    if args.out.exists() and not args.out.is_dir():
+        raise Mistake(f"{args.out} is a file, not a folder: --out names the folder to write into")
+    if args.demo_inbox:
+        paths = write_demo_inbox(args.out)
+    else:
+        periods = tuple(dict.fromkeys(quarter(p) for p in args.periods)) if args.periods else DEMO_PERIODS
+        paths = generate(args.out, periods)
+    say(f"wrote {len(paths)} workbooks to {args.out}")
+    return EXIT_OK
+
+
+def parser() -> argparse.ArgumentParser:
+    verbose = argparse.ArgumentParser(add_help=False)  # before or after the command's name
+    verbose.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                         help="on an error, print the whole traceback")
+    common = argparse.ArgumentParser(add_help=False, parents=[verbose])
+    common.add_argument("--inbox", type=Path, default=Path("inbox"), help="incoming workbooks (default: inbox/)")
+    common.add_argument("--warehouse", type=Path, default=Path("warehouse"),
+                        help="DuckDB warehouse and outputs (default: warehouse/)")
+    on_dask = argparse.ArgumentParser(add_help=False)
+    on_dask.add_argument("--dask", metavar="ADDRESS", default=os.environ.get("HUIZONG_DASK"),
+                         help="run the per-batch work on Dask: a scheduler address (tcp://host:8786) "
+                              "or 'local' for a local cluster of two workers (default: $HUIZONG_DASK, "
+                              "else one thread of this process)")
+    p = argparse.ArgumentParser(prog="huizong", description="Consolidate the county's quarterly workbooks.")
+    p.add_argument("--verbose", action="store_true", help="on an error, print the whole traceback")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", parents=[common, on_dask], help="one consolidation pass (the nightly job)",
+                         description="Read, validate and load every new workbook of the inbox, rebuild "
+                                     "the models and publish. Example: huizong run --inbox inbox/")
+    run.set_defaults(func=cmd_run)
+
+    rr = sub.add_parser("rerun", parents=[common, on_dask], help="import again what is named, then rebuild",
+                        description="Imports again every rejected file (--failed), a unit's or a quarter's "
+                                    "versions plus matching new files of the inbox (--unit, --period), or "
+                                    "the given files; rebuilds the models and publishes. Idempotent. "
+                                    "A version already found valid under the current catalog and rules "
+                                    "is left as it is unless --force. "
+                                    "Example: huizong rerun --unit 990101100 --period 2019Q3")
+    rr.add_argument("--failed", action="store_true", help="every rejected file (its cause may have gone)")
+    rr.add_argument("--unit", help="a town's or department's code")
+    rr.add_argument("--period", help="a quarter, e.g. 2019Q3")
+    rr.add_argument("--force", action="store_true",
+                    help="read again even versions found valid under the current rules")
+    rr.add_argument("paths", nargs="*", type=Path, help="files to import again (or for the first time)")
+    rr.set_defaults(func=cmd_rerun)
+
+    sv = sub.add_parser("serve", parents=[common], help="register the nightly schedule and serve it",
+                        description="Registers the deployment huizong-nightly/nightly (02:00 Asia/Shanghai "
+                                    "by default) on the Prefect server of PREFECT_API_URL and runs its "
+                                    "flow runs until stopped. Example: PREFECT_API_URL=http://127.0.0.1:4200/api "
+                                    "huizong serve --cron '30 1 * * *'")
+    sv.add_argument("--cron", default="0 2 * * *", help="when to run (default '0 2 * * *')")
+    sv.add_argument("--timezone", default="Asia/Shanghai", help="the cron's time zone (default Asia/Shanghai)")
+    sv.set_defaults(func=cmd_serve)
+
+    st = sub.add_parser("status", parents=[common], help="who has submitted what, per unit and quarter",
+                        description="Example: huizong status --period 2019Q3")
+    st.add_argument("--period", help="only this quarter, e.g. 2019Q3")
+    st.set_defaults(func=cmd_status)
+
+    rp = sub.add_parser("report", parents=[common], help="write the annual work summary of a year",
+                        description="Writes the annual work summary with its figures filled from the "
+                                    "warehouse, as Markdown, HTML (with charts) or Word by the file's "
+                                    "ending. Example: huizong report --year 2019 --out summary_2019.docx")
+    rp.add_argument("--year", type=int, required=True, help="the year summed up, e.g. 2019")
+    rp.add_argument("--out", type=Path, help="the file to write: .md, .html or .docx "
+                                             "(default <warehouse>/reports/summary_<year>.html)")
+    rp.set_defaults(func=cmd_report)
+
+    q = sub.add_parser("query", parents=[common], help="run a read-only SQL query on the warehouse",
+                       description="Example: huizong query \"select * from marts.county_totals where year = 2019\"")
+    q.add_argument("sql")
+    q.add_argument("--limit", type=int, default=200,
+                   help="rows to print as a table or Markdown (default 200; it says when it cut)")
+    q.add_argument("--format", choices=("table", "csv", "json", "markdown"), default="table",
+                   help="table (default), or every row as csv or json, or a Markdown table")
+    q.add_argument("--csv", action="store_true", help="the same as --format csv")
+    q.set_defaults(func=cmd_query)
+
+    c = sub.add_parser("check", parents=[common], help="dry run: check files without loading them",
+                       description="Runs every check of a pass on the named files and prints the problems "
+                                   "and warnings; loads nothing, writes nothing. Exit 0 if they would load, "
+                                   "2 if not. Example: huizong check 城关镇_2019Q3.xlsx")
+    c.add_argument("files", nargs="+", type=Path)
+    c.set_defaults(func=cmd_check)
+
+    t = sub.add_parser("template", parents=[common], help="write blank workbooks for units to fill",
+                       description="Writes the workbook a unit fills for a quarter: cover and villages "
+                                   "prefilled, instructions, drop-downs and range checks. Without --unit, "
+                                   "one per town and department. Example: huizong template --unit 990101100 "
+                                   "--period 2020Q1 --out 城关镇.xlsx")
+    t.add_argument("--period", required=True, help="the quarter, e.g. 2020Q1")
+    t.add_argument("--unit", help="a town's or department's code (default: all of them)")
+    t.add_argument("--out", type=Path, help="an .xlsx file for one unit, or a folder "
+                                            "(default <warehouse>/templates/<period>/)")
+    t.set_defaults(func=cmd_template)
+
+    d = sub.add_parser("demo", parents=[verbose], help="write the demo county's workbooks",
+                       description="Example: huizong demo --out /tmp/county --periods 2019Q1 2019Q2")
+    d.add_argument("--out", type=Path, required=True, help="folder to write into")
+    d.add_argument("--periods", nargs="*", help="quarters (default 2018Q1..2019Q4)")
+    d.add_argument("--demo-inbox", action="store_true", help="write the shipped demo inbox instead")
+    d.set_defaults(func=cmd_demo)
+    return p
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated()
+
+
+def _quiet_stdout() -> None:
+    """The reader of our stdout went away (`huizong query ... | head`): stop writing, like Unix
+    tools, and spare the interpreter's "Exception ignored" at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def explain(e: BaseException) -> str | None:
+    """The one sentence for an expected error; None for a bug."""
+    import importlib
+
+    import duckdb
+
+    expected = [Mistake]
+    for module, name in (("huizong.flows.server", "ServerUnavailable"), ("huizong.warehouse", "LockHeld"),
+                         ("huizong.clock", "ClockError"), ("huizong.report", "ReportError"),
+                         ("huizong.summary", "TemplateMismatch")):
+        try:
+            expected.append(getattr(importlib.import_module(module), name))
+        except Exception:  # a module that cannot be imported raised none of its errors
+            pass
+    if isinstance(e, tuple(expected)):
+        return str(e)
+    if isinstance(e, OSError):
+        what = e.strerror or str(e)
+        names = " -> ".join(str(n) for n in (e.filename, e.filename2) if n is not None)
+        advice = {errno.ENOSPC: "free some space and run it again",
+                  errno.EROFS: "the file system is read-only",
+                  errno.EACCES: "check who may write there",
+                  errno.EPERM: "check who may write there",
+                  errno.EEXIST: "a file stands where a folder is needed",
+                  errno.ENOTDIR: "a file stands where a folder is needed"}.get(e.errno)
+        return f"{what}" + (f": {names}" if names else "") + (f" ({advice})" if advice else "")
+    if isinstance(e, duckdb.IOException):
+        return "the warehouse could not be read or written: " + " ".join(str(e).split())
+    return None
+
+
+DATED = ("run", "rerun", "status", "check", "report")  # commands that read the clock
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    verbose = getattr(args, "verbose", False)
+    if argv is None:  # the command line, not a caller in Python: SIGTERM stops it like Ctrl-C
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        if args.command in DATED:
+            from huizong.clock import today
+
+            today()  # a bad HUIZONG_TODAY is one sentence here, not a failed flow run
+        return args.func(args)
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_OK
+    except KeyboardInterrupt as e:
+        name = "SIGTERM" if isinstance(e, Terminated) else "Ctrl-C (SIGINT)"
+        after = ("; the published warehouse is whole and the next pass takes up what this one left"
+                 if args.command in ("run", "rerun") else "")
+        _stop_now(f"huizong {args.command} was stopped by {name}{after}.", verbose)
+        return EXIT_FAILED
+    except Exception as e:
+        sentence = explain(e)
+        if verbose:
+            err_console.print_exception()
+        if sentence is None:
+            sentence = (f"huizong {args.command} stopped on a bug ({type(e).__name__}: "
+                        f"{' '.join(str(e).split())[:300]}); run with --verbose for details")
+        err_console.print(escape(sentence), soft_wrap=True, highlight=False)
+        return EXIT_FAILED
+
+
+def _stop_now(sentence: str, verbose: bool) -> None:
+    """Say why, then end at once: the temporary server is already stopped (its context manager
+    ran), and a task still running in a worker thread would otherwise hold the exit."""
+    import threading
+
+    if verbose:
+        err_console.print_exception()
+    try:
+        err_console.print(escape(sentence), soft_wrap=True, highlight=False)
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    if threading.active_count() > 1:
+        os._exit(EXIT_FAILED)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""Named points where the crash-safety tests kill a pass with SIGKILL.
+
+`HUIZONG_FAILPOINT=<name>` in the environment makes the process kill itself, uncatchably, when it
+reaches that point; unset (always, outside those tests) it does nothing.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+POINTS = ("after_discover", "mid_archive", "after_feedback", "mid_load", "after_models",
+          "before_replace", "after_replace")
+
+
+# Faults of a reading worker, on a file whose name contains the fault's word: an abort (as
+# python-calamine's on a huge sheet), a hang, memory without end. Set HUIZONG_FAILPOINT=reader.
+READER_FAULTS = ("abort", "hang", "hog")
+
+
+def failpoint(name: str) -> None:
+    if os.environ.get("HUIZONG_FAILPOINT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def reader_failpoint(file_name: str) -> None:
+    """In a reading worker, before it reads `file_name`: the fault its name asks for."""
+    if os.environ.get("HUIZONG_FAILPOINT") != "reader":
+        return
+    if "abort" in file_name:
+        os.abort()
+    if "hang" in file_name:
+        time.sleep(3600)
+    if "hog" in file_name:
+        hoard = []
+        while True:
+            hoard.append(bytearray(64 << 20))

@@ -1,0 +1,104 @@
+"""Files as they arrive in the inbox: which ones count, their names as people read them, and
+their content hash.
+
+Everything in the inbox is looked at without following links: a symbolic link could point at any
+file the service can read (it would be copied under the warehouse, where analysts read), so links
+and other files that are not regular are refused, never opened. Files in subfolders count like the
+others (offices sort files into folders by town). Names are kept as they came: one that is not
+UTF-8 (GBK bytes, as unzipping a Windows archive leaves them) is decoded as GBK where that works
+and escaped otherwise.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+REFUSED_LINK = "符号链接：为安全起见不读取链接指向的文件，请放入文件本身"
+REFUSED_SPECIAL = "不是普通文件（管道、设备或套接字），未读取"
+REFUSED_UNREADABLE = "无法读取该文件（权限不足或已损坏的磁盘），请检查文件权限"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One thing found in the inbox."""
+    path: Path  # to open it (its name as the file system holds it)
+    inbox_path: str  # relative to the inbox, as people read it
+    size: int
+    mtime_ns: int
+    refused: str | None = None  # why it is not read, for a link or a special file
+
+
+def is_ignored(name: str) -> bool:
+    """Excel's lock files (~$x.xlsx) and hidden files or folders are not submissions."""
+    return name.startswith(("~$", "."))
+
+
+def display_name(name: str) -> str:
+    """A file name as people read it: surrogate-escaped bytes (not UTF-8) decoded as GBK per
+    path part where that works, else shown as \\x escapes. Never raises."""
+    parts = []
+    for part in name.split("/"):
+        raw = part.encode("utf-8", "surrogateescape")
+        try:
+            parts.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            try:
+                parts.append(raw.decode("gbk"))
+            except UnicodeDecodeError:
+                parts.append(raw.decode("utf-8", "backslashreplace"))
+    return "/".join(parts)
+
+
+def bounded(text: str, max_bytes: int) -> str:
+    """`text` cut at a character boundary so that it takes at most `max_bytes` in UTF-8: names
+    derived from a town's file name stay within a file system's 255 bytes."""
+    data = text.encode("utf-8", "surrogateescape")
+    if len(data) <= max_bytes:
+        return text
+    return data[:max_bytes].decode("utf-8", "ignore")
+
+
+def scan_inbox(inbox: Path) -> list[Entry]:
+    """Every file under `inbox` that may be a submission, subfolders included, sorted by path;
+    links and special files come back with `refused` set."""
+    found: list[Entry] = []
+
+    def walk(folder: Path, prefix: str) -> None:
+        with os.scandir(folder) as entries:
+            for e in entries:
+                if is_ignored(e.name):
+                    continue
+                rel = display_name(prefix + e.name)
+                st = e.stat(follow_symlinks=False)
+                if e.is_symlink():
+                    found.append(Entry(Path(e.path), rel, st.st_size, st.st_mtime_ns, REFUSED_LINK))
+                elif stat.S_ISDIR(st.st_mode):
+                    walk(Path(e.path), prefix + e.name + "/")
+                elif stat.S_ISREG(st.st_mode):
+                    found.append(Entry(Path(e.path), rel, st.st_size, st.st_mtime_ns))
+                else:
+                    found.append(Entry(Path(e.path), rel, st.st_size, st.st_mtime_ns, REFUSED_SPECIAL))
+
+    walk(inbox, "")
+    return sorted(found, key=lambda e: e.inbox_path)
+
+
+def open_regular(path: Path):
+    """`path` opened for reading if it is a regular file itself: a link swapped in after the
+    inbox was scanned is refused (OSError), never followed."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{path} is not a regular file")
+    return os.fdopen(fd, "rb")
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open_regular(path) as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -1,0 +1,141 @@
+"""Importing files: read and validate in batches, feedback, load, rebuild the models, publish."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from huizong.flows.tasks import BATCH_SIZE, IO_TASK, log_files
+from huizong import isolation, ledger, models, warehouse as wh
+from huizong.failpoints import failpoint
+from huizong.rules import models_version
+from huizong.validation import Outcome, validate_batch
+
+@task(cache_policy=NO_CACHE)
+def read_and_validate(warehouse: Path, files: list[dict]) -> tuple[list[Outcome], pd.DataFrame]:
+    """Keep a copy of each file of the batch, then read, check and validate the copies in a
+    worker process (huizong.isolation), which also writes the feedback of each rejected one
+    under the warehouse (on Dask, workers share its folder). A file that kills its worker is
+    rejected as unreadable; the batch goes on."""
+    logger = get_run_logger()
+    jobs = []
+    for i, f in enumerate(files):
+        # The kept copy is what is read: the inbox file may change or go while we work.
+        kept = wh.archive_file(f["path"], warehouse, f["sha256"])
+        if i == len(files) // 2:
+            failpoint("mid_archive")
+        if kept is None:
+            logger.warning("%s changed or went since it was found: left for the next pass", f["file_name"])
+            continue
+        jobs.append({"read_path": warehouse / kept, "sha256": f["sha256"], "file_name": f["file_name"],
+                     "archive_path": str(kept)})
+    outcomes, values = isolation.shared_pool().read(jobs, warehouse)
+    kept = {j["sha256"]: j["archive_path"] for j in jobs}
+    for o in outcomes:
+        o.archive_path = kept[o.sha256]
+    rejected = sum(not o.ok for o in outcomes)
+    logger.info("read %d file(s): %d valid, %d rejected", len(outcomes), len(outcomes) - rejected, rejected)
+    failpoint("after_feedback")
+    return outcomes, values
+
+
+@task(**IO_TASK)
+def load(warehouse: Path, files: list[dict], outcomes: list[Outcome],
+         values: pd.DataFrame, arrivals: list[dict]) -> tuple[Path, list[dict]]:
+    """Record every file and arrival in a private build of the warehouse."""
+    build = ledger.start_build(warehouse)
+    failpoint("mid_load")
+    ledger.record_arrivals(build, arrivals)
+    recorded = ledger.record_imports(build, files, outcomes, values) if files else []
+    counts = {s: sum(r["status"] == s for r in recorded) for s in wh.STATUSES}
+    get_run_logger().info("recorded %s", ", ".join(f"{n} {s}" for s, n in counts.items() if n))
+    return build, recorded
+
+
+@task(cache_policy=NO_CACHE)
+def build_models(build: Path) -> list[str]:
+    """Rebuild every SQL model and run the checks; a failed check fails the pass."""
+    con = duckdb.connect(str(build))
+    try:
+        built = models.build_models(con)
+        failed = models.run_checks(con)
+        if not failed:
+            con.execute("insert into ops.builds values (now(), ?)", [models_version()])
+    finally:
+        con.close()
+    if failed:
+        raise RuntimeError(f"data checks failed, nothing published: {'; '.join(map(str, failed))}")
+    get_run_logger().info("built %d models", len(built))
+    failpoint("after_models")
+    return built
+
+
+@task(**IO_TASK)
+def publish(build: Path, warehouse: Path) -> None:
+    """Swap the build in for the published warehouse."""
+    wh.publish(build, warehouse)
+    get_run_logger().info("published %s", wh.published_path(warehouse))
+
+
+def batches_of(files: list[dict], batch_size: int, workers: int) -> list[list[dict]]:
+    """Batches of at most `batch_size`, and at least one per worker so that every core reads."""
+    size = max(1, min(batch_size, -(-len(files) // workers)))
+    return [files[i:i + size] for i in range(0, len(files), size)]
+
+
+def import_files(files: list[dict], warehouse: Path, *, batch_size: int = BATCH_SIZE,
+                 arrivals: list[dict] = ()) -> list[dict]:
+    """Read, validate, load, rebuild and publish `files`, and record `arrivals` (copies and
+    refused files of the pass); called inside a flow."""
+    batches = batches_of(files, batch_size, isolation.default_size())
+    futures = [read_and_validate.submit(warehouse, b) for b in batches]
+    results = [f.result() for f in futures]
+    outcomes = [o for batch_outcomes, _ in results for o in batch_outcomes]
+    read = {o.sha256 for o in outcomes}
+    files = [f for f in files if f["sha256"] in read]
+    # a file that arrived now (not a recorded version read again by a rerun) is an arrival too
+    arrivals = [*arrivals, *({k: f[k] for k in ARRIVAL_KEYS} for f in files if "inbox_path" in f)]
+    if not files and not arrivals:
+        return []
+    values = pd.concat([v for _, v in results], ignore_index=True)
+    by_sha = {o.sha256: o for o in outcomes}
+    for f in files:  # what the batch tasks kept and wrote (on Dask, in other processes)
+        f["archive_path"] = by_sha[f["sha256"]].archive_path
+        f["feedback_path"] = by_sha[f["sha256"]].feedback_path
+    build, recorded = load(warehouse, files, outcomes, values, arrivals)
+    if files:
+        build_and_publish(build, warehouse)
+    else:  # only copies or refused files to record: the marts are unchanged
+        try:
+            publish(build, warehouse)
+        finally:
+            wh.discard_build(warehouse)
+    log_files(warehouse, recorded, arrivals)
+    return recorded
+
+
+ARRIVAL_KEYS = ("inbox_path", "sha256", "status", "size_bytes", "modified_at", "first_seen_at")
+
+
+@task(**IO_TASK)
+def start_rebuild(warehouse: Path) -> Path:
+    """A private copy of the published warehouse with the current catalog's seeds."""
+    return ledger.start_build(warehouse)
+
+
+def build_and_publish(build: Path, warehouse: Path) -> None:
+    """Models and checks on the build, then the swap; the build is gone either way."""
+    try:
+        build_models(build)
+        publish(build, warehouse)
+    finally:
+        wh.discard_build(warehouse)  # after a failure, free the disk; after publish, a no-op
+
+
+def rebuild_models(warehouse: Path) -> None:
+    """The marts again from the recorded values, after the catalog or the SQL changed."""
+    get_run_logger().info("the catalog or the SQL models changed since the last build: rebuilding")
+    build_and_publish(start_rebuild(warehouse), warehouse)

@@ -1,0 +1,65 @@
+"""The nightly consolidation pass: discover -> read and validate -> load -> build models -> publish
+-> write the annual summary."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow
+from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.schedules import Cron
+
+from huizong.flows.reporting import reports_after_publish, reports_are_stale
+from huizong.flows.tasks import BATCH_SIZE, SETTLE_SECONDS, discover, report_artifacts
+from huizong import isolation, warehouse as wh
+from huizong.rules import models_version
+
+
+# Batches run in two threads of this process, each feeding one reading worker process
+# (huizong/isolation.py): the threads only wait, the workers use the cores. Dask: runners.py.
+@flow(name="huizong-nightly", task_runner=ThreadPoolTaskRunner(max_workers=isolation.default_size()))
+def nightly(inbox: Path = Path("inbox"), warehouse: Path = Path("warehouse"),
+            batch_size: int = BATCH_SIZE, settle_seconds: float = SETTLE_SECONDS) -> dict:
+    """One consolidation pass over `inbox` into `warehouse`; returns what happened to each file."""
+    inbox, warehouse = Path(inbox).resolve(), Path(warehouse).resolve()
+    with wh.pass_lock(warehouse):
+        found = discover(inbox, warehouse, settle_seconds)
+        recorded, reports, report_error, rebuilt = [], [], None, False
+        if found["new"] or found["copies"] or found["refused"]:
+            from huizong.flows.importing import import_files  # pandas, pandera, openpyxl: only when needed
+
+            try:
+                recorded = import_files(found["new"], warehouse, batch_size=batch_size,
+                                        arrivals=found["copies"] + found["refused"])
+            finally:
+                isolation.close_shared_pool()
+        elif wh.built_models_version(warehouse) not in (None, models_version()):
+            from huizong.flows.importing import rebuild_models
+
+            rebuild_models(warehouse)
+            rebuilt = True
+        # Something was published, or a pass was stopped after publishing and before its reports.
+        if recorded or rebuilt or reports_are_stale(warehouse):
+            reports, report_error = reports_after_publish(warehouse)
+        report_artifacts(recorded, found["skipped"], found["arriving"], reports=reports,
+                         report_error=report_error, copies=found["copies"], refused=found["refused"])
+        return {"files": recorded, "skipped": found["skipped"], "arriving": found["arriving"],
+                "rebuilt": rebuilt, "reports": reports, "report_error": report_error,
+                "copies": [{"file_name": c["inbox_path"], "same_as": c["same_as"]} for c in found["copies"]],
+                "refused": [{"file_name": r["inbox_path"], "reason": r["reason"]} for r in found["refused"]]}
+
+
+NIGHTLY_CRON = "0 2 * * *"
+NIGHTLY_TIMEZONE = "Asia/Shanghai"
+
+
+def nightly_deployment(inbox: Path, warehouse: Path, cron: str = NIGHTLY_CRON,
+                       timezone: str = NIGHTLY_TIMEZONE):
+    """The scheduled nightly pass: one run at a time, on absolute paths."""
+    return nightly.to_deployment(
+        name="nightly",
+        schedules=[Cron(cron, timezone=timezone)],
+        parameters={"inbox": str(Path(inbox).resolve()), "warehouse": str(Path(warehouse).resolve())},
+        concurrency_limit=1,
+        description="huizong's nightly consolidation pass",
+        tags=["huizong"],
+    )

@@ -1,0 +1,98 @@
+"""Reruns: import again exactly the versions named, then rebuild and publish.
+
+Office staff use it after a town corrects a file or after the registry or catalog changed.
+A rerun reads only the files it names (archived copies of recorded versions, plus matching new
+files in the inbox), so its cost does not grow with the rest of the warehouse; importing the same
+versions again gives the same ledger and totals (idempotent). A version already checked valid
+under the current rules (`huizong/rules.py`) gives the same values again, so it is not read
+unless `force` says so: its values are in the warehouse. With nothing to read, nothing is
+rebuilt or published.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.cache_policies import NO_CACHE
+
+from huizong.flows.reporting import reports_after_publish
+from huizong.flows.tasks import SETTLE_SECONDS, discover, report_artifacts
+from huizong import clock, isolation, warehouse as wh
+from huizong.files import display_name, sha256_of
+from huizong.rules import rules_version
+from huizong.workbook import read_cover
+
+
+@task(cache_policy=NO_CACHE)
+def select_recorded(warehouse: Path, failed: bool, unit: str | None, period: str | None,
+                    shas: list[str]) -> list[dict]:
+    """Recorded versions matching the rerun, each with its archived copy to read."""
+    con = wh.connect_read_only(warehouse)
+    if con is None:
+        return []
+    try:
+        rows = con.execute(wh.setup_sql("rerun_selection.sql"),
+                           {"failed": failed, "unit": unit, "period": period, "shas": shas}).fetchall()
+    finally:
+        con.close()
+    return [{"path": warehouse / archive, "file_name": name, "sha256": sha, "received_at": received,
+             "first_seen_at": first_seen, "status": status, "rules_version": rules}
+            for sha, name, _, _, status, received, archive, rules, first_seen in rows]
+
+
+def is_due(f: dict, force: bool) -> bool:
+    """Whether a rerun must read this version: new, rejected, or checked under other rules."""
+    checked_valid = f.get("status") in ("loaded", "superseded", "duplicate")
+    return force or not checked_valid or f.get("rules_version") != rules_version()
+
+
+def _matches(path: Path, unit: str | None, period: str | None) -> bool:
+    file_unit, file_period = read_cover(path)
+    return (unit is None or file_unit == unit) and (period is None or file_period == period)
+
+
+@flow(name="huizong-rerun", task_runner=ThreadPoolTaskRunner(max_workers=isolation.default_size()))  # as nightly
+def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), failed: bool = False,
+          unit: str | None = None, period: str | None = None, paths: list[Path] | None = None,
+          force: bool = False, settle_seconds: float = SETTLE_SECONDS) -> dict:
+    """Import again what is named: rejected versions, a unit's or a quarter's, or given files."""
+    logger = get_run_logger()
+    inbox, warehouse = Path(inbox).resolve(), Path(warehouse).resolve()
+    with wh.pass_lock(warehouse):
+        named = [Path(p).resolve() for p in paths or []]
+        shas = [sha256_of(p) for p in named]
+        recorded = select_recorded(warehouse, failed, unit, period, shas)
+        files = {f["sha256"]: f for f in recorded}
+        arriving: list[str] = []
+        if unit or period:  # a town's corrected file may be waiting in the inbox
+            found = discover(inbox, warehouse, settle_seconds)
+            arriving = found["arriving"]
+            files.update({f["sha256"]: f for f in found["new"] if _matches(f["path"], unit, period)})
+        seen_at = clock.now()
+        for path, sha in zip(named, shas):
+            if sha not in files:
+                modified = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc)
+                files[sha] = {"path": path, "file_name": display_name(path.name), "sha256": sha,
+                              "received_at": min(modified, seen_at), "first_seen_at": seen_at,
+                              "inbox_path": display_name(path.name), "status": "received",
+                              "size_bytes": path.stat().st_size, "modified_at": modified}
+        chosen = sorted(files.values(), key=lambda f: (f["received_at"], f["file_name"]))
+        due = [f for f in chosen if is_due(f, force)]
+        unchanged = len(chosen) - len(due)
+        logger.info("rerun: %d file(s) to import again, %d valid under the same rules left as they are",
+                    len(due), unchanged)
+        done, reports, report_error = [], [], None
+        if due:
+            from huizong.flows.importing import import_files  # pandas and pandera: only when reading
+
+            try:
+                done = import_files(due, warehouse)
+            finally:
+                isolation.close_shared_pool()
+        if done:
+            reports, report_error = reports_after_publish(warehouse)
+        report_artifacts(done, 0, arriving, unchanged=unchanged, reports=reports, report_error=report_error)
+        return {"files": done, "skipped": 0, "unchanged": unchanged, "arriving": arriving,
+                "reports": reports, "report_error": report_error}

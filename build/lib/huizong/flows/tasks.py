@@ -1,0 +1,148 @@
+"""The light tasks of a pass, shared by the nightly flow and reruns: finding new files, retry
+rules and the pass's artifacts. Importing files is in `importing.py`, which the nightly flow
+imports only when it has files, so that a pass with nothing new starts as fast as Prefect allows.
+
+Per-file work returns an outcome value instead of raising, every future is waited on, and bad
+input is a `rejected` row, never a failed task (RELIABILITY.md, Prefect failure semantics). Only
+I/O tasks retry, and only on faults that can pass (a busy or full disk, a network share).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+import duckdb
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from huizong import clock, warehouse as wh
+from huizong.failpoints import failpoint
+from huizong.files import REFUSED_UNREADABLE, scan_inbox, sha256_of
+
+BATCH_SIZE = 200  # files per read-and-validate task: one pandera call per batch, not per file
+SETTLE_SECONDS = 2.0  # a file modified more recently than this may still be being copied
+
+
+def is_transient(task, task_run, state) -> bool:
+    """Retry I/O faults that can pass; never a bug or a missing file."""
+    try:
+        state.result()
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        return False
+    except (OSError, duckdb.IOException):
+        return True
+    except Exception:
+        return False
+    return False
+
+
+IO_TASK = dict(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10, retry_condition_fn=is_transient)
+
+
+@task(**IO_TASK)
+def discover(inbox: Path, warehouse: Path, settle_seconds: float = SETTLE_SECONDS) -> dict:
+    """What landed in the inbox since the last pass, subfolders included:
+    new: files whose content is new (each a version to read);
+    copies: byte-identical copies of a version received before, under another name;
+    refused: links and special files, never followed or read (each named once);
+    skipped: how many arrivals were recorded before; arriving: files still being copied in
+    (their size or time changed between two looks), left for the next pass.
+    A file's received_at is its mtime, but never later than now: a sender's clock set in the
+    future never counts."""
+    logger = get_run_logger()
+    shas, arrivals = wh.known_arrivals(warehouse)
+    first_by_sha = {sha: path for path, sha in sorted(arrivals, key=lambda a: a[0]) if sha}
+    entries = scan_inbox(inbox)
+    seen_at = clock.now()
+    if any(time.time() - e.mtime_ns / 1e9 < settle_seconds for e in entries if not e.refused):
+        time.sleep(settle_seconds)
+    found = {"new": [], "copies": [], "refused": [], "skipped": 0, "arriving": []}
+    # of two files with the same content, the one that landed first is the version
+    for e in sorted(entries, key=lambda e: (e.mtime_ns, e.inbox_path)):
+        modified = dt.datetime.fromtimestamp(e.mtime_ns / 1e9, dt.timezone.utc)
+        arrival = {"inbox_path": e.inbox_path, "size_bytes": e.size, "modified_at": modified,
+                   "first_seen_at": seen_at}
+        if e.refused:
+            if (e.inbox_path, None) not in arrivals:
+                found["refused"].append({**arrival, "sha256": None, "status": "refused", "reason": e.refused})
+            else:
+                found["skipped"] += 1
+            continue
+        try:
+            sha = sha256_of(e.path)
+            now_size, now_mtime = e.path.stat().st_size, e.path.stat().st_mtime_ns
+        except OSError:  # unreadable by the service, or swapped for a link since the scan
+            if (e.inbox_path, None) not in arrivals:
+                found["refused"].append({**arrival, "sha256": None, "status": "refused",
+                                         "reason": REFUSED_UNREADABLE})
+            continue
+        if (now_size, now_mtime) != (e.size, e.mtime_ns):
+            found["arriving"].append(e.inbox_path)
+            continue
+        if (e.inbox_path, sha) in arrivals:
+            found["skipped"] += 1
+            continue
+        arrival["sha256"] = sha
+        if sha in shas or sha in first_by_sha:
+            same_as = first_by_sha.get(sha, "?")
+            found["copies"].append({**arrival, "status": "copy", "same_as": same_as,
+                                    "reason": f"与已收到的“{same_as}”内容完全相同，不再重复读取"})
+            continue
+        first_by_sha[sha] = e.inbox_path
+        found["new"].append({**arrival, "status": "received", "path": e.path, "file_name": e.inbox_path,
+                             "received_at": min(modified, seen_at)})
+    found["new"].sort(key=lambda f: f["inbox_path"])
+    logger.info("inbox %s: %d new file(s), %d copies, %d refused, %d already received",
+                inbox, len(found["new"]), len(found["copies"]), len(found["refused"]), found["skipped"])
+    for name in found["arriving"]:
+        logger.info("%s is still being copied in: left for the next pass", name)
+    failpoint("after_discover")
+    return found
+
+
+def log_files(warehouse: Path, recorded: list[dict], arrivals: list[dict]) -> None:
+    """One line per file of the pass in `<warehouse>/logs/huizong.log`; Prefect's log and the
+    terminal get a line per batch, which a 2,000-file night would otherwise bury."""
+    stamp = clock.now().isoformat(timespec="seconds")
+    lines = [f"{stamp} {r['status']:<10} {r['file_name']}"
+             + (f" ({r['unit_code']} {r['period']})" if r.get("unit_code") else "")
+             + (f": {r['first_reason']}" if r.get("first_reason") else "")
+             + (f" [{len(r['warnings'])} warning(s)]" if r.get("warnings") else "")
+             for r in recorded]
+    lines += [f"{stamp} {a['status']:<10} {a['inbox_path']}: {a.get('reason') or ''}"
+              for a in arrivals if a["status"] != "received"]
+    if lines:
+        folder = warehouse / "logs"
+        folder.mkdir(parents=True, exist_ok=True)
+        with (folder / "huizong.log").open("a", encoding="utf-8", errors="backslashreplace") as log:
+            log.write("\n".join(lines) + "\n")
+
+
+def report_artifacts(recorded: list[dict], skipped: int, arriving: list[str],
+                     unchanged: int | None = None, reports: list[str] | None = None,
+                     report_error: str | None = None, copies: list[dict] = (),
+                     refused: list[dict] = ()) -> None:
+    """A table of the pass's imports and a short Markdown summary, shown in Prefect's UI."""
+    rows = [{"file": r["file_name"], "unit": r["unit_code"], "period": r["period"],
+             "status": r["status"], "reason": r["first_reason"] or "",
+             "warnings": len(r.get("warnings", []))} for r in recorded]
+    create_table_artifact(key="huizong-imports", table=rows, description="Files of this pass")
+    counts = {s: sum(r["status"] == s for r in recorded) for s in wh.STATUSES}
+    lines = ["# huizong pass", "", "| status | files |", "| --- | --- |"]
+    lines += [f"| {s} | {n} |" for s, n in counts.items()]
+    lines += [f"| copies of files received before | {len(copies)} |", f"| refused (links, special files) | {len(refused)} |",
+              f"| already received (skipped) | {skipped} |", f"| still arriving | {len(arriving)} |"]
+    if unchanged is not None:  # a rerun
+        lines += [f"| valid under the same rules (not read again) | {unchanged} |"]
+    if reports:
+        lines += ["", "## Reports", ""] + [f"- `{path}`" for path in reports]
+    if report_error:
+        lines += ["", "## The annual summary was not written", "", report_error]
+    rejected = [r for r in recorded if r["status"] == "rejected"]
+    if rejected:
+        lines += ["", "## Rejected", ""] + [f"- **{r['file_name']}**: {r['first_reason']}" for r in rejected]
+    if refused:
+        lines += ["", "## Refused", ""] + [f"- **{a['inbox_path']}**: {a['reason']}" for a in refused]
+    create_markdown_artifact(key="huizong-summary", markdown="\n".join(lines), description="Pass summary")

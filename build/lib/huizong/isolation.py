@@ -1,0 +1,256 @@
+"""Bulkheads for reading: untrusted workbooks are read in worker processes (`huizong.worker`).
+
+A file that makes a reader abort (python-calamine aborts the whole process on some sheets, a
+Rust allocation failure no `try` can catch), run out of memory (each worker has an address-space
+limit) or hang (each file has a time limit) costs its worker, not the pass: the file is rejected
+as unreadable with the cause, a new worker takes its place, and the other files of the batch are
+read again. Workers read, check and validate whole batches and hand back outcomes and values, so
+the pass's own process only records; with two cores, two workers read at once.
+
+`ReaderPool.read` is thread-safe: the flow's batch tasks share one pool per process
+(`shared_pool`), a Dask worker process has its own.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import queue
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from huizong.problems import Problem
+from huizong.worker import receive, send
+
+MEMORY_LIMIT_BYTES = 1 << 30  # address space of a worker: imports take about 470 MB of it
+FILE_SECONDS = 60.0  # a real workbook reads in milliseconds; a hung reader is given up on
+VALIDATE_SECONDS = 120.0  # a batch's validation and feedback, after its files are read
+START_SECONDS = 120.0  # a worker's imports, on a busy machine
+UNREADABLE = "unreadable"  # the check name of a file whose reading killed its worker
+
+
+class WorkerFailed(RuntimeError):
+    """A worker could not start at all: a fault of the installation, not of a file."""
+
+
+@dataclass
+class Crash:
+    """A worker died: on which file of the job (None: after reading, while validating) and why."""
+    index: int | None
+    cause: str  # for the office, in English: signal, exit status, last words on stderr
+    words: str  # for the town clerk, in Chinese
+
+
+def default_size() -> int:
+    """Workers per pass: one per core (at most 4), or HUIZONG_READERS."""
+    wanted = os.environ.get("HUIZONG_READERS")
+    return max(1, int(wanted)) if wanted else max(1, min(4, os.cpu_count() or 1))
+
+
+class _Worker:
+    def __init__(self) -> None:
+        self.stderr = tempfile.TemporaryFile()
+        env = {**os.environ, "HUIZONG_WORKER_MEMORY_BYTES": str(MEMORY_LIMIT_BYTES),
+               "MALLOC_ARENA_MAX": "2", "OMP_NUM_THREADS": "1"}
+        self.proc = subprocess.Popen([sys.executable, "-m", "huizong.worker"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self.stderr, env=env)
+        self.ready = False
+
+    def _next(self, seconds: float) -> object:
+        """The worker's next message; TimeoutError if none within `seconds`, EOFError if it died."""
+        readable, _, _ = select.select([self.proc.stdout], [], [], seconds)
+        if not readable:
+            raise TimeoutError
+        return receive(self.proc.stdout)
+
+    def wait_ready(self) -> None:
+        if self.ready:
+            return
+        try:
+            message = self._next(START_SECONDS)
+        except (EOFError, TimeoutError):
+            self.stop()
+            raise WorkerFailed(f"a reading worker did not start: {self.last_words() or 'no message'}") from None
+        assert message == ("ready",), message
+        self.ready = True
+
+    def run(self, job: dict) -> tuple | Crash:
+        """("done", outcomes, values), or the Crash that ended the worker."""
+        self.wait_ready()
+        limit = float(os.environ.get("HUIZONG_FILE_SECONDS") or FILE_SECONDS)
+        index: int | None = None
+        try:
+            send(self.proc.stdin, job)
+            while True:
+                message = self._next(limit)
+                if message[0] == "start":
+                    index = message[1]
+                elif message[0] == "validating":
+                    index = None
+                    message = self._next(VALIDATE_SECONDS)
+                    if message[0] == "done":
+                        return message
+                elif message[0] == "done":
+                    return message
+        except TimeoutError:
+            self.stop()
+            return Crash(index, f"no answer within {limit:g} s", f"超过 {limit:g} 秒仍未读完")
+        except (EOFError, BrokenPipeError, OSError):
+            self.proc.wait()
+            return Crash(index, self.cause(), self.words())
+
+    def cause(self) -> str:
+        code = self.proc.returncode
+        how = (f"killed by {signal.Signals(-code).name}" if code is not None and code < 0
+               else f"exited with status {code}")
+        last = self.last_words()
+        return f"reading worker {how}" + (f": {last}" if last else "")
+
+    def words(self) -> str:
+        last = self.last_words()
+        if "memory allocation" in last or "MemoryError" in last:
+            return "占用内存过大"
+        return "读取程序异常终止"
+
+    def last_words(self) -> str:
+        """The telling line of what the worker wrote to stderr before it died."""
+        try:
+            self.stderr.seek(0)
+            lines = [ln.strip() for ln in self.stderr.read().decode("utf-8", "replace").splitlines() if ln.strip()]
+        except (OSError, ValueError):
+            return ""
+        telling = [ln for ln in lines if any(w in ln for w in ("memory allocation", "panicked", "Error"))]
+        return (telling or lines or [""])[-1][:300]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                send(self.proc.stdin, None)
+                self.proc.stdin.close()
+                self.proc.wait(timeout=2)
+            except (OSError, subprocess.TimeoutExpired, ValueError):
+                self.proc.kill()
+                self.proc.wait()
+        self.stderr.close()
+
+
+def crash_outcome(f: dict, crash: Crash):
+    """The rejection of a file whose reading killed its worker."""
+    from huizong.validation import Outcome
+
+    message = (f"文件无法读取：{crash.words}，已整份退回。请在 Excel 中打开并另存为 .xlsx（使用下发的模板）后重新报送"
+               f"（{crash.cause}）")
+    return Outcome(f["file_name"], f["sha256"], None, None,
+                   [Problem(f["sha256"], "", "", "", UNREADABLE, message)])
+
+
+class ReaderPool:
+    """Worker processes that read batches of files; see the module's docstring."""
+
+    def __init__(self, size: int | None = None) -> None:
+        self.size = size or default_size()
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._workers: list[_Worker] = []
+        self._lock = threading.Lock()
+        for _ in range(self.size):
+            self._add()
+
+    def _add(self) -> None:
+        worker = _Worker()
+        with self._lock:
+            self._workers.append(worker)
+        self._idle.put(worker)
+
+    def _run(self, job: dict) -> tuple | Crash:
+        worker = self._idle.get()
+        try:
+            result = worker.run(job)
+        except WorkerFailed:
+            with self._lock:
+                self._workers.remove(worker)
+            self._add()
+            raise
+        if isinstance(result, Crash):
+            with self._lock:
+                self._workers.remove(worker)
+            worker.stop()
+            self._add()
+        else:
+            self._idle.put(worker)
+        return result
+
+    def read(self, files: list[dict], warehouse: Path | None = None):
+        """Read and validate `files` (dicts with read_path, sha256, file_name); returns
+        (outcomes, values) as `validate_batch` does, feedback written under `warehouse` for
+        every rejected file. A file that kills its worker is rejected as unreadable."""
+        import pandas as pd
+
+        outcomes, frames = [], []
+        pending = [list(files)]
+        while pending:
+            batch = pending.pop()
+            if not batch:
+                continue
+            job = {"files": [{k: str(f[k]) for k in ("read_path", "sha256", "file_name")} for f in batch],
+                   "warehouse": str(warehouse) if warehouse else None}
+            result = self._run(job)
+            if not isinstance(result, Crash):
+                outcomes += result[1]
+                frames.append(result[2])
+            elif result.index is not None:  # that file killed it: reject it, read the others again
+                outcomes.append(self._reject(batch[result.index], result, warehouse))
+                pending.append(batch[:result.index] + batch[result.index + 1:])
+            elif len(batch) == 1:  # died validating a single file: that file
+                outcomes.append(self._reject(batch[0], result, warehouse))
+            else:  # died after reading: find the file by reading each alone
+                pending += [[f] for f in batch]
+        from huizong.validation import LOADED_COLUMNS
+
+        values = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=LOADED_COLUMNS)
+        return outcomes, values
+
+    @staticmethod
+    def _reject(f: dict, crash: Crash, warehouse: Path | None):
+        outcome = crash_outcome(f, crash)
+        if warehouse:  # the list of problems only: the town's file is not opened again
+            from huizong import feedback
+
+            outcome.feedback_path = str(feedback.write_feedback(
+                Path(f["read_path"]), outcome.file_name, None, None, outcome.problems, Path(warehouse)))
+        return outcome
+
+    def close(self) -> None:
+        with self._lock:
+            workers, self._workers = self._workers, []
+        for worker in workers:
+            worker.stop()
+
+
+_shared: ReaderPool | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_pool() -> ReaderPool:
+    """This process's pool, started on first use and stopped at exit (or by `close_shared_pool`)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = ReaderPool()
+        return _shared
+
+
+def close_shared_pool() -> None:
+    global _shared
+    with _shared_lock:
+        pool, _shared = _shared, None
+    if pool is not None:
+        pool.close()
+
+
+atexit.register(close_shared_pool)

@@ -1,0 +1,152 @@
+"""What a pass records in its build of the warehouse: the ledger, values, problems, warnings.
+
+The build is a private copy of the published warehouse (see warehouse.py); nothing here touches
+the published file.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from huizong.problems import Problem
+from huizong.rules import rules_version
+from huizong.validation import Outcome, word_warnings
+from huizong.warehouse import build_path, discard_build, published_path, setup_sql
+from huizong.schemas import catalog as cat
+
+
+def start_build(warehouse: Path) -> Path:
+    """A private copy of the published warehouse (or a new one) for this pass to write."""
+    build = build_path(warehouse)
+    build.parent.mkdir(parents=True, exist_ok=True)
+    discard_build(warehouse)  # left by a pass that was killed
+    if published_path(warehouse).exists():
+        shutil.copyfile(published_path(warehouse), build)
+    con = duckdb.connect(str(build))
+    try:
+        prepare(con)
+    finally:
+        con.close()
+    return build
+
+
+def prepare(con: duckdb.DuckDBPyConnection) -> None:
+    """The warehouse's own tables (if new) and the catalog seeds, on any connection."""
+    con.execute(setup_sql("warehouse.sql"))
+    load_catalog(con)
+
+
+def load_catalog(con: duckdb.DuckDBPyConnection) -> None:
+    """The registry, the indicator catalog and the levels in rising order, as seeds the SQL
+    models join to."""
+    units = pd.DataFrame([asdict(u) for u in cat.units()]).rename(
+        columns={"code": "unit_code", "name": "unit_name", "type": "unit_type"})
+    indicators = pd.DataFrame([asdict(i) for i in cat.indicators()]).rename(
+        columns={"code": "indicator_code", "name": "indicator_name"})
+    levels = pd.DataFrame({"level": cat.LEVELS, "level_rank": range(len(cat.LEVELS))})
+    con.register("levels_df", levels)
+    con.execute("create or replace table raw.levels as select * from levels_df")
+    con.unregister("levels_df")
+    con.register("units_df", units)
+    con.register("indicators_df", indicators)
+    con.execute("create or replace table raw.units as select * from units_df")
+    con.execute("create or replace table raw.indicators as select * from indicators_df")
+    con.unregister("units_df")
+    con.unregister("indicators_df")
+
+
+LEDGER_COLUMNS = ["sha256", "file_name", "unit_code", "period", "status", "received_at",
+                  "imported_at", "archive_path", "n_values", "n_errors", "n_warnings",
+                  "first_reason", "superseded_by", "feedback_path", "rules_version", "first_seen_at"]
+ARRIVAL_COLUMNS = ["inbox_path", "sha256", "status", "size_bytes", "modified_at", "first_seen_at", "reason"]
+
+
+def record_imports(build: Path, received: list[dict], outcomes: list[Outcome],
+                   values: pd.DataFrame) -> list[dict]:
+    """Enter a batch of files into the ledger of the build copy, FORM.md's version rules applied.
+
+    received: one dict per file with sha256, file_name, received_at (datetime), archive_path
+    and, for a rejected file, feedback_path. What was recorded of a version before (a rerun) is
+    replaced, with the arrival time given here (`sql/setup/record_batch.sql`). Every (unit,
+    period) touched is then re-decided by `resolve_versions.sql`. Returns one row per file.
+    """
+    by_sha = {o.sha256: o for o in outcomes}
+    counts = values["sha256"].value_counts()
+    now = dt.datetime.now(dt.timezone.utc)
+    ledger = []
+    for f in received:
+        o = by_sha[f["sha256"]]
+        errors = [p for p in o.problems if p.severity == "error"]
+        ledger.append((o.sha256, f["file_name"], o.unit_code, o.period,
+                       "valid" if o.ok else "rejected", f["received_at"], now, str(f["archive_path"]),
+                       int(counts.get(o.sha256, 0)) if o.ok else None,
+                       len(errors), len(o.problems) - len(errors),
+                       errors[0].message if errors else None, None, f.get("feedback_path"),
+                       rules_version(), f.get("first_seen_at") or now))
+    ledger_df = pd.DataFrame(ledger, columns=LEDGER_COLUMNS)
+    con = duckdb.connect(str(build))
+    try:
+        con.execute("begin")
+        con.register("new_ledger", ledger_df)
+        con.register("new_values", values)
+        con.execute(setup_sql("record_batch.sql"))
+        insert_problems(con, [p for o in outcomes for p in o.problems])
+        con.execute(f"create temp view resolved_versions as {setup_sql('resolve_versions.sql')}")
+        con.execute(setup_sql("apply_versions.sql"))
+        warned = _record_warnings(con)
+        con.execute(setup_sql("count_warnings.sql"))
+        results = con.execute(
+            "select file_name, sha256, unit_code, period, status, first_reason, feedback_path "
+            "from ops.imports where sha256 in (select sha256 from batch_files) "
+            "order by received_at, file_name").fetchall()
+        con.execute("drop view resolved_versions; drop table batch_files; drop table affected_keys")
+        con.execute("commit")
+    finally:
+        con.close()
+    names = ("file_name", "sha256", "unit_code", "period", "status", "first_reason", "feedback_path")
+    return [dict(zip(names, r), warnings=warned.get(r[1], [])) for r in results]
+
+
+def record_arrivals(build: Path, arrivals: list[dict]) -> None:
+    """Enter the pass's arrivals (received versions, copies, refused files) into the build."""
+    if not arrivals:
+        return
+    frame = pd.DataFrame([[a.get(c) for c in ARRIVAL_COLUMNS] for a in arrivals], columns=ARRIVAL_COLUMNS)
+    frame["modified_at"] = pd.to_datetime(frame["modified_at"], utc=True)
+    frame["first_seen_at"] = pd.to_datetime(frame["first_seen_at"], utc=True)
+    con = duckdb.connect(str(build))
+    try:
+        con.register("new_arrivals", frame)
+        con.execute("insert into ops.arrivals by name select * from new_arrivals")
+    finally:
+        con.close()
+
+
+def insert_problems(con: duckdb.DuckDBPyConnection, problems: list[Problem]) -> None:
+    if problems:
+        con.executemany("insert into ops.import_errors values (?, ?, ?, ?, ?, ?, ?)",
+                        [[p.sha256, p.sheet, p.cell, p.indicator_code, p.check, p.severity, p.message]
+                         for p in problems])
+
+
+def find_warnings(con: duckdb.DuckDBPyConnection) -> list[Problem]:
+    """FORM.md's warnings for the values in the relation `warning_candidates` (see the SQL)."""
+    rows = con.execute(setup_sql("warnings.sql")).fetchall()
+    return word_warnings(rows)
+
+
+def _record_warnings(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Store the warnings of the batch's valid versions; returns their messages by sha256."""
+    con.execute(setup_sql("warning_candidates.sql"))
+    warnings = find_warnings(con)
+    insert_problems(con, warnings)
+    con.execute("drop table warning_candidates")
+    by_sha: dict[str, list[str]] = {}
+    for p in warnings:
+        by_sha.setdefault(p.sha256, []).append(p.message)
+    return by_sha

@@ -1,0 +1,44 @@
+"""The versions of what decides the warehouse's content, as short hashes: the rules a file is
+checked under, and the models its figures are built by.
+
+Whether a workbook is valid, and what values it gives, is a function of its bytes and of these
+files only: the catalog and registry, the filling rules, the reader and the schemas. A version
+checked valid under the same rules need not be read again by a rerun (its values are in
+`raw.submitted_values`); a change to any of these files makes every version due again.
+"""
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from pathlib import Path
+
+from huizong.schemas.catalog import CATALOG_DIR as _SCHEMAS
+from huizong.warehouse import SQL_DIR as _SQL
+
+_HERE = Path(__file__).resolve().parent
+RULE_FILES = (
+    _SCHEMAS / "indicators.csv", _SCHEMAS / "units.csv", _SCHEMAS / "catalog.py",
+    _SCHEMAS / "submission.py", _HERE / "cells.py", _HERE / "workbook.py", _HERE / "validation.py",
+)
+
+
+
+def _digest(paths) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+@cache
+def rules_version() -> str:
+    return _digest(RULE_FILES)
+
+
+@cache
+def models_version() -> str:
+    """The catalog and registry (the models' seeds), the SQL models, their checks and their
+    comments: when it changes, a pass rebuilds the marts even with no new file."""
+    sql = sorted(p for layer in ("staging", "intermediate", "marts", "checks")
+                 for p in (_SQL / layer).glob("*.sql"))
+    return _digest([_SCHEMAS / "indicators.csv", _SCHEMAS / "units.csv", *sql, _SQL / "docs.csv"])

@@ -1,0 +1,1 @@
+"""The indicator catalog, the unit registry and the pandera schemas built from them."""

@@ -1,0 +1,58 @@
+-- grain: one row per (submitting unit, quarter) from the earliest to the latest quarter in the
+-- ledger; key: (unit_code, period). FORM.md's timeliness: a quarter is due on the 10th of the
+-- month after it ends, by the end of that day in Asia/Shanghai; it is on time when its first
+-- valid version arrived by then. status: on_time | late | rejected (only invalid versions came)
+-- | missing (nothing came).
+with
+
+imports as (select * from staging.stg_imports where period is not null),
+units as (select * from staging.stg_units where unit_type in ('town', 'department')),
+
+quarter_range as (
+    select min(year * 4 + quarter - 1) as first_q, max(year * 4 + quarter - 1) as last_q from imports
+),
+
+quarters as (
+    select q // 4 as year, q % 4 + 1 as quarter, concat(q // 4, 'Q', q % 4 + 1) as period
+    from quarter_range, range(first_q, last_q + 1) as r(q)
+),
+
+deadlines as (
+    select *,
+        timezone('Asia/Shanghai',
+                 cast(make_date(year + (quarter = 4)::int, (quarter * 3) % 12 + 1, 10) + interval 1 day
+                      as timestamp)) as due_by
+    from quarters
+),
+
+per_unit_quarter as (
+    select unit_code, period,
+        min(received_at) filter (where status <> 'rejected') as first_valid_received_at,
+        any_value(sha256) filter (where status = 'loaded') as loaded_sha256,
+        count(*) as versions,
+        count(*) filter (where status = 'rejected') as rejected_versions
+    from imports
+    group by all
+)
+
+select
+    units.unit_code,
+    units.unit_name,
+    deadlines.period,
+    deadlines.year,
+    deadlines.quarter,
+    deadlines.due_by,
+    per_unit_quarter.first_valid_received_at,
+    case
+        when per_unit_quarter.first_valid_received_at <= deadlines.due_by then 'on_time'
+        when per_unit_quarter.first_valid_received_at is not null then 'late'
+        when per_unit_quarter.versions > 0 then 'rejected'
+        else 'missing'
+    end as status,
+    coalesce(per_unit_quarter.versions, 0) as versions,
+    coalesce(per_unit_quarter.rejected_versions, 0) as rejected_versions,
+    per_unit_quarter.loaded_sha256
+from units
+cross join deadlines
+left join per_unit_quarter using (unit_code, period)
+order by deadlines.period, units.unit_code

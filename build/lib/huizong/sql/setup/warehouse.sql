@@ -1,0 +1,74 @@
+-- The warehouse's own tables: the import ledger and the raw values of every loaded version.
+-- Run on every build; idempotent. Models (staging/intermediate/marts) are rebuilt from these.
+create schema if not exists ops;
+create schema if not exists raw;
+create schema if not exists staging;
+create schema if not exists intermediate;
+create schema if not exists marts;
+
+-- one row per file version received (by content); status: loaded | rejected | superseded | duplicate
+create table if not exists ops.imports (
+    sha256          varchar not null,
+    file_name       varchar not null,
+    unit_code       varchar,
+    period          varchar,
+    status          varchar not null,
+    received_at     timestamptz not null,  -- when the file landed in the inbox (its mtime)
+    imported_at     timestamptz not null,  -- when a pass first recorded it
+    archive_path    varchar not null,      -- the kept copy, relative to the warehouse folder
+    n_values        integer,
+    n_errors        integer not null,
+    n_warnings      integer not null,
+    first_reason    varchar,               -- the first error, for tables and the terminal
+    superseded_by   varchar,               -- sha256 of the version that replaced this one
+    feedback_path   varchar                -- a rejected file's feedback (.xlsx/.txt), relative
+);
+-- Columns added after the first release: a warehouse made by an older huizong gains them here.
+alter table ops.imports add column if not exists rules_version varchar;  -- huizong/rules.py
+-- the moment a pass first saw the file; received_at is its mtime but never later than this
+alter table ops.imports add column if not exists first_seen_at timestamptz;
+
+-- one row per arrival in the inbox: every regular file that landed (a version of ops.imports, or
+-- a byte-identical copy of one under another name), and every link or special file refused
+create table if not exists ops.arrivals (
+    inbox_path      varchar not null,      -- relative to the inbox, as people read it
+    sha256          varchar,               -- the content (null for a refused arrival)
+    status          varchar not null,      -- received | copy | refused
+    size_bytes      bigint,
+    modified_at     timestamptz,           -- the file's mtime as it landed
+    first_seen_at   timestamptz not null,  -- when a pass first saw it
+    reason          varchar                -- why a copy was not read again, or why refused
+);
+-- a warehouse older than ops.arrivals: every recorded version arrived under its own name
+insert into ops.arrivals
+select file_name, sha256, 'received', null, received_at, coalesce(first_seen_at, imported_at), null
+from ops.imports
+where not exists (select 1 from ops.arrivals);
+
+-- one row per problem found in a file; cell is an Excel reference ('' when it is the whole file)
+create table if not exists ops.import_errors (
+    sha256          varchar not null,
+    sheet           varchar not null,
+    cell            varchar not null,
+    indicator_code  varchar not null,
+    check_name      varchar not null,
+    severity        varchar not null,      -- error | warning
+    message         varchar not null
+);
+
+-- one row per value of every loaded version (superseded ones included: history is kept)
+create table if not exists raw.submitted_values (
+    sha256          varchar not null,
+    unit_code       varchar not null,      -- the village for village rows, else the submitter
+    indicator_code  varchar not null,
+    value           decimal(18, 2),        -- numeric kinds
+    level           varchar,               -- level kind
+    sheet           varchar not null,
+    cell            varchar not null
+);
+
+-- one row per build of the models that was published; models_version: huizong/rules.py
+create table if not exists ops.builds (
+    built_at        timestamptz not null,
+    models_version  varchar not null
+);

@@ -1,0 +1,71 @@
+-- FORM.md's warnings for new values (they never block a load), against each unit's history.
+-- Expects a relation `warning_candidates` (sha256, period, unit_code, indicator_code, value,
+-- sheet, cell): the values of the files being checked. History is every loaded version's
+-- values of the same units plus the candidates themselves (a candidate wins over a loaded value
+-- of its period). Cost grows with the candidates' units' history, not with the warehouse.
+-- grain: one row per warning; reference is the median (flow_spike) or last quarter's value.
+with
+
+candidates as (
+    select c.*, i.kind,
+        cast(left(c.period, 4) as integer) * 4 + cast(right(c.period, 1) as integer) as q
+    from warning_candidates as c
+    join raw.indicators as i using (indicator_code)
+    where i.kind in ('flow', 'flag')
+),
+
+candidate_units as (select distinct unit_code, indicator_code from candidates),
+
+loaded as (
+    select imports.period, v.unit_code, v.indicator_code, v.value, 0 as is_candidate
+    from raw.submitted_values as v
+    join ops.imports as imports using (sha256)
+    join candidate_units
+        on candidate_units.unit_code = v.unit_code and candidate_units.indicator_code = v.indicator_code
+    where imports.status = 'loaded'
+),
+
+history as (
+    select *, cast(left(period, 4) as integer) * 4 + cast(right(period, 1) as integer) as q
+    from (
+        select * from loaded
+        union all
+        select period, unit_code, indicator_code, value, 1 as is_candidate from candidates
+    )
+    qualify row_number() over (
+        partition by period, unit_code, indicator_code order by is_candidate desc) = 1
+),
+
+-- for every quarter of a unit's history: the median and count of its earlier quarters
+earlier as (
+    select unit_code, indicator_code, q, value,
+        median(value) over earlier_quarters as earlier_median,
+        count(*) over earlier_quarters as earlier_quarters
+    from history
+    window earlier_quarters as (
+        partition by unit_code, indicator_code order by q
+        rows between unbounded preceding and 1 preceding)
+),
+
+flow_spikes as (
+    select c.sha256, c.sheet, c.cell, c.indicator_code, 'flow_spike' as check_name,
+        c.value, e.earlier_median as reference
+    from candidates as c
+    join earlier as e using (unit_code, indicator_code, q)
+    where c.kind = 'flow' and e.earlier_quarters >= 2 and e.earlier_median > 0
+        and c.value > 5 * e.earlier_median
+),
+
+flag_drops as (
+    select c.sha256, c.sheet, c.cell, c.indicator_code, 'flag_dropped' as check_name,
+        c.value, h.value as reference
+    from candidates as c
+    join history as h
+        on h.unit_code = c.unit_code and h.indicator_code = c.indicator_code and h.q = c.q - 1
+    where c.kind = 'flag' and c.value = 0 and h.value = 1
+)
+
+select * from flow_spikes
+union all
+select * from flag_drops
+order by sha256, sheet, cell

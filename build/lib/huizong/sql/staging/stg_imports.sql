@@ -1,0 +1,17 @@
+-- grain: one row per file version received; key: sha256
+select
+    sha256,
+    file_name,
+    unit_code,
+    period,
+    cast(left(period, 4) as integer) as year,
+    cast(right(period, 1) as integer) as quarter,
+    status,
+    received_at,
+    imported_at,
+    n_values,
+    n_errors,
+    n_warnings,
+    first_reason,
+    superseded_by
+from ops.imports

@@ -1,0 +1,190 @@
+"""The DuckDB warehouse on disk: its paths, the pass lock, kept files, and atomic publishing.
+
+A pass never writes the published `huizong.duckdb` in place. It copies it to `.build/`, works on
+the copy, checkpoints and closes it, then `os.replace`s it over the published file: an analyst's
+open read-only connection keeps reading the old snapshot, new connections see the new one, and a
+pass killed at any point leaves the published file as it was (RELIABILITY.md).
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+import huizong.sql as huizong_sql
+
+from huizong.failpoints import failpoint
+from huizong.files import open_regular, sha256_of
+
+DB_NAME = "huizong.duckdb"
+STATUSES = ("loaded", "duplicate", "superseded", "rejected")  # of a file version in ops.imports
+SQL_DIR = Path(huizong_sql.__file__).resolve().parent  # the repository's sql/, or the installed copy
+
+
+def published_path(warehouse: Path) -> Path:
+    return warehouse / DB_NAME
+
+
+def build_path(warehouse: Path) -> Path:
+    return warehouse / ".build" / DB_NAME
+
+
+def archive_path(sha256: str, suffix: str) -> Path:
+    """Where a received file is kept, relative to the warehouse: by its hash (and its ending,
+    when that is a plausible one: the rest of a town's file name never reaches the path)."""
+    suffix = suffix.lower() if re.fullmatch(r"\.[A-Za-z0-9]{1,8}", suffix) else ""
+    return Path("files") / sha256[:2] / f"{sha256}{suffix}"
+
+
+class LockHeld(RuntimeError):
+    """Another process holds the warehouse's pass lock."""
+
+
+_held: dict[Path, int] = {}  # warehouse -> depth: the lock is re-entrant within a process
+
+
+@contextmanager
+def pass_lock(warehouse: Path) -> Iterator[None]:
+    """One pass at a time per warehouse; the OS drops the lock if the process dies. Re-entrant
+    in one process, so that the command line can take it before starting Prefect and the flow
+    take it again."""
+    key = Path(warehouse).resolve()
+    if key in _held:
+        _held[key] += 1
+        try:
+            yield
+        finally:
+            _held[key] -= 1
+        return
+    warehouse.mkdir(parents=True, exist_ok=True)
+    with (warehouse / ".lock").open("w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LockHeld(f"another huizong pass or command is using {warehouse}; "
+                           "try again when it has finished") from None
+        _held[key] = 1
+        try:
+            yield
+        finally:
+            del _held[key]
+
+
+def connect_read_only(warehouse: Path) -> duckdb.DuckDBPyConnection | None:
+    """An analyst-style connection to the published warehouse, or None if there is none yet."""
+    path = published_path(warehouse)
+    if not path.exists():
+        return None
+    return duckdb.connect(str(path), read_only=True,
+                          config={"enable_external_access": False, "lock_configuration": True})
+
+
+def known_arrivals(warehouse: Path) -> tuple[set[str], set[tuple[str, str | None]]]:
+    """What the published warehouse has received: the sha256 of every version, and every
+    (inbox path, sha256) arrival (sha256 None for a refused one)."""
+    con = connect_read_only(warehouse)
+    if con is None:
+        return set(), set()
+    try:
+        shas = {r[0] for r in con.execute("select sha256 from ops.imports").fetchall()}
+        try:
+            arrivals = set(con.execute("select inbox_path, sha256 from ops.arrivals").fetchall())
+        except duckdb.CatalogException:  # a warehouse older than ops.arrivals
+            arrivals = set(con.execute("select file_name, sha256 from ops.imports").fetchall())
+        return shas, arrivals
+    finally:
+        con.close()
+
+
+def latest_build(warehouse: Path) -> str | None:
+    """When the published models were last built (ISO text), None without a build."""
+    con = connect_read_only(warehouse)
+    if con is None:
+        return None
+    try:
+        row = con.execute("select max(built_at) from ops.builds").fetchone()
+    except duckdb.CatalogException:
+        return None
+    finally:
+        con.close()
+    return None if row[0] is None else row[0].isoformat()
+
+
+def built_models_version(warehouse: Path) -> str | None:
+    """The models_version the published marts were built under; '' when unknown (a warehouse
+    older than ops.builds), None when there is no warehouse."""
+    con = connect_read_only(warehouse)
+    if con is None:
+        return None
+    try:
+        return models_version_of(con)
+    finally:
+        con.close()
+
+
+def models_version_of(con: duckdb.DuckDBPyConnection) -> str:
+    try:
+        rows = con.execute("select models_version from ops.builds order by built_at desc limit 1").fetchall()
+    except duckdb.CatalogException:
+        return ""
+    return rows[0][0] if rows else ""
+
+
+def archive_file(source: Path, warehouse: Path, sha256: str) -> Path | None:
+    """Keep a copy of a received file under the warehouse, written whole or not at all, and
+    return where (relative to the warehouse). None when the file is gone or no longer has the
+    content `sha256` said: it changed since it was found, and the next pass will see it anew."""
+    rel = archive_path(sha256, source.suffix)
+    dest = warehouse / rel
+    if dest.exists():
+        return rel
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".part")
+    try:
+        src = open_regular(source)
+    except OSError:  # gone, or no longer a regular file (a link swapped in): not read
+        return None
+    with src, tmp.open("wb") as out:
+        shutil.copyfileobj(src, out, 1 << 20)
+    if sha256_of(tmp) != sha256:
+        tmp.unlink()
+        return None
+    os.replace(tmp, dest)
+    return rel
+
+
+def discard_build(warehouse: Path) -> None:
+    """Remove what a pass left in `.build/` (nothing after a publish)."""
+    build = build_path(warehouse)
+    for leftover in (build, build.with_name(DB_NAME + ".wal")):
+        leftover.unlink(missing_ok=True)
+
+
+def publish(build: Path, warehouse: Path) -> None:
+    """Swap the finished build in as the published warehouse, atomically and durably."""
+    if not build.exists():  # never let DuckDB create an empty one to publish (say, on a retry)
+        raise FileNotFoundError(f"no build to publish at {build}")
+    con = duckdb.connect(str(build))
+    con.execute("checkpoint")
+    con.close()
+    with build.open("rb") as f:
+        os.fsync(f.fileno())
+    failpoint("before_replace")
+    os.replace(build, published_path(warehouse))
+    failpoint("after_replace")
+    dir_fd = os.open(warehouse, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def setup_sql(name: str) -> str:
+    """A statement of `sql/setup/`, ready to execute or nest."""
+    return (SQL_DIR / "setup" / name).read_text(encoding="utf-8").strip().rstrip(";")

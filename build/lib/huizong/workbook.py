@@ -1,0 +1,519 @@
+"""Read one submitted workbook into tidy rows that remember their Excel cell.
+
+Pure with respect to the warehouse: takes a file path, returns a `Submission`. Problems of the
+file's shape (a missing sheet, an unknown column, a bad cover) are collected here; problems of the
+values are left to the pandera schemas (see validation.py).
+"""
+from __future__ import annotations
+
+import io
+import os
+import posixpath
+import re
+import struct
+import zipfile
+import zlib
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import python_calamine
+import xlrd
+from xlrd.biffh import error_text_from_code
+
+from huizong import clock
+from huizong.cells import EXCEL_ERROR, UNSAVED_FORMULA, Unreadable, cell_text, code_text, parse_period
+from huizong.problems import Problem, located
+from huizong.schemas import catalog as cat
+
+# Bounds that keep a hostile file from exhausting memory before any reader runs. A real
+# submission unzips to well under 1 MB; the ratio check is kept to large entries because small
+# styles.xml files compress very well and are legitimate (RELIABILITY.md).
+MAX_UNZIPPED_BYTES = 20 * 1024 * 1024
+MAX_ZIP_ENTRIES = 500
+LARGE_ENTRY_BYTES = 1024 * 1024
+MAX_RATIO = 100
+MAX_ROWS = 5_000
+MAX_COLS = 200
+
+ZIP_MAGIC = b"PK\x03\x04"
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+TOO_LARGE = "文件解压后过大，不是正常的报表，请使用下发的模板"
+FORM_SHEETS = {cat.COVER_SHEET, cat.VILLAGE_SHEET, cat.TOWN_SHEET, cat.COUNTY_SHEET}
+VALUE_COL = 3  # column D: where a vertical sheet's values are entered
+
+
+@dataclass
+class Submission:
+    """What one file says: who, which quarter, its values and villages, and what is wrong."""
+    file_name: str
+    sha256: str
+    unit_code: str | None = None
+    period: str | None = None
+    # (sheet, cell, unit_code, indicator_code, raw): unit_code is the village for village rows.
+    values: list[tuple] = field(default_factory=list)
+    # (sheet, cell, village_code, village_name) for each row of the village sheet.
+    villages: list[tuple] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def reject(self, sheet: str, cell: str, check: str, text: str, what: str = "",
+               indicator_code: str = "") -> None:
+        self.problems.append(Problem(self.sha256, sheet, cell, indicator_code, check,
+                                     located(sheet, cell, what, text)))
+
+
+def column_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def ref(row: int, col: int) -> str:
+    return f"{column_letter(col)}{row + 1}"
+
+
+def cell_position(reference: str) -> tuple[int, int]:
+    """"E5" -> (4, 4): zero-based row and column."""
+    letters, digits = re.match(r"([A-Z]+)(\d+)$", reference).groups()
+    col = 0
+    for ch in letters:
+        col = col * 26 + ord(ch) - 64
+    return int(digits) - 1, col - 1
+
+
+# An element's optional namespace prefix: calamine matches elements by their local name.
+_P = rb"<(?:[^\s<>/:!?]+:)?"
+_CELL = re.compile(_P + rb"c(?=[\s/>])([^>]*?)(?:/>|>(.*?)</(?:[^\s<>/:!?]+:)?c>)", re.S)
+_REF = re.compile(rb'\sr\s*=\s*["\']([A-Z]+\d+)["\']')
+_ERROR_TYPE = re.compile(rb'\bt\s*=\s*["\']e["\']')
+_STRING_TYPE = re.compile(rb'\bt\s*=\s*["\']str["\']')
+_FORMULA = re.compile(rb"<(?:\w+:)?f\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?f>)", re.S)
+_VALUE = re.compile(rb"<(?:\w+:)?v(?:\s[^>]*)?(?:/>|>(.*?)</(?:\w+:)?v>)", re.S)
+# Where cells are (sheet_extent): the <dimension>, the r= of every <c> and <row> (quoted either
+# way), and the order of <row>/<c> elements without r=, which follow the previous one. A cell not
+# written `<c r="A1"` within Z999 (MAX_ROWS and MAX_COLS are larger) sends the scan the slow way.
+_DIMENSION = re.compile(rb'dimension\b[^>]*?\sref\s*=\s*["\']([^"\']*)["\']')  # literal first: fast
+_ODD_CELL = re.compile(rb'<c(?! r="[A-Z][1-9]\d{0,2}")[\s/>]')
+_PREFIXED = re.compile(rb':[cf][\s/>]')  # a <x:c> cell or an <x:f> formula
+_POSITION_TAG = re.compile(_P + rb'(row|c)(?=[\s/>])([^>]*)')
+_ANY_REF = re.compile(rb'\sr\s*=\s*["\']([^"\']*)["\']')
+_A1 = re.compile(rb"([A-Za-z]+)(\d+)")
+_UNIQUE_COUNT = re.compile(rb'uniqueCount\s*=\s*["\']([^"\']*)["\']')
+_FULL_CALC_ON_LOAD = re.compile(_P + rb'calcPr\b[^>]*\sfullCalcOnLoad\s*=\s*["\'](?:1|true)["\']')
+_NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+       "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+       "p": "http://schemas.openxmlformats.org/package/2006/relationships"}
+
+
+@dataclass
+class SheetScan:
+    """What a sheet says that calamine does not, read from the file before calamine runs."""
+    rows: int = 0  # the last row and column cells occupy, 1-based; beyond the bounds if they are
+    cols: int = 0
+    # Cells calamine reads as '' although they are not: Excel errors and unsaved formulas.
+    unreadable: dict[tuple[int, int], Unreadable] = field(default_factory=dict)
+    # (row, col, "=formula") of formulas with a saved result: stale if Excel recalculates on open.
+    formulas: list[tuple[int, int, str]] = field(default_factory=list)
+
+
+def _row_number(digits: bytes) -> int:
+    if not digits.isdigit() or int(digits) == 0:
+        raise ValueError(f"bad row number {digits!r}")  # calamine would wrap it round to anything
+    return int(digits)
+
+
+def _col_number(letters: bytes) -> int:
+    col = 0
+    for ch in letters.upper():
+        col = col * 26 + ch - 64
+    return col
+
+
+def _a1(reference: bytes) -> tuple[int, int]:
+    """b"E5" -> (5, 5), 1-based; ValueError for a reference calamine cannot place."""
+    m = _A1.fullmatch(reference)
+    if not m:
+        raise ValueError(f"bad cell reference {reference!r}")
+    return _row_number(m.group(2)), _col_number(m.group(1))
+
+
+def sheet_extent(xml: bytes) -> tuple[int, int]:
+    """(rows, cols) a sheet's cells reach, from its XML alone, as far as the bounds need.
+
+    calamine allocates the whole rectangle up to the farthest cell before it returns anything
+    (one cell at XFD1048576 aborts the process: RELIABILITY.md), so this is known beforehand.
+    When every cell is written `<c r="A1"` within Z999, as the template's are, only the
+    <dimension> is read; otherwise every <row> and <c> is walked.
+    """
+    rows = cols = 0
+    for m in _DIMENSION.finditer(xml):
+        if xml[m.start() - 1:m.start()] not in (b"<", b":"):
+            continue  # not an element
+        for part in m.group(1).split(b":"):
+            r, c = _a1(part)
+            rows, cols = max(rows, r), max(cols, c)
+    if not _ODD_CELL.search(xml) and not _PREFIXED.search(xml):
+        return rows, cols
+    row = col = 0  # where the last <row> and <c> were: one without r= follows it
+    for m in _POSITION_TAG.finditer(xml):
+        found = _ANY_REF.search(m.group(2))
+        if m.group(1) == b"row":
+            row, col = (_row_number(found.group(1)) if found else row + 1), 0
+        elif found:
+            r, col = _a1(found.group(1))
+            rows = max(rows, r)
+        else:
+            col += 1
+        rows, cols = max(rows, row), max(cols, col)
+        if rows > MAX_ROWS or cols > MAX_COLS:
+            break  # too large already: no need to walk a million more tags
+    return rows, cols
+
+
+def scan_sheet(xml: bytes, recalculated: bool = False) -> SheetScan:
+    """One pass over a sheet's XML: its extent, its unreadable cells, and, if the workbook asks
+    Excel to recalculate on open (`recalculated`), its formulas, whose saved results are stale.
+
+    calamine gives '' for errors and for formulas saved without a result (RELIABILITY.md), which
+    would silently count as zero. A formula whose text result is "" (t="str", <v></v>) is saved.
+    """
+    scan = SheetScan(*sheet_extent(xml))
+    if b"<f" not in xml and b't="e"' not in xml and b"t='e'" not in xml and not _PREFIXED.search(xml):
+        return scan  # the common case: nothing to look for
+    for attrs, inner in _CELL.findall(xml):
+        found = _REF.search(attrs)
+        if not found:
+            continue
+        position = cell_position(found.group(1).decode())
+        value = _VALUE.search(inner or b"")
+        if _ERROR_TYPE.search(attrs):
+            text = value.group(1).decode("utf-8", "replace") if value and value.group(1) else "#ERROR"
+            scan.unreadable[position] = Unreadable(EXCEL_ERROR, text)
+        elif formula := _FORMULA.search(inner or b""):
+            text = "=" + (formula.group(1) or b"").decode("utf-8", "replace")
+            # openpyxl writes <v></v> for a result never computed; t="str" marks a saved "".
+            if value is None or not (value.group(1) or _STRING_TYPE.search(attrs)):
+                scan.unreadable[position] = Unreadable(UNSAVED_FORMULA, text)
+            elif recalculated:
+                scan.formulas.append((*position, text))
+    return scan
+
+
+def _inflate(data: bytes, z: zipfile.ZipFile) -> dict[str, bytes] | None:
+    """Every member of the zip `data`, inflated once while counting the bytes that come out;
+    None when past the bounds (a zip bomb).
+
+    The uncompressed sizes in the headers are not trusted: calamine inflates in full a member
+    whose header understates it (RELIABILITY.md). zlib is told instead how many bytes are left.
+    """
+    view, parts, left = memoryview(data), {}, MAX_UNZIPPED_BYTES
+    for info in z.infolist():
+        at = info.header_offset
+        if data[at:at + 4] != ZIP_MAGIC or info.flag_bits & 1:
+            raise zipfile.BadZipFile(info.filename)  # damaged, or an encrypted member
+        name_len, extra_len = struct.unpack_from("<HH", data, at + 26)
+        raw = view[at + 30 + name_len + extra_len:][:info.compress_size]
+        if info.compress_type == zipfile.ZIP_STORED:
+            out = bytes(raw[:left + 1])
+        elif info.compress_type == zipfile.ZIP_DEFLATED:
+            out = zlib.decompressobj(-15).decompress(raw, left + 1)
+        else:  # Excel writes only these two
+            raise zipfile.BadZipFile(f"compression {info.compress_type}")
+        left -= len(out)
+        if left < 0 or len(out) > LARGE_ENTRY_BYTES and len(out) > MAX_RATIO * max(1, len(raw)):
+            return None
+        parts[info.filename] = out
+    return parts
+
+
+def _scan_zip(data: bytes, sub: Submission) -> dict[str, SheetScan] | None:
+    """Each sheet's scan by sheet name, from the zip's bytes before any reader runs; None if
+    the zip is too large (a zip bomb) or not a workbook."""
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        parts = _inflate(data, z) if len(z.infolist()) <= MAX_ZIP_ENTRIES else None
+    if parts is None:
+        sub.reject("", "", "too_large", TOO_LARGE)
+        return None
+    if "xl/workbook.xml" not in parts:
+        sub.reject("", "", "not_a_workbook", "这不是 Excel 工作簿（可能是 Word 文档或压缩包），请用下发的模板填写后报送")
+        return None
+    for member, xml in parts.items():  # calamine reserves room for uniqueCount strings on open
+        if member.lower().replace("\\", "/").endswith("sharedstrings.xml"):
+            for count in _UNIQUE_COUNT.findall(xml):
+                if not count.isdigit() or int(count) > MAX_ROWS * MAX_COLS:
+                    raise ValueError(f"shared strings uniqueCount={count!r}")  # a lie: 24 bytes each
+    book = ET.fromstring(parts["xl/workbook.xml"])
+    rels = ET.fromstring(parts["xl/_rels/workbook.xml.rels"])
+    targets = {r.get("Id"): r.get("Target") or "" for r in rels.findall("p:Relationship", _NS)}
+    names = {}
+    for sheet in book.findall("m:sheets/m:sheet", _NS):
+        target = targets.get(sheet.get(f"{{{_NS['r']}}}id"), "")
+        member = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
+            posixpath.join("xl", target))
+        names[member] = sheet.get("name", "").strip()
+    recalculated = bool(_FULL_CALC_ON_LOAD.search(parts["xl/workbook.xml"]))
+    # Any member with cells is scanned, named or not: calamine might find a sheet we do not.
+    return {names.get(member, member): scan_sheet(xml, recalculated)
+            for member, xml in parts.items() if member in names or b"sheetData" in xml}
+
+
+def _scan_xls(data: bytes) -> dict[str, SheetScan]:
+    """Each sheet's extent and error cells of a legacy .xls, by xlrd: calamine reads error cells
+    (BOOLERR records) as '' (RELIABILITY.md). Ragged rows: xlrd does not pad them to the widest."""
+    book = xlrd.open_workbook(file_contents=data, formatting_info=False, ragged_rows=True,
+                              on_demand=True)
+    scans = {}
+    for i in range(book.nsheets):
+        sheet = book.sheet_by_index(i)
+        scan = scans[sheet.name.strip()] = SheetScan(sheet.nrows, sheet.ncols)
+        for r in range(sheet.nrows):
+            types = sheet.row_types(r)
+            if xlrd.XL_CELL_ERROR in types:
+                for c, code in enumerate(sheet.row_values(r)):
+                    if types[c] == xlrd.XL_CELL_ERROR:
+                        scan.unreadable[(r, c)] = Unreadable(EXCEL_ERROR, error_text_from_code.get(code, "#ERROR"))
+        book.unload_sheet(i)
+    return scans
+
+
+@dataclass
+class Book:
+    """A workbook's sheets as grids aligned with Excel's rows and columns, and what calamine's
+    grid alone does not show."""
+    grid: dict[str, list[list]]
+    hidden: list[str]  # form sheets the clerk does not see in Excel
+    merged: dict[str, list[tuple[tuple[int, int], tuple[int, int]]]]
+    formulas: dict[str, list[tuple[int, int, str]]]  # stale formula results (see SheetScan)
+
+
+def read_submission(path: Path, sha256: str, file_name: str | None = None) -> Submission:
+    """Read `path` into a Submission; never raises on bad content."""
+    sub = Submission(file_name=file_name or path.name, sha256=sha256)
+    book = _open_sheets(path, sub)
+    if book is None:
+        return sub
+    grid = book.grid
+    for name in book.hidden:
+        sub.reject(name, "", "hidden_sheet",
+                   "这张工作表被隐藏了，汇总读取的是它，而不是您在 Excel 中看到的表。"
+                   "请取消隐藏并核对内容，或删除这张表，再重新报送")
+    cover = grid.get(cat.COVER_SHEET)
+    if cover is None:
+        sub.reject(cat.COVER_SHEET, "", "missing_sheet",
+                   f"缺少工作表“{cat.COVER_SHEET}”（本文件的工作表：{'、'.join(grid)}），请勿改动工作表名称")
+        return sub
+    unit = _read_cover(cover, sub)
+    if unit is None or book.hidden:
+        return sub
+    for sheet in cat.sheets_of(unit):
+        rows = grid.get(sheet)
+        if rows is None:
+            sub.reject(sheet, "", "missing_sheet",
+                       f"缺少工作表“{sheet}”（本文件的工作表：{'、'.join(grid)}），请勿改动工作表名称")
+            continue
+        _check_merged(book.merged.get(sheet, []), sheet, sub)
+        for r, c, formula in book.formulas.get(sheet, []):
+            sub.reject(sheet, ref(r, c), "recalc_needed",
+                       "本文件由程序生成，公式要在 Excel 中计算后才有结果，文件里保存的不是计算结果。"
+                       "请用 Excel 打开本文件、保存后再报送", formula)
+        if sheet == cat.VILLAGE_SHEET:
+            _read_village_sheet(rows, unit, sub)
+        else:
+            _read_vertical_sheet(rows, unit, sheet, sub)
+    return sub
+
+
+def read_cover(path: Path) -> tuple[str | None, str | None]:
+    """(unit code, period) a workbook's cover states, or None where it cannot say."""
+    sub = Submission(file_name=path.name, sha256="")
+    book = _open_sheets(path, sub)
+    if book is None or cat.COVER_SHEET not in book.grid:
+        return None, None
+    _read_cover(book.grid[cat.COVER_SHEET], sub)
+    return sub.unit_code, sub.period
+
+
+def _open_sheets(path: Path, sub: Submission) -> Book | None:
+    """Every sheet of the workbook, or None if it is unreadable or too large.
+
+    The file's kind is told by its first bytes, not its name (RELIABILITY.md). Its size is told
+    by its bytes too, before calamine runs: calamine aborts the process on a sheet too large.
+    """
+    with path.open("rb") as f:  # calamine reads these same bytes, not the path
+        data = f.read(min(os.fstat(f.fileno()).st_size, MAX_UNZIPPED_BYTES) + 1)
+    if len(data) > MAX_UNZIPPED_BYTES:
+        sub.reject("", "", "too_large", TOO_LARGE)
+        return None
+    try:
+        if data.startswith(ZIP_MAGIC):
+            scans = _scan_zip(data, sub)
+        elif data.startswith(OLE2_MAGIC):
+            if "EncryptedPackage".encode("utf-16-le") in data:
+                sub.reject("", "", "encrypted", "文件设置了打开密码，请取消密码后再报送")
+                return None
+            scans = _scan_xls(data)
+        else:
+            kind = "CSV 或文本文件" if path.suffix.lower() in (".csv", ".txt") else "文件"
+            sub.reject("", "", "not_a_workbook",
+                       f"这不是 Excel 工作簿，而是其他{kind}，请用下发的模板填写后以 .xlsx 报送")
+            return None
+    except Exception:  # zipfile, zlib, expat and xlrd raise many types for a damaged file
+        sub.reject("", "", "corrupt_file", "文件已损坏，无法打开，请在 Excel 中重新保存后再报送")
+        return None
+    if scans is None:
+        return None
+    for name, scan in scans.items():
+        if scan.rows > MAX_ROWS or scan.cols > MAX_COLS:
+            sub.reject(name, "", "too_large",
+                       f"工作表过大（超出 {MAX_ROWS} 行或 {MAX_COLS} 列），请删除多余的行和列，或使用下发的模板")
+            return None
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        hidden = [m.name.strip() for m in workbook.sheets_metadata
+                  if m.name.strip() in FORM_SHEETS and m.visible != python_calamine.SheetVisibleEnum.Visible]
+        grid, merged = {}, {}
+        for name in workbook.sheet_names:
+            sheet = workbook.get_sheet_by_name(name)
+            if sheet.total_height > MAX_ROWS or sheet.total_width > MAX_COLS:
+                sub.reject(name, "", "too_large",
+                           f"工作表过大（{sheet.total_height} 行 × {sheet.total_width} 列），请使用下发的模板")
+                return None
+            rows = sheet.to_python(skip_empty_area=False)
+            scan = scans.get(name.strip(), SheetScan())
+            for (r, c), cell in scan.unreadable.items():
+                while len(rows) <= r:  # calamine may drop a trailing row of unsaved formulas
+                    rows.append([])
+                rows[r].extend([""] * (c + 1 - len(rows[r])))
+                rows[r][c] = cell
+            grid[name.strip()] = rows
+            merged[name.strip()] = sheet.merged_cell_ranges or []
+        return Book(grid, hidden, merged, {name: scan.formulas for name, scan in scans.items()})
+    except Exception:  # calamine raises several types for corrupt files; none must escape
+        sub.reject("", "", "corrupt_file", "文件已损坏或格式不受支持，无法读取，请在 Excel 中另存为 .xlsx 后再报送")
+        return None
+
+
+def _check_merged(ranges: list, sheet: str, sub: Submission) -> None:
+    """A merged range keeps its value in its first cell only: the others read as empty, i.e. 0.
+    Refused where it covers input cells: village rows, or a vertical sheet's column D."""
+    village = sheet == cat.VILLAGE_SHEET
+    for (r0, c0), (r1, c1) in ranges:
+        if (r0, c0) != (r1, c1) and r1 >= 1 and (village or c0 <= VALUE_COL <= c1):
+            span = f"{ref(r0, c0)}:{ref(r1, c1)}"
+            sub.reject(sheet, ref(r0, c0), "merged_cell",
+                       f"{sheet}!{span} 是合并单元格，合并后只有第一格有数，其余各格按 0 汇总。"
+                       f"请取消合并，为每个{'村' if village else '指标'}分别填写")
+
+
+def _at(rows: list[list], r: int, c: int) -> object:
+    return rows[r][c] if r < len(rows) and c < len(rows[r]) else ""
+
+
+def _read_cover(rows: list[list], sub: Submission) -> cat.Unit | None:
+    """Who submits and for which quarter, from the cover's label/value pairs (any row order)."""
+    fields: dict[str, tuple[object, str]] = {}
+    for r, row in enumerate(rows):
+        label = cell_text(_at(rows, r, 0))
+        if label:
+            fields.setdefault(label, (_at(rows, r, 1), ref(r, 1)))
+    S = cat.COVER_SHEET
+    missing = [k for k in ("填报单位", "单位代码", "报告期") if k not in fields]
+    for k in missing:
+        sub.reject(S, "", "cover_field_missing", f"封面缺少“{k}”一项（A 列填项目名，B 列填内容）")
+    if missing:
+        return None
+    (raw_code, code_cell), (raw_name, name_cell), (raw_period, period_cell) = (
+        fields["单位代码"], fields["填报单位"], fields["报告期"])
+    sub.period = parse_period(raw_period)
+    if sub.period is None:
+        sub.reject(S, period_cell, "bad_period",
+                   f"“{cell_text(raw_period)}”不是有效的报告期，应填如 2019Q1 或 2019年第1季度", "报告期")
+    elif clock.quarter_index(sub.period) > clock.quarter_index(current := clock.current_period()):
+        sub.reject(S, period_cell, "future_period",
+                   f"报告期 {sub.period} 晚于当前季度 {current}，还不能报送，请核对报告期", "报告期")
+    code = code_text(raw_code)
+    unit = cat.unit_by_code().get(code)
+    if unit is None or unit.type not in ("town", "department"):
+        sub.reject(S, code_cell, "unknown_unit", f"“{cell_text(raw_code)}”不是报送单位的代码", "单位代码")
+        return None
+    sub.unit_code = unit.code
+    if cell_text(raw_name) != unit.name:
+        sub.reject(S, name_cell, "unit_name_mismatch",
+                   f"“{cell_text(raw_name)}”与单位代码 {unit.code} 的名称“{unit.name}”不符", "填报单位")
+    return unit
+
+
+def _read_village_sheet(rows: list[list], unit: cat.Unit, sub: Submission) -> None:
+    """One row per village; one column per village indicator, found by its header."""
+    S = cat.VILLAGE_SHEET
+    header = [cell_text(h) for h in (rows[0] if rows else [])]
+    by_name = {i.name: i for i in cat.indicators_for(unit, S)}
+    code_col = name_col = None
+    columns: dict[int, cat.Indicator] = {}
+    found: set[str] = set()
+    for c, h in enumerate(header):
+        key = cat.header_key(h)
+        if not h:
+            continue
+        if key in (cat.VILLAGE_CODE_HEADER, cat.header_key(cat.VILLAGE_CODE_HEADER)):
+            code_col = c
+        elif key in (cat.VILLAGE_NAME_HEADER, cat.header_key(cat.VILLAGE_NAME_HEADER)):
+            name_col = c
+        elif key in by_name:
+            ind = by_name[key]
+            if ind.code in found:
+                sub.reject(S, ref(0, c), "duplicate_column", f"“{h}”列重复", indicator_code=ind.code)
+            else:
+                columns[c] = ind
+                found.add(ind.code)
+        else:
+            sub.reject(S, ref(0, c), "unknown_column", f"“{h}”不是本表的指标，请使用下发的模板")
+    if code_col is None:
+        sub.reject(S, "A1", "missing_column", f"缺少“{cat.VILLAGE_CODE_HEADER}”列")
+        return
+    for ind in by_name.values():
+        if ind.code not in found:
+            sub.reject(S, "", "missing_column", f"缺少指标列“{ind.header}”", indicator_code=ind.code)
+    letters = {c: column_letter(c) for c in [code_col, *columns]}
+    for r in range(1, len(rows)):
+        if all(cell_text(v) == "" for v in rows[r]):
+            continue
+        village = code_text(_at(rows, r, code_col))
+        name = cell_text(_at(rows, r, name_col)) if name_col is not None else ""
+        sub.villages.append((S, f"{letters[code_col]}{r + 1}", village, name))
+        for c, ind in columns.items():
+            sub.values.append((S, f"{letters[c]}{r + 1}", village, ind.code, _at(rows, r, c)))
+
+
+def _read_vertical_sheet(rows: list[list], unit: cat.Unit, sheet: str, sub: Submission) -> None:
+    """`指标代码 | 指标名称 | 计量单位 | 数值`, one row per indicator this unit reports."""
+    header = tuple(cat.header_key(cell_text(_at(rows, 0, c))) for c in range(4))
+    if header != cat.VERTICAL_HEADER:
+        sub.reject(sheet, "A1", "bad_header", f"表头应为“{' | '.join(cat.VERTICAL_HEADER)}”")
+        return
+    expected = {i.code: i for i in cat.indicators_for(unit, sheet)}
+    seen: set[str] = set()
+    for r in range(1, len(rows)):
+        code = code_text(_at(rows, r, 0)).upper()
+        if not code and all(cell_text(v) == "" for v in rows[r]):
+            continue
+        ind = expected.get(code)
+        if ind is None:
+            sub.reject(sheet, ref(r, 0), "unknown_indicator", f"“{code}”不是本单位应报的指标代码", "指标代码")
+            continue
+        if code in seen:
+            sub.reject(sheet, ref(r, 0), "duplicate_indicator", f"指标 {code} 重复填报", indicator_code=code)
+            continue
+        seen.add(code)
+        name = cat.header_key(cell_text(_at(rows, r, 1)))
+        if name != ind.name:
+            sub.reject(sheet, ref(r, 1), "indicator_name_mismatch",
+                       f"“{name}”与指标代码 {code} 的名称“{ind.name}”不符", indicator_code=code)
+        sub.values.append((sheet, ref(r, 3), unit.code, code, _at(rows, r, 3)))
+    for code, ind in expected.items():
+        if code not in seen:
+            sub.reject(sheet, "", "missing_indicator", f"缺少指标 {code} {ind.name}", indicator_code=code)
