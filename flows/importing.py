@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from huizong.flows.tasks import BATCH_SIZE, IO_TASK, log_files
 from huizong import isolation, ledger, models, warehouse as wh
 from huizong.failpoints import failpoint
-from huizong.rules import models_version
+from huizong.versions import models_version
 from huizong.validation import Outcome, validate_batch
 
 @task(cache_policy=NO_CACHE)

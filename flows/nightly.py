@@ -11,7 +11,7 @@ from prefect.schedules import Cron
 from huizong.flows.reporting import reports_after_publish, reports_are_stale
 from huizong.flows.tasks import BATCH_SIZE, SETTLE_SECONDS, discover, report_artifacts
 from huizong import isolation, warehouse as wh
-from huizong.rules import models_version
+from huizong.versions import models_version
 
 
 # Batches run in two threads of this process, each feeding one reading worker process

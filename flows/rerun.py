@@ -21,7 +21,7 @@ from huizong.flows.reporting import reports_after_publish
 from huizong.flows.tasks import SETTLE_SECONDS, discover, report_artifacts
 from huizong import clock, isolation, warehouse as wh
 from huizong.files import display_name, sha256_of
-from huizong.rules import rules_version
+from huizong.versions import rules_version
 from huizong.workbook import read_cover
 
 

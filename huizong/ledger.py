@@ -14,7 +14,7 @@ import duckdb
 import pandas as pd
 
 from huizong.problems import Problem
-from huizong.rules import rules_version
+from huizong.versions import rules_version
 from huizong.validation import Outcome, word_warnings
 from huizong.warehouse import build_path, discard_build, published_path, setup_sql
 from huizong.schemas import catalog as cat

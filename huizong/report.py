@@ -19,7 +19,7 @@ import duckdb
 
 from huizong.summary import INCOMPLETE_MARK, Figure, Summary, fill, plain_number
 from huizong.charts import STATUS_STYLE
-from huizong.rules import models_version
+from huizong.versions import models_version
 from huizong.warehouse import SQL_DIR, connect_read_only, models_version_of
 from huizong.schemas import catalog as cat
 

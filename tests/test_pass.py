@@ -233,7 +233,7 @@ def test_every_mart_and_column_is_documented(county):
 def test_a_changed_catalog_or_model_rebuilds_the_marts_with_no_new_file(tmp_path, prefect_harness):
     import duckdb
 
-    from huizong.rules import models_version
+    from huizong.versions import models_version
 
     inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse"
     write_unit_workbook(inbox / "q1.xlsx", LATE_TOWN, "2019Q1")
