@@ -4,7 +4,10 @@ imports only when it has files, so that a pass with nothing new starts as fast a
 
 Per-file work returns an outcome value instead of raising, every future is waited on, and bad
 input is a `rejected` row, never a failed task (RELIABILITY.md, Prefect failure semantics). Only
-I/O tasks retry, and only on faults that can pass (a busy or full disk, a network share).
+I/O tasks retry, and only on faults that can pass (an OSError such as a network share that
+hiccups, a DuckDB I/O error). A full disk is not retried: DuckDB reports it as a fatal error,
+which leaves its connection unusable, so the pass fails (exit 1) and the published warehouse
+stays as it was; the next pass, with room again, completes.
 """
 from __future__ import annotations
 

@@ -171,8 +171,10 @@ def publish(build: Path, warehouse: Path) -> None:
     if not build.exists():  # never let DuckDB create an empty one to publish (say, on a retry)
         raise FileNotFoundError(f"no build to publish at {build}")
     con = duckdb.connect(str(build))
-    con.execute("checkpoint")
-    con.close()
+    try:
+        con.execute("checkpoint")
+    finally:
+        con.close()  # also when the checkpoint fails (a full disk): the build is discarded next
     with build.open("rb") as f:
         os.fsync(f.fileno())
     failpoint("before_replace")

@@ -176,7 +176,8 @@ FILE_SIZE_LIMIT = textwrap.dedent("""
 def test_a_pass_that_runs_out_of_space_leaves_the_warehouse_as_it_was(workbooks, reference, tmp_path,
                                                                       prefect_harness):
     """A full disk, approximated by a limit on the size of any file the pass writes: the build
-    copy of the warehouse cannot grow. The pass fails (after its retries) with exit 1."""
+    copy of the warehouse cannot grow. DuckDB reports it as a fatal error, which is not retried:
+    the pass fails with exit 1."""
     inbox, warehouse, before = first_half_loaded_second_half_arrived(workbooks, tmp_path)
     published = warehouse / "huizong.duckdb"
     limit = published.stat().st_size + 64 * 1024
