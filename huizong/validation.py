@@ -11,9 +11,9 @@ import pandas as pd
 import pandera.errors
 
 from huizong.cells import cell_text, parse_cell
-from huizong.problems import CELL_ISSUES, ERROR, WARNING, NOT_A_LEVEL_TEXT, Problem, located
+from huizong.problems import ERROR, Problem, located
 from huizong.workbook import Submission
-from huizong.schemas import catalog as cat
+from huizong.schemas import catalog as cat, rules
 from huizong.schemas.submission import values_schema, villages_schema
 
 LOADED_COLUMNS = ["sha256", "unit_code", "indicator_code", "value", "level", "sheet", "cell"]
@@ -92,54 +92,35 @@ def failed_rows(schema, df: pd.DataFrame) -> list[tuple[str, int]]:
 
 
 def _value_message(check: str, row: pd.Series) -> str:
+    """A failed value check, worded from the rule table: which wording (variant) and the
+    values its placeholders take both come from the row and its indicator."""
     ind = cat.indicator_by_code()[row["indicator_code"]]
-    raw = row["raw"]
+    variant, values = "", {"raw": row["raw"]}
     if check == "readable":
-        text = CELL_ISSUES[row["issue"]]
-    elif check == "not_negative":
-        text = "不能为负数"
-    elif check == "decimals":
-        text = "只能是整数" if not ind.decimals else f"最多保留 {ind.decimals} 位小数"
+        variant = row["issue"]
+    elif check == "decimals" and ind.decimals:
+        variant, values["decimals"] = "places", ind.decimals
     elif check == "range":
-        text = ("只能填 1/0 或 是/否" if ind.kind == "flag"
-                else f"超出允许范围 {ind.min:g}–{ind.max:g}")
-    elif check == "level":
-        text = NOT_A_LEVEL_TEXT
-    else:  # cross:<left>:<op>:<right>
-        _, _, op, right = check.split(":")
-        other = cat.indicator_by_code()[right]
-        text = {"le": f"不能大于同一村的“{other.name}”",
-                "needs": f"“{other.name}”为 0 时不能填报人数",
-                "iff": f"与“{other.name}”必须同时为 0 或同时大于 0"}[op]
-    return located(row["sheet"], row["cell"], ind.header, f"“{raw}”{text}")
+        if ind.kind == "flag":
+            variant = "flag"
+        values.update(min=f"{ind.min:g}", max=f"{ind.max:g}")
+    elif check.startswith("cross:"):  # cross:<left>:<op>:<right>
+        values["other"] = cat.indicator_by_code()[check.split(":")[3]].name
+    return located(row["sheet"], row["cell"], ind.header, rules.word(check, variant, **values))
 
 
 def _village_message(check: str, row: pd.Series) -> str:
-    code, name = row["village_code"], row["village_name"]
+    values = {"code": row["village_code"], "name": row["village_name"]}
     if check == "village_missing":
-        return located(row["sheet"], "", "", f"缺少 {name}（{code}）这一行，本镇每个村（社区）都要填报")
-    if check == "village_repeated":
-        return located(row["sheet"], row["cell"], "村（社区）代码", f"“{code}”重复出现，每个村（社区）只能填一行")
-    if row["registry_town"] is None or pd.isna(row["registry_town"]):
-        return located(row["sheet"], row["cell"], "村（社区）代码", f"“{code}”不是登记的村（社区）代码")
-    town = cat.unit_by_code()[row["registry_town"]].name
-    return located(row["sheet"], row["cell"], "村（社区）代码", f"“{code}”是{town}的村（社区），不属于本镇")
-
-
-def word_warnings(rows: list[tuple]) -> list[Problem]:
-    """Warnings from `sql/setup/warnings.sql` (sha256, sheet, cell, indicator_code, check_name,
-    value, reference), worded for the clerk."""
-    problems = []
-    for sha256, sheet, cell, code, check, value, reference in rows:
-        ind = cat.indicator_by_code()[code]
-        shown = cell_text(float(value))
-        if check == "flow_spike":
-            text = f"“{shown}”超过本单位以往季度中位数 {cell_text(float(reference))} 的 5 倍，请核实是否填错"
+        return located(row["sheet"], "", "", rules.word(check, **values))
+    variant = ""
+    if check == "village_stranger":
+        town = row["registry_town"]
+        if town is None or pd.isna(town):
+            variant = "unregistered"
         else:
-            text = "上季度为“是”，本季度为“否”，请核实"
-        problems.append(Problem(sha256, sheet, cell, code, check,
-                                located(sheet, cell, ind.header, text), WARNING))
-    return problems
+            values["town"] = cat.unit_by_code()[town].name
+    return located(row["sheet"], row["cell"], "村（社区）代码", rules.word(check, variant, **values))
 
 
 def validate_batch(subs: list[Submission]) -> tuple[list[Outcome], pd.DataFrame]:
@@ -152,12 +133,13 @@ def validate_batch(subs: list[Submission]) -> tuple[list[Outcome], pd.DataFrame]
         row = values.loc[i]
         outcomes[row["sha256"]].problems.append(Problem(
             row["sha256"], row["sheet"], row["cell"], row["indicator_code"], check,
-            _value_message(check, row)))
+            _value_message(check, row), rules.rule(check).severity))
     villages = villages_frame(readable)
     for check, i in failed_rows(villages_schema(), villages):
         row = villages.loc[i]
         outcomes[row["sha256"]].problems.append(Problem(
-            row["sha256"], row["sheet"], row["cell"], "", check, _village_message(check, row)))
+            row["sha256"], row["sheet"], row["cell"], "", check, _village_message(check, row),
+            rules.rule(check).severity))
     ok = {sha for sha, o in outcomes.items() if o.ok}
     loadable = values.loc[values["sha256"].isin(ok), LOADED_COLUMNS].reset_index(drop=True)
     return list(outcomes.values()), loadable

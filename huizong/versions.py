@@ -18,7 +18,7 @@ from huizong.warehouse import SQL_DIR as _SQL
 _HERE = Path(__file__).resolve().parent
 RULE_FILES = (
     _SCHEMAS / "indicators.csv", _SCHEMAS / "units.csv", _SCHEMAS / "catalog.py",
-    _SCHEMAS / "submission.py", _HERE / "cells.py", _HERE / "workbook.py", _HERE / "validation.py",
+    _SCHEMAS / "submission.py", _SCHEMAS / "rules.py", _HERE / "cells.py", _HERE / "workbook.py", _HERE / "validation.py",
 )
 
 

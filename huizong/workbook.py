@@ -24,7 +24,7 @@ from xlrd.biffh import error_text_from_code
 from huizong import clock
 from huizong.cells import EXCEL_ERROR, UNSAVED_FORMULA, Unreadable, cell_text, code_text, parse_period
 from huizong.problems import Problem, located
-from huizong.schemas import catalog as cat
+from huizong.schemas import catalog as cat, rules
 
 # Bounds that keep a hostile file from exhausting memory before any reader runs. A real
 # submission unzips to well under 1 MB; the ratio check is kept to large entries because small
@@ -38,7 +38,6 @@ MAX_COLS = 200
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-TOO_LARGE = "文件解压后过大，不是正常的报表，请使用下发的模板"
 FORM_SHEETS = {cat.COVER_SHEET, cat.VILLAGE_SHEET, cat.TOWN_SHEET, cat.COUNTY_SHEET}
 VALUE_COL = 3  # column D: where a vertical sheet's values are entered
 
@@ -56,10 +55,14 @@ class Submission:
     villages: list[tuple] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
-    def reject(self, sheet: str, cell: str, check: str, text: str, what: str = "",
-               indicator_code: str = "") -> None:
+    def reject(self, sheet: str, cell: str, check: str, /, what: str = "", *,
+               indicator_code: str = "", variant: str = "", **values: object) -> None:
+        """Record that rule `check` failed at sheet!cell, worded from the rule table with
+        `values` for its placeholders; `what` names the cell's field for the clerk."""
+        found = rules.rule(check)
         self.problems.append(Problem(self.sha256, sheet, cell, indicator_code, check,
-                                     located(sheet, cell, what, text)))
+                                     located(sheet, cell, what, found.word(variant, **values)),
+                                     found.severity))
 
 
 def column_letter(index: int) -> str:
@@ -236,10 +239,10 @@ def _scan_zip(data: bytes, sub: Submission) -> dict[str, SheetScan] | None:
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         parts = _inflate(data, z) if len(z.infolist()) <= MAX_ZIP_ENTRIES else None
     if parts is None:
-        sub.reject("", "", "too_large", TOO_LARGE)
+        sub.reject("", "", "too_large")
         return None
     if "xl/workbook.xml" not in parts:
-        sub.reject("", "", "not_a_workbook", "这不是 Excel 工作簿（可能是 Word 文档或压缩包），请用下发的模板填写后报送")
+        sub.reject("", "", "not_a_workbook")
         return None
     for member, xml in parts.items():  # calamine reserves room for uniqueCount strings on open
         if member.lower().replace("\\", "/").endswith("sharedstrings.xml"):
@@ -298,13 +301,10 @@ def read_submission(path: Path, sha256: str, file_name: str | None = None) -> Su
         return sub
     grid = book.grid
     for name in book.hidden:
-        sub.reject(name, "", "hidden_sheet",
-                   "这张工作表被隐藏了，汇总读取的是它，而不是您在 Excel 中看到的表。"
-                   "请取消隐藏并核对内容，或删除这张表，再重新报送")
+        sub.reject(name, "", "hidden_sheet")
     cover = grid.get(cat.COVER_SHEET)
     if cover is None:
-        sub.reject(cat.COVER_SHEET, "", "missing_sheet",
-                   f"缺少工作表“{cat.COVER_SHEET}”（本文件的工作表：{'、'.join(grid)}），请勿改动工作表名称")
+        sub.reject(cat.COVER_SHEET, "", "missing_sheet", missing=cat.COVER_SHEET, sheets="、".join(grid))
         return sub
     unit = _read_cover(cover, sub)
     if unit is None or book.hidden:
@@ -312,14 +312,11 @@ def read_submission(path: Path, sha256: str, file_name: str | None = None) -> Su
     for sheet in cat.sheets_of(unit):
         rows = grid.get(sheet)
         if rows is None:
-            sub.reject(sheet, "", "missing_sheet",
-                       f"缺少工作表“{sheet}”（本文件的工作表：{'、'.join(grid)}），请勿改动工作表名称")
+            sub.reject(sheet, "", "missing_sheet", missing=sheet, sheets="、".join(grid))
             continue
         _check_merged(book.merged.get(sheet, []), sheet, sub)
         for r, c, formula in book.formulas.get(sheet, []):
-            sub.reject(sheet, ref(r, c), "recalc_needed",
-                       "本文件由程序生成，公式要在 Excel 中计算后才有结果，文件里保存的不是计算结果。"
-                       "请用 Excel 打开本文件、保存后再报送", formula)
+            sub.reject(sheet, ref(r, c), "recalc_needed", formula)
         if sheet == cat.VILLAGE_SHEET:
             _read_village_sheet(rows, unit, sub)
         else:
@@ -346,30 +343,28 @@ def _open_sheets(path: Path, sub: Submission) -> Book | None:
     with path.open("rb") as f:  # calamine reads these same bytes, not the path
         data = f.read(min(os.fstat(f.fileno()).st_size, MAX_UNZIPPED_BYTES) + 1)
     if len(data) > MAX_UNZIPPED_BYTES:
-        sub.reject("", "", "too_large", TOO_LARGE)
+        sub.reject("", "", "too_large")
         return None
     try:
         if data.startswith(ZIP_MAGIC):
             scans = _scan_zip(data, sub)
         elif data.startswith(OLE2_MAGIC):
             if "EncryptedPackage".encode("utf-16-le") in data:
-                sub.reject("", "", "encrypted", "文件设置了打开密码，请取消密码后再报送")
+                sub.reject("", "", "encrypted")
                 return None
             scans = _scan_xls(data)
         else:
             kind = "CSV 或文本文件" if path.suffix.lower() in (".csv", ".txt") else "文件"
-            sub.reject("", "", "not_a_workbook",
-                       f"这不是 Excel 工作簿，而是其他{kind}，请用下发的模板填写后以 .xlsx 报送")
+            sub.reject("", "", "not_a_workbook", variant="other", kind=kind)
             return None
     except Exception:  # zipfile, zlib, expat and xlrd raise many types for a damaged file
-        sub.reject("", "", "corrupt_file", "文件已损坏，无法打开，请在 Excel 中重新保存后再报送")
+        sub.reject("", "", "corrupt_file")
         return None
     if scans is None:
         return None
     for name, scan in scans.items():
         if scan.rows > MAX_ROWS or scan.cols > MAX_COLS:
-            sub.reject(name, "", "too_large",
-                       f"工作表过大（超出 {MAX_ROWS} 行或 {MAX_COLS} 列），请删除多余的行和列，或使用下发的模板")
+            sub.reject(name, "", "too_large", variant="bounds", max_rows=MAX_ROWS, max_cols=MAX_COLS)
             return None
     try:
         workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
@@ -379,8 +374,8 @@ def _open_sheets(path: Path, sub: Submission) -> Book | None:
         for name in workbook.sheet_names:
             sheet = workbook.get_sheet_by_name(name)
             if sheet.total_height > MAX_ROWS or sheet.total_width > MAX_COLS:
-                sub.reject(name, "", "too_large",
-                           f"工作表过大（{sheet.total_height} 行 × {sheet.total_width} 列），请使用下发的模板")
+                sub.reject(name, "", "too_large", variant="size",
+                           rows=sheet.total_height, cols=sheet.total_width)
                 return None
             rows = sheet.to_python(skip_empty_area=False)
             scan = scans.get(name.strip(), SheetScan())
@@ -393,7 +388,7 @@ def _open_sheets(path: Path, sub: Submission) -> Book | None:
             merged[name.strip()] = sheet.merged_cell_ranges or []
         return Book(grid, hidden, merged, {name: scan.formulas for name, scan in scans.items()})
     except Exception:  # calamine raises several types for corrupt files; none must escape
-        sub.reject("", "", "corrupt_file", "文件已损坏或格式不受支持，无法读取，请在 Excel 中另存为 .xlsx 后再报送")
+        sub.reject("", "", "corrupt_file", variant="unsupported")
         return None
 
 
@@ -404,9 +399,8 @@ def _check_merged(ranges: list, sheet: str, sub: Submission) -> None:
     for (r0, c0), (r1, c1) in ranges:
         if (r0, c0) != (r1, c1) and r1 >= 1 and (village or c0 <= VALUE_COL <= c1):
             span = f"{ref(r0, c0)}:{ref(r1, c1)}"
-            sub.reject(sheet, ref(r0, c0), "merged_cell",
-                       f"{sheet}!{span} 是合并单元格，合并后只有第一格有数，其余各格按 0 汇总。"
-                       f"请取消合并，为每个{'村' if village else '指标'}分别填写")
+            sub.reject(sheet, ref(r0, c0), "merged_cell", span=f"{sheet}!{span}",
+                       row_kind="村" if village else "指标")
 
 
 def _at(rows: list[list], r: int, c: int) -> object:
@@ -423,27 +417,25 @@ def _read_cover(rows: list[list], sub: Submission) -> cat.Unit | None:
     S = cat.COVER_SHEET
     missing = [k for k in ("填报单位", "单位代码", "报告期") if k not in fields]
     for k in missing:
-        sub.reject(S, "", "cover_field_missing", f"封面缺少“{k}”一项（A 列填项目名，B 列填内容）")
+        sub.reject(S, "", "cover_field_missing", label=k)
     if missing:
         return None
     (raw_code, code_cell), (raw_name, name_cell), (raw_period, period_cell) = (
         fields["单位代码"], fields["填报单位"], fields["报告期"])
     sub.period = parse_period(raw_period)
     if sub.period is None:
-        sub.reject(S, period_cell, "bad_period",
-                   f"“{cell_text(raw_period)}”不是有效的报告期，应填如 2019Q1 或 2019年第1季度", "报告期")
+        sub.reject(S, period_cell, "bad_period", "报告期", raw=cell_text(raw_period))
     elif clock.quarter_index(sub.period) > clock.quarter_index(current := clock.current_period()):
-        sub.reject(S, period_cell, "future_period",
-                   f"报告期 {sub.period} 晚于当前季度 {current}，还不能报送，请核对报告期", "报告期")
+        sub.reject(S, period_cell, "future_period", "报告期", period=sub.period, current=current)
     code = code_text(raw_code)
     unit = cat.unit_by_code().get(code)
     if unit is None or unit.type not in ("town", "department"):
-        sub.reject(S, code_cell, "unknown_unit", f"“{cell_text(raw_code)}”不是报送单位的代码", "单位代码")
+        sub.reject(S, code_cell, "unknown_unit", "单位代码", raw=cell_text(raw_code))
         return None
     sub.unit_code = unit.code
     if cell_text(raw_name) != unit.name:
-        sub.reject(S, name_cell, "unit_name_mismatch",
-                   f"“{cell_text(raw_name)}”与单位代码 {unit.code} 的名称“{unit.name}”不符", "填报单位")
+        sub.reject(S, name_cell, "unit_name_mismatch", "填报单位",
+                   raw=cell_text(raw_name), code=unit.code, name=unit.name)
     return unit
 
 
@@ -466,18 +458,18 @@ def _read_village_sheet(rows: list[list], unit: cat.Unit, sub: Submission) -> No
         elif key in by_name:
             ind = by_name[key]
             if ind.code in found:
-                sub.reject(S, ref(0, c), "duplicate_column", f"“{h}”列重复", indicator_code=ind.code)
+                sub.reject(S, ref(0, c), "duplicate_column", indicator_code=ind.code, header=h)
             else:
                 columns[c] = ind
                 found.add(ind.code)
         else:
-            sub.reject(S, ref(0, c), "unknown_column", f"“{h}”不是本表的指标，请使用下发的模板")
+            sub.reject(S, ref(0, c), "unknown_column", header=h)
     if code_col is None:
-        sub.reject(S, "A1", "missing_column", f"缺少“{cat.VILLAGE_CODE_HEADER}”列")
+        sub.reject(S, "A1", "missing_column", variant="code", header=cat.VILLAGE_CODE_HEADER)
         return
     for ind in by_name.values():
         if ind.code not in found:
-            sub.reject(S, "", "missing_column", f"缺少指标列“{ind.header}”", indicator_code=ind.code)
+            sub.reject(S, "", "missing_column", indicator_code=ind.code, header=ind.header)
     letters = {c: column_letter(c) for c in [code_col, *columns]}
     for r in range(1, len(rows)):
         if all(cell_text(v) == "" for v in rows[r]):
@@ -493,7 +485,7 @@ def _read_vertical_sheet(rows: list[list], unit: cat.Unit, sheet: str, sub: Subm
     """`指标代码 | 指标名称 | 计量单位 | 数值`, one row per indicator this unit reports."""
     header = tuple(cat.header_key(cell_text(_at(rows, 0, c))) for c in range(4))
     if header != cat.VERTICAL_HEADER:
-        sub.reject(sheet, "A1", "bad_header", f"表头应为“{' | '.join(cat.VERTICAL_HEADER)}”")
+        sub.reject(sheet, "A1", "bad_header", header=" | ".join(cat.VERTICAL_HEADER))
         return
     expected = {i.code: i for i in cat.indicators_for(unit, sheet)}
     seen: set[str] = set()
@@ -503,17 +495,17 @@ def _read_vertical_sheet(rows: list[list], unit: cat.Unit, sheet: str, sub: Subm
             continue
         ind = expected.get(code)
         if ind is None:
-            sub.reject(sheet, ref(r, 0), "unknown_indicator", f"“{code}”不是本单位应报的指标代码", "指标代码")
+            sub.reject(sheet, ref(r, 0), "unknown_indicator", "指标代码", code=code)
             continue
         if code in seen:
-            sub.reject(sheet, ref(r, 0), "duplicate_indicator", f"指标 {code} 重复填报", indicator_code=code)
+            sub.reject(sheet, ref(r, 0), "duplicate_indicator", indicator_code=code, code=code)
             continue
         seen.add(code)
         name = cat.header_key(cell_text(_at(rows, r, 1)))
         if name != ind.name:
-            sub.reject(sheet, ref(r, 1), "indicator_name_mismatch",
-                       f"“{name}”与指标代码 {code} 的名称“{ind.name}”不符", indicator_code=code)
+            sub.reject(sheet, ref(r, 1), "indicator_name_mismatch", indicator_code=code,
+                       raw=name, code=code, name=ind.name)
         sub.values.append((sheet, ref(r, 3), unit.code, code, _at(rows, r, 3)))
     for code, ind in expected.items():
         if code not in seen:
-            sub.reject(sheet, "", "missing_indicator", f"缺少指标 {code} {ind.name}", indicator_code=code)
+            sub.reject(sheet, "", "missing_indicator", indicator_code=code, code=code, name=ind.name)

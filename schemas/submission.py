@@ -5,53 +5,65 @@ Two stages of the same data, each a schema:
   of FORM.md turned its text into `value` or `level`; the catalog's bounds ride along as columns.
 - `villages_schema`: one row per village expected or found in a town's village sheet.
 
-Every check has a `name`; `huizong.validation` words each failure for the clerk by that name.
+Every check is a rule of `schemas/rules.py`, named by its id; `huizong.validation` words each
+failure for the clerk from the rule table.
 The checks are vectorised over the whole batch, so one `validate` call covers many files.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import pandas as pd
 import pandera.pandas as pa
 
-from huizong.schemas import catalog as cat
+from huizong.schemas import catalog as cat, rules
 
 TEXT = pa.Column(str)
 OPTIONAL_TEXT = pa.Column(str, nullable=True)
 OPTIONAL_NUMBER = pa.Column(float, nullable=True)
 
-# Checks across cells of one village (FORM.md "Checks across cells"): (left, op, right).
-# "le": left <= right; "needs": left > 0 requires right > 0; "iff": left > 0 iff right > 0.
-CROSS_CHECKS = (
-    ("V08", "le", "V01"),
-    ("V09", "le", "V01"),
-    ("V14", "needs", "V13"),
-    ("V15", "needs", "V13"),
-    ("E02", "iff", "E03"),
-)
+# The check function of every pandera rule of the rule table, by rule id, and the frame it
+# checks: "values" (one row per cell) or "villages" (one row per village of a town's sheet).
+CHECKS: dict[str, tuple[str, Callable[[pd.DataFrame], pd.Series]]] = {}
+
+
+def checks(rule_id: str, frame: str = "values"):
+    """Declare the decorated function as the check of `rule_id`, which the table must hold."""
+    def register(fn):
+        if rules.rule(rule_id).checked_in != rules.PANDERA:
+            raise rules.RuleError(f"{fn.__name__} checks {rule_id!r}, which is not a pandera rule")
+        CHECKS[rule_id] = (frame, fn)
+        return fn
+    return register
 
 
 def _numeric(df: pd.DataFrame) -> pd.Series:
     return df["kind"].isin(cat.NUMERIC_KINDS) & df["issue"].isna()
 
 
+@checks("readable")
 def readable(df: pd.DataFrame) -> pd.Series:
     return df["issue"].isna()
 
 
+@checks("not_negative")
 def not_negative(df: pd.DataFrame) -> pd.Series:
     return ~_numeric(df) | (df["value"] >= 0)
 
 
+@checks("decimals")
 def within_decimals(df: pd.DataFrame) -> pd.Series:
     scaled = df["value"] * 10 ** df["decimals"].fillna(0)
     return ~_numeric(df) | ((scaled - scaled.round()).abs() < 1e-6)
 
 
+@checks("range")
 def within_range(df: pd.DataFrame) -> pd.Series:
     checked = _numeric(df) & (df["value"] >= 0)
     return ~checked | ((df["value"] >= df["min"]) & (df["value"] <= df["max"]))
 
 
+@checks("level")
 def known_level(df: pd.DataFrame) -> pd.Series:
     return (df["kind"] != "level") | ~df["issue"].isna() | df["level"].isin(cat.LEVELS)
 
@@ -81,6 +93,41 @@ def cross_cell(left: str, op: str, right: str):
     return check
 
 
+# The cross-cell rules say what they check in their id: cross:<left>:<op>:<right>.
+for _rule in rules.rules_checked_in(rules.PANDERA):
+    if _rule.id.startswith("cross:"):
+        _, _left, _op, _right = _rule.id.split(":")
+        if _op not in ("le", "needs", "iff"):
+            raise rules.RuleError(f"rule {_rule.id!r}: unknown comparison {_op!r}")
+        checks(_rule.id)(cross_cell(_left, _op, _right))
+
+
+@checks("village_missing", "villages")
+def village_present(df: pd.DataFrame) -> pd.Series:
+    return df["present"]
+
+
+@checks("village_stranger", "villages")
+def village_of_this_town(df: pd.DataFrame) -> pd.Series:
+    return ~df["present"] | (df["registry_town"] == df["town_code"])
+
+
+@checks("village_repeated", "villages")
+def village_once(df: pd.DataFrame) -> pd.Series:
+    return df["times"] <= 1
+
+
+_unchecked = [r.id for r in rules.rules_checked_in(rules.PANDERA) if r.id not in CHECKS]
+if _unchecked:
+    raise rules.RuleError(f"pandera rules with no check function in schemas/submission.py: {_unchecked}")
+
+
+def _checks_of(frame: str) -> list[pa.Check]:
+    """The pandera checks of `frame`, in the rule table's order."""
+    return [pa.Check(fn, name=rule_id) for rule_id, (of, fn) in
+            sorted(CHECKS.items(), key=lambda kv: list(rules.RULE_BY_ID).index(kv[0])) if of == frame]
+
+
 def values_schema() -> pa.DataFrameSchema:
     codes = [i.code for i in cat.indicators()]
     return pa.DataFrameSchema(
@@ -91,14 +138,7 @@ def values_schema() -> pa.DataFrameSchema:
             "raw": TEXT, "value": OPTIONAL_NUMBER, "level": OPTIONAL_TEXT, "issue": OPTIONAL_TEXT,
             "min": OPTIONAL_NUMBER, "max": OPTIONAL_NUMBER, "decimals": OPTIONAL_NUMBER,
         },
-        checks=[
-            pa.Check(readable, name="readable"),
-            pa.Check(not_negative, name="not_negative"),
-            pa.Check(within_decimals, name="decimals"),
-            pa.Check(within_range, name="range"),
-            pa.Check(known_level, name="level"),
-            *(pa.Check(cross_cell(a, op, b), name=f"cross:{a}:{op}:{b}") for a, op, b in CROSS_CHECKS),
-        ],
+        checks=_checks_of("values"),
         strict=True,
     )
 
@@ -111,11 +151,6 @@ def villages_schema() -> pa.DataFrameSchema:
             "registry_town": OPTIONAL_TEXT, "registry_name": OPTIONAL_TEXT,
             "present": pa.Column(bool), "times": pa.Column(int),
         },
-        checks=[
-            pa.Check(lambda df: df["present"], name="village_missing"),
-            pa.Check(lambda df: ~df["present"] | (df["registry_town"] == df["town_code"]),
-                     name="village_stranger"),
-            pa.Check(lambda df: df["times"] <= 1, name="village_repeated"),
-        ],
+        checks=_checks_of("villages"),
         strict=True,
     )
