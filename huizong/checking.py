@@ -2,8 +2,9 @@
 
 The files are read in a worker process, as in a pass (huizong/isolation.py): a file that crashes
 its reader is reported as unreadable, never a crash of the command. Warnings compare the files
-with the published warehouse's history, opened read-only; with no warehouse yet, with an empty
-in-memory one.
+with the published warehouse's history, attached read-only to an in-memory database seeded with
+the current catalog and rule table: they are worded as the next pass would word them, even if the
+warehouse was built by an older huizong.
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def check_files(paths: list[Path], warehouse: Path) -> list[Outcome]:
     outcomes.sort(key=lambda o: order[o.sha256])
     periods = pd.DataFrame([(o.sha256, o.period) for o in outcomes if o.ok], columns=["sha256", "period"])
     candidates = values.merge(periods, on="sha256")
-    con = wh.connect_read_only(warehouse) or _empty_warehouse()
+    con = _history(warehouse)
     try:
         con.register("candidate_values", candidates)
         con.execute("create temp table warning_candidates as select * from candidate_values")
@@ -46,7 +47,15 @@ def check_files(paths: list[Path], warehouse: Path) -> list[Outcome]:
     return outcomes
 
 
-def _empty_warehouse() -> duckdb.DuckDBPyConnection:
+def _history(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory warehouse with today's seeds whose ledger and values are the published
+    warehouse's (read-only views), or empty when there is none yet."""
     con = duckdb.connect()
     ledger.prepare(con)
+    published = wh.published_path(warehouse)
+    if published.exists():
+        path = str(published).replace("'", "''")
+        con.execute(f"attach '{path}' as published (read_only)")
+        for table in ("ops.imports", "raw.submitted_values"):
+            con.execute(f"drop table {table}; create view {table} as select * from published.{table}")
     return con

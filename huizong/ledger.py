@@ -15,9 +15,9 @@ import pandas as pd
 
 from huizong.problems import Problem
 from huizong.versions import rules_version
-from huizong.validation import Outcome, word_warnings
+from huizong.validation import Outcome
 from huizong.warehouse import build_path, discard_build, published_path, setup_sql
-from huizong.schemas import catalog as cat
+from huizong.schemas import catalog as cat, rules
 
 
 def start_build(warehouse: Path) -> Path:
@@ -42,8 +42,8 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def load_catalog(con: duckdb.DuckDBPyConnection) -> None:
-    """The registry, the indicator catalog and the levels in rising order, as seeds the SQL
-    models join to."""
+    """The registry, the indicator catalog, the levels in rising order and the rule table (one
+    row per rule and wording, for the warnings SQL words), as seeds the SQL joins to."""
     units = pd.DataFrame([asdict(u) for u in cat.units()]).rename(
         columns={"code": "unit_code", "name": "unit_name", "type": "unit_type"})
     indicators = pd.DataFrame([asdict(i) for i in cat.indicators()]).rename(
@@ -58,6 +58,13 @@ def load_catalog(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create or replace table raw.indicators as select * from indicators_df")
     con.unregister("units_df")
     con.unregister("indicators_df")
+    rule_rows = pd.DataFrame(
+        [(r.id, r.severity, r.checked_in, variant, message)
+         for r in rules.RULES for variant, message in r.messages.items()],
+        columns=["rule_id", "severity", "checked_in", "variant", "message"])
+    con.register("rules_df", rule_rows)
+    con.execute("create or replace table raw.rules as select * from rules_df")
+    con.unregister("rules_df")
 
 
 LEDGER_COLUMNS = ["sha256", "file_name", "unit_code", "period", "status", "received_at",
@@ -127,26 +134,46 @@ def record_arrivals(build: Path, arrivals: list[dict]) -> None:
         con.close()
 
 
+PROBLEM_COLUMNS = ["sha256", "sheet", "cell", "indicator_code", "check_name", "severity", "message"]
+
+
 def insert_problems(con: duckdb.DuckDBPyConnection, problems: list[Problem]) -> None:
     if problems:
-        con.executemany("insert into ops.import_errors values (?, ?, ?, ?, ?, ?, ?)",
-                        [[p.sha256, p.sheet, p.cell, p.indicator_code, p.check, p.severity, p.message]
-                         for p in problems])
+        frame = pd.DataFrame([[p.sha256, p.sheet, p.cell, p.indicator_code, p.check, p.severity,
+                               p.message] for p in problems], columns=PROBLEM_COLUMNS)
+        con.register("new_problems", frame)
+        con.execute("insert into ops.import_errors by name select * from new_problems")
+        con.unregister("new_problems")
+
+
+def _worded_warnings(con: duckdb.DuckDBPyConnection) -> None:
+    """FORM.md's warnings for the relation `warning_candidates`, worded by the SQL, into the temp
+    table `found_warnings`; RuleError if one names a rule the seeded table lacks."""
+    con.execute(f"create or replace temp table found_warnings as {setup_sql('warnings.sql')}")
+    unworded = [r[0] for r in con.execute(
+        "select distinct check_name from found_warnings where message is null").fetchall()]
+    if unworded:
+        con.execute("drop table found_warnings")
+        raise rules.RuleError(f"warnings.sql found {unworded}, which raw.rules does not word")
 
 
 def find_warnings(con: duckdb.DuckDBPyConnection) -> list[Problem]:
     """FORM.md's warnings for the values in the relation `warning_candidates` (see the SQL)."""
-    rows = con.execute(setup_sql("warnings.sql")).fetchall()
-    return word_warnings(rows)
+    _worded_warnings(con)
+    rows = con.execute(f"select {', '.join(PROBLEM_COLUMNS)} from found_warnings "
+                       "order by sha256, sheet, cell").fetchall()
+    con.execute("drop table found_warnings")
+    return [Problem(sha, sheet, cell, code, check, message, severity)
+            for sha, sheet, cell, code, check, severity, message in rows]
 
 
 def _record_warnings(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
-    """Store the warnings of the batch's valid versions; returns their messages by sha256."""
+    """Store the warnings of the batch's valid versions, set-based (a night raises tens of
+    thousands); returns their messages by sha256."""
     con.execute(setup_sql("warning_candidates.sql"))
-    warnings = find_warnings(con)
-    insert_problems(con, warnings)
-    con.execute("drop table warning_candidates")
-    by_sha: dict[str, list[str]] = {}
-    for p in warnings:
-        by_sha.setdefault(p.sha256, []).append(p.message)
+    _worded_warnings(con)
+    con.execute("insert into ops.import_errors by name select * from found_warnings")
+    by_sha = dict(con.execute(
+        "select sha256, list(message order by sheet, cell) from found_warnings group by sha256").fetchall())
+    con.execute("drop table found_warnings; drop table warning_candidates")
     return by_sha

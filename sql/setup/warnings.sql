@@ -3,7 +3,10 @@
 -- sheet, cell): the values of the files being checked. History is every loaded version's
 -- values of the same units plus the candidates themselves (a candidate wins over a loaded value
 -- of its period). Cost grows with the candidates' units' history, not with the warehouse.
--- grain: one row per warning; reference is the median (flow_spike) or last quarter's value.
+-- Each warning is worded here, from its rule's message in raw.rules (schemas/rules.py): the
+-- placeholders {value} and {reference} (the median, or last quarter's value) are filled with the
+-- numbers as the clerk sees them (21, not 21.00), after the location as problems.located writes it.
+-- grain: one row per warning; the columns of ops.import_errors.
 with
 
 candidates as (
@@ -63,9 +66,36 @@ flag_drops as (
     join history as h
         on h.unit_code = c.unit_code and h.indicator_code = c.indicator_code and h.q = c.q - 1
     where c.kind = 'flag' and c.value = 0 and h.value = 1
+),
+
+found as (
+    select * from flow_spikes
+    union all
+    select * from flag_drops
+),
+
+-- numbers as text without trailing zeros: 21.00 -> 21, 0.50 -> 0.5
+shown as (
+    select *,
+        regexp_replace(printf('%.6f', value::double), '\.?0+$', '') as value_text,
+        regexp_replace(printf('%.6f', reference::double), '\.?0+$', '') as reference_text
+    from found
+),
+
+-- a rule missing from raw.rules leaves message null: ledger.find_warnings refuses it
+worded as (
+    select s.sha256, s.sheet, s.cell, s.indicator_code, s.check_name, r.severity,
+        concat_ws(' ', case when s.sheet <> '' and s.cell <> '' then s.sheet || '!' || s.cell
+                            else nullif(s.sheet, '') end,
+                  i.indicator_name || '（' || i.unit || '）')
+        || ': '
+        || replace(replace(r.message, '{value}', s.value_text), '{reference}', s.reference_text)
+            as message
+    from shown as s
+    join raw.indicators as i using (indicator_code)
+    left join raw.rules as r on r.rule_id = s.check_name and r.variant = ''
 )
 
-select * from flow_spikes
-union all
-select * from flag_drops
+select sha256, sheet, cell, indicator_code, check_name, severity, message
+from worded
 order by sha256, sheet, cell

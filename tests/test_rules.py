@@ -1,0 +1,161 @@
+"""The rule table: every rule worded, every check name in use declared, warnings worded by SQL."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from huizong import cells, ledger
+from huizong.schemas import rules, submission
+from huizong.schemas import catalog as cat
+from huizong.schemas.rules import Rule, RuleError, check_table
+
+ROOT = Path(__file__).resolve().parent.parent
+TOWN = cat.unit_by_code()["990101100"]  # 城关镇
+V1 = cat.villages_of(TOWN.code)[0]
+
+
+def test_every_rule_has_a_message_and_a_place():
+    for rule in rules.RULES:
+        assert rule.messages and all(m.strip() for m in rule.messages.values()), rule.id
+        assert rule.severity in (rules.ERROR, rules.WARNING)
+        assert rule.checked_in in (rules.READER, rules.PANDERA, rules.SQL)
+
+
+def test_every_pandera_rule_has_its_check_and_every_check_its_rule():
+    pandera_ids = {r.id for r in rules.rules_checked_in(rules.PANDERA)}
+    assert set(submission.CHECKS) == pandera_ids
+    schema_names = {c.name for s in (submission.values_schema(), submission.villages_schema())
+                    for c in s.checks}
+    assert schema_names == pandera_ids
+
+
+def test_readable_is_worded_for_every_issue_a_cell_can_have():
+    issues = {v for k, v in vars(cells).items() if k.isupper() and isinstance(v, str)
+              and k in ("EXCEL_ERROR", "CHINESE_NUMERAL", "APPROXIMATE", "NOT_A_NUMBER",
+                        "NOT_A_FLAG", "UNSAVED_FORMULA")}
+    assert set(rules.rule("readable").messages) == issues
+
+
+def _names_in_source() -> set[str]:
+    """Every check name the code uses: the reader's reject calls, constants naming a check,
+    the SQL's check_name literals."""
+    names = set()
+    reject = re.compile(r'\.reject\([^)]*?"(?P<check>[a-z_]+)"', re.S)
+    for path in (ROOT / "huizong").glob("*.py"):
+        names |= {m["check"] for m in reject.finditer(path.read_text(encoding="utf-8"))}
+    names |= set(re.findall(r"'([a-z_]+)' as check_name", (ROOT / "sql/setup/warnings.sql").read_text()))
+    from huizong import feedback, isolation
+    names |= set(feedback.UNOPENABLE) | {isolation.UNREADABLE}
+    return names
+
+
+def test_every_check_name_used_is_in_the_table():
+    used = _names_in_source()
+    assert {"too_large", "missing_sheet", "flow_spike", "flag_dropped", "unreadable"} <= used
+    assert used - set(rules.RULE_BY_ID) == set()
+
+
+def test_an_unknown_rule_or_variant_fails_clearly():
+    with pytest.raises(RuleError, match="no rule 'nope'"):
+        rules.rule("nope")
+    with pytest.raises(RuleError, match="variant 'x'"):
+        rules.word("decimals", "x", raw="1")
+    with pytest.raises(RuleError, match="needs a value for 'raw'"):
+        rules.word("not_negative")
+
+
+@pytest.mark.parametrize("bad, words", [
+    (Rule("x", rules.ERROR, rules.READER, ""), "no message"),
+    (Rule("x", rules.ERROR, rules.READER, {}), "no message"),
+    (Rule("x", "fatal", rules.READER, "m"), "severity"),
+    (Rule("x", rules.ERROR, "excel", "m"), "checked_in"),
+    (Rule("x", rules.ERROR, rules.READER, "“{0}”"), "not names"),
+    (Rule("x", rules.WARNING, rules.SQL, "“{raw}”"), "SQL fills only"),
+])
+def test_a_bad_declaration_fails_at_load(bad, words):
+    with pytest.raises(RuleError, match=words):
+        check_table((bad,))
+
+
+def test_a_rule_declared_twice_fails_at_load():
+    with pytest.raises(RuleError, match="declared twice"):
+        check_table((Rule("x", rules.ERROR, rules.READER, "m"),) * 2)
+
+
+def test_a_check_without_its_rule_fails_at_import():
+    with pytest.raises(RuleError, match="no rule 'not_in_table'"):
+        submission.checks("not_in_table")(lambda df: df)
+    with pytest.raises(RuleError, match="not a pandera rule"):
+        submission.checks("flow_spike")(lambda df: df)
+
+
+# --- warnings worded by SQL -----------------------------------------------------------------
+
+def _warehouse_with(history: dict[str, float], code: str, new_period: str,
+                    new_value: float) -> duckdb.DuckDBPyConnection:
+    """An in-memory warehouse where the town's village V1 reported `code` in the periods of
+    `history`, and a new version (sha256 'new') for `new_period` waits to be checked."""
+    con = duckdb.connect()
+    ledger.prepare(con)
+    ind = cat.indicator_by_code()[code]
+    cell = "E2"
+    at = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+    for period, value in [*history.items(), (new_period, new_value)]:
+        sha = "new" if period == new_period else f"old{period}"
+        con.execute("insert into ops.imports (sha256, file_name, unit_code, period, status, received_at, "
+                    "imported_at, archive_path, n_errors, n_warnings) values (?, ?, ?, ?, ?, ?, ?, '', 0, 0)",
+                    [sha, f"{sha}.xlsx", TOWN.code, period, "loaded" if sha != "new" else "valid", at, at])
+        con.execute("insert into raw.submitted_values values (?, ?, ?, ?, null, ?, ?)",
+                    [sha, V1.code, ind.code, value, ind.sheet, cell])
+    con.execute("create temp table new_ledger as select 'new' as sha256, 'valid' as status")
+    con.execute(ledger.setup_sql("warning_candidates.sql"))
+    return con
+
+
+def test_flow_spike_is_worded_by_sql():
+    v03 = cat.indicator_by_code()["V03"]
+    con = _warehouse_with({"2019Q1": 4, "2019Q2": 3, "2019Q3": 5}, "V03", "2019Q4", 21)
+    (warning,) = ledger.find_warnings(con)
+    assert (warning.check, warning.severity) == ("flow_spike", "warning")
+    assert warning.message == (f"村级指标!E2 {v03.header}: “21”超过本单位以往季度中位数 4 的 5 倍，请核实是否填错")
+
+
+def test_flow_spike_against_a_fractional_median():
+    con = _warehouse_with({"2019Q1": 0, "2019Q2": 1}, "V03", "2019Q3", 3)
+    (warning,) = ledger.find_warnings(con)
+    assert "“3”超过本单位以往季度中位数 0.5 的 5 倍" in warning.message
+
+
+def test_flag_dropped_back_to_no_is_worded_by_sql():
+    v02 = cat.indicator_by_code()["V02"]
+    con = _warehouse_with({"2019Q1": 1}, "V02", "2019Q2", 0)
+    (warning,) = ledger.find_warnings(con)
+    assert warning.check == "flag_dropped"
+    assert warning.message == f"村级指标!E2 {v02.header}: 上季度为“是”，本季度为“否”，请核实"
+
+
+def test_warnings_are_stored_set_based_and_returned_per_file():
+    con = _warehouse_with({"2019Q1": 4, "2019Q2": 3, "2019Q3": 5}, "V03", "2019Q4", 21)
+    con.execute("drop table warning_candidates")
+    by_sha = ledger._record_warnings(con)
+    stored = con.execute("select check_name, severity, message from ops.import_errors").fetchall()
+    assert [(c, s) for c, s, _ in stored] == [("flow_spike", "warning")]
+    assert by_sha == {"new": [stored[0][2]]}
+
+
+def test_a_warning_without_its_rule_in_the_warehouse_fails_clearly():
+    con = _warehouse_with({"2019Q1": 1}, "V02", "2019Q2", 0)
+    con.execute("delete from raw.rules where rule_id = 'flag_dropped'")
+    with pytest.raises(RuleError, match="flag_dropped"):
+        ledger.find_warnings(con)
+
+
+def test_rule_table_is_seeded_with_every_wording():
+    con = duckdb.connect()
+    ledger.prepare(con)
+    n = con.execute("select count(*) from raw.rules").fetchone()[0]
+    assert n == sum(len(r.messages) for r in rules.RULES)
