@@ -91,6 +91,8 @@ def import_files(files: list[dict], warehouse: Path, *, batch_size: int = BATCH_
     """Read, validate, load, rebuild and publish `files`, and record `arrivals` (copies and
     refused files of the pass); called inside a flow."""
     batches = batches_of(files, batch_size, isolation.default_size())
+    if files:
+        get_run_logger().info("reading %d file(s) in %d batch(es)", len(files), len(batches))
     futures = [read_and_validate.submit(warehouse, b) for b in batches]
     results = [f.result() for f in futures]
     outcomes = [o for batch_outcomes, _ in results for o in batch_outcomes]

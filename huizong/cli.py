@@ -123,6 +123,60 @@ def tracebacks_only_when_verbose() -> None:
         handler._huizong_short = True
 
 
+class PassProgress:
+    """What the terminal shows while a pass runs: Prefect's lines without the "Finished in state
+    Completed()" of every task; on a terminal, a bar over the files read instead of the line of
+    each batch (the flow logs "reading N file(s) ..." then "read K file(s): ..." per batch)."""
+
+    def __init__(self, bar: bool) -> None:
+        import logging
+
+        self.bar, self.progress, self.task = bar, None, None
+        outer = self
+
+        class Lines(logging.Filter):
+            def filter(self, record: logging.LogRecord) -> bool:
+                text = record.getMessage()
+                if text.startswith("Finished in state Completed"):
+                    return False
+                if outer.bar and record.levelno < logging.WARNING and record.name == "prefect.task_runs":
+                    outer.update(text)
+                    return False
+                return True
+
+        self.filter = Lines()
+
+    def update(self, text: str) -> None:
+        import re
+
+        if m := re.match(r"reading (\d+) file", text):
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self.progress = Progress(TextColumn("reading"), BarColumn(), MofNCompleteColumn(),
+                                     console=console, transient=True)
+            self.task = self.progress.add_task("files", total=int(m.group(1)))
+            self.progress.start()
+        elif (m := re.match(r"read (\d+) file", text)) and self.progress is not None:
+            self.progress.advance(self.task, int(m.group(1)))
+
+    def __enter__(self) -> "PassProgress":
+        from prefect.logging.handlers import PrefectConsoleHandler
+        import logging
+
+        loggers = [logging.getLogger()] + [lg for lg in logging.Logger.manager.loggerDict.values()
+                                           if isinstance(lg, logging.Logger)]
+        self.handlers = {h for lg in loggers for h in lg.handlers if isinstance(h, PrefectConsoleHandler)}
+        for handler in self.handlers:
+            handler.addFilter(self.filter)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+        for handler in self.handlers:
+            handler.removeFilter(self.filter)
+
+
 def run_pass_flow(flow_fn, warehouse: Path, announce: str | None = None, verbose: bool = False,
                   **params) -> int:
     """Run a pass flow on Prefect, print its summary; the exit status of CONTRACT.md. The pass
@@ -150,7 +204,7 @@ def run_pass_flow(flow_fn, warehouse: Path, announce: str | None = None, verbose
             # time (a second of heartbeat at the end, thousands of per-file log lines).
             quiet = temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
                                         PREFECT_LOGGING_TO_API_ENABLED: False})
-            with quiet if ours else nullcontext():
+            with quiet if ours else nullcontext(), PassProgress(bar=console.is_terminal and not verbose):
                 try:
                     state = flow_fn(warehouse=warehouse, **params, return_state=True)
                 except RuntimeError as e:
