@@ -38,7 +38,10 @@ def rules_version() -> str:
 @cache
 def models_version() -> str:
     """The catalog and registry (the models' seeds), the SQL models, their checks and their
-    comments: when it changes, a pass rebuilds the marts even with no new file."""
-    sql = sorted(p for layer in ("staging", "intermediate", "marts", "checks")
-                 for p in (_SQL / layer).glob("*.sql"))
-    return _digest([_SCHEMAS / "indicators.csv", _SCHEMAS / "units.csv", *sql, _SQL / "docs.csv"])
+    declarations (the YAML beside each model, and `setup/warehouse.yml`, which comment the
+    warehouse and generate checks): when it changes, a pass rebuilds the marts even with no new
+    file."""
+    models = sorted(p for layer in ("staging", "intermediate", "marts", "checks")
+                    for p in (*(_SQL / layer).glob("*.sql"), *(_SQL / layer).glob("*.yml")))
+    return _digest([_SCHEMAS / "indicators.csv", _SCHEMAS / "units.csv", *models,
+                    _SQL / "setup" / "warehouse.yml"])

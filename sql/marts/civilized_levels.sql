@@ -12,7 +12,8 @@ units as (select * from staging.stg_units),
 levels as (select * from staging.stg_levels),
 
 reporter_quarters as (
-    select year, sum(quarters_valid) as quarters_valid, sum(quarters_expected) as quarters_expected
+    select year, cast(sum(quarters_valid) as bigint) as quarters_valid,
+        cast(sum(quarters_expected) as bigint) as quarters_expected
     from (select distinct year, submitter_code, quarters_valid, quarters_expected
           from intermediate.int_reporter_years where kind = 'level')
     group by all

@@ -13,8 +13,8 @@ sums as (
 ),
 
 completeness as (
-    select year, indicator_code, sum(quarters_valid) as quarters_valid,
-        sum(quarters_expected) as quarters_expected
+    select year, indicator_code, cast(sum(quarters_valid) as bigint) as quarters_valid,
+        cast(sum(quarters_expected) as bigint) as quarters_expected
     from reporter_years
     group by all
 )
