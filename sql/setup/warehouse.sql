@@ -1,5 +1,7 @@
 -- The warehouse's own tables: the import ledger and the raw values of every loaded version.
 -- Run on every build; idempotent. Models (staging/intermediate/marts) are rebuilt from these.
+-- Every table and column is declared in warehouse.yml beside this file (its grain, key and
+-- zh / en documentation, which the model runner writes as the warehouse's comments).
 create schema if not exists ops;
 create schema if not exists raw;
 create schema if not exists staging;
@@ -13,31 +15,31 @@ create table if not exists ops.imports (
     unit_code       varchar,
     period          varchar,
     status          varchar not null,
-    received_at     timestamptz not null,  -- when the file landed in the inbox (its mtime)
-    imported_at     timestamptz not null,  -- when a pass first recorded it
-    archive_path    varchar not null,      -- the kept copy, relative to the warehouse folder
+    received_at     timestamptz not null,
+    imported_at     timestamptz not null,
+    archive_path    varchar not null,
     n_values        integer,
     n_errors        integer not null,
     n_warnings      integer not null,
-    first_reason    varchar,               -- the first error, for tables and the terminal
-    superseded_by   varchar,               -- sha256 of the version that replaced this one
-    feedback_path   varchar                -- a rejected file's feedback (.xlsx/.txt), relative
+    first_reason    varchar,
+    superseded_by   varchar,
+    feedback_path   varchar
 );
 -- Columns added after the first release: a warehouse made by an older huizong gains them here.
-alter table ops.imports add column if not exists rules_version varchar;  -- huizong/rules.py
+alter table ops.imports add column if not exists rules_version varchar;  -- huizong/versions.py
 -- the moment a pass first saw the file; received_at is its mtime but never later than this
 alter table ops.imports add column if not exists first_seen_at timestamptz;
 
 -- one row per arrival in the inbox: every regular file that landed (a version of ops.imports, or
 -- a byte-identical copy of one under another name), and every link or special file refused
 create table if not exists ops.arrivals (
-    inbox_path      varchar not null,      -- relative to the inbox, as people read it
-    sha256          varchar,               -- the content (null for a refused arrival)
-    status          varchar not null,      -- received | copy | refused
+    inbox_path      varchar not null,
+    sha256          varchar,
+    status          varchar not null,
     size_bytes      bigint,
-    modified_at     timestamptz,           -- the file's mtime as it landed
-    first_seen_at   timestamptz not null,  -- when a pass first saw it
-    reason          varchar                -- why a copy was not read again, or why refused
+    modified_at     timestamptz,
+    first_seen_at   timestamptz not null,
+    reason          varchar
 );
 -- a warehouse older than ops.arrivals: every recorded version arrived under its own name
 insert into ops.arrivals
@@ -52,22 +54,22 @@ create table if not exists ops.import_errors (
     cell            varchar not null,
     indicator_code  varchar not null,
     check_name      varchar not null,
-    severity        varchar not null,      -- error | warning
+    severity        varchar not null,
     message         varchar not null
 );
 
 -- one row per value of every loaded version (superseded ones included: history is kept)
 create table if not exists raw.submitted_values (
     sha256          varchar not null,
-    unit_code       varchar not null,      -- the village for village rows, else the submitter
+    unit_code       varchar not null,
     indicator_code  varchar not null,
-    value           decimal(18, 2),        -- numeric kinds
-    level           varchar,               -- level kind
+    value           decimal(18, 2),
+    level           varchar,
     sheet           varchar not null,
     cell            varchar not null
 );
 
--- one row per build of the models that was published; models_version: huizong/rules.py
+-- one row per build of the models that was published; models_version: huizong/versions.py
 create table if not exists ops.builds (
     built_at        timestamptz not null,
     models_version  varchar not null
