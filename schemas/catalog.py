@@ -1,5 +1,8 @@
 """Load the indicator catalog and the unit registry: the single source of truth.
 
+Both are checked as they load: a typo in a CSV stops every command with `CatalogError` naming the
+file, line and column, rather than failing later far from its cause.
+
 `indicators.csv` and `units.csv` beside this module are the project's configuration. Every other
 module (reading, validation, SQL seeds, templates, the report) asks this module, never the CSVs.
 """
@@ -56,33 +59,135 @@ class Unit:
     village_type: str
 
 
-def _num(text: str) -> float | None:
-    return float(text) if text.strip() else None
+KINDS = ("flow", "stock", "flag", "level")
+UNIT_TYPES = ("county", "town", "village", "department")
+INDICATOR_COLUMNS = ("code", "name", "unit", "sheet", "reported_by", "kind", "min", "max",
+                     "decimals", "summary_phrase")
+UNIT_COLUMNS = ("unit_code", "unit_name", "unit_type", "parent_code", "village_type")
+CODE_LENGTH = {"county": 6, "town": 9, "village": 12, "department": 9}
+DEPARTMENT_ENDINGS = ("901", "902", "903")
+
+
+class CatalogError(ValueError):
+    """A row of the catalog or the registry that the rest of huizong cannot work with."""
+
+
+def _shown(path: Path) -> str:
+    """The file as people name it: relative to the repository when it is one of ours."""
+    try:
+        return path.resolve().relative_to(CATALOG_DIR.parent).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _rows(path: Path, columns: tuple[str, ...]):
+    """(line number as an editor shows it, row) of a CSV whose header must hold `columns`."""
+    with path.open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
+        if missing:
+            raise CatalogError(f"{_shown(path)} line 1: missing column(s) {', '.join(missing)}")
+        line = 1
+        for row in reader:
+            yield line + 1, {k: (v or "").strip() for k, v in row.items() if k is not None}
+            line = reader.line_num
+
+
+class _Where:
+    """Raises CatalogError naming the file, line and column of a bad value."""
+
+    def __init__(self, path: Path, line: int) -> None:
+        self.path, self.line = path, line
+
+    def fail(self, column: str, text: str) -> CatalogError:
+        return CatalogError(f"{_shown(self.path)} line {self.line}, column {column}: {text}")
+
+    def one_of(self, row: dict, column: str, allowed) -> str:
+        if row[column] not in allowed:
+            raise self.fail(column, f'"{row[column]}" is not one of {", ".join(allowed)}')
+        return row[column]
+
+    def number(self, row: dict, column: str) -> float | None:
+        if not row[column]:
+            return None
+        try:
+            return float(row[column])
+        except ValueError:
+            raise self.fail(column, f'"{row[column]}" is not a number') from None
+
+
+def load_indicators(path: Path, registry: dict[str, "Unit"] | None = None) -> tuple[Indicator, ...]:
+    """The indicator catalog at `path`, checked row by row against the form and `registry`
+    (default: the unit registry); CatalogError names the first bad cell."""
+    registry = unit_by_code() if registry is None else registry
+    departments = [u.code for u in registry.values() if u.type == "department"]
+    seen: dict[str, int] = {}
+    out = []
+    for line, r in _rows(path, INDICATOR_COLUMNS):
+        at = _Where(path, line)
+        if not r["code"]:
+            raise at.fail("code", "is empty")
+        if r["code"] in seen:
+            raise at.fail("code", f'"{r["code"]}" is a duplicate of line {seen[r["code"]]}')
+        seen[r["code"]] = line
+        if not r["name"]:
+            raise at.fail("name", "is empty")
+        sheet = at.one_of(r, "sheet", (VILLAGE_SHEET, TOWN_SHEET, COUNTY_SHEET))
+        who = at.one_of(r, "reported_by", ("town", *departments))
+        if (who == "town") != (sheet != COUNTY_SHEET):
+            raise at.fail("reported_by", f'"{who}" does not report on sheet {sheet}')
+        kind = at.one_of(r, "kind", KINDS)
+        low, high = at.number(r, "min"), at.number(r, "max")
+        if kind != "level" and (low is None or high is None):
+            raise at.fail("min" if low is None else "max", f"is empty, but a {kind} needs bounds")
+        if low is not None and high is not None and low > high:
+            raise at.fail("max", f"{high:g} is below min {low:g}")
+        if r["decimals"] and not r["decimals"].isdigit():
+            raise at.fail("decimals", f'"{r["decimals"]}" is not a whole number of places (0, 1, 2 ...)')
+        out.append(Indicator(
+            code=r["code"], name=r["name"], unit=r["unit"], sheet=sheet, reported_by=who,
+            kind=kind, min=low, max=high, decimals=int(r["decimals"]) if r["decimals"] else None,
+            summary_phrase=r["summary_phrase"]))
+    return tuple(out)
+
+
+def load_units(path: Path) -> tuple[Unit, ...]:
+    """The unit registry at `path`, checked row by row against FORM.md's code shapes and
+    hierarchy; CatalogError names the first bad cell."""
+    rows = list(_rows(path, UNIT_COLUMNS))
+    types: dict[str, str] = {}
+    lines: dict[str, int] = {}
+    for line, r in rows:
+        at = _Where(path, line)
+        code = r["unit_code"]
+        kind = at.one_of(r, "unit_type", UNIT_TYPES)
+        if not code.isdigit() or len(code) != CODE_LENGTH[kind]:
+            raise at.fail("unit_code", f'"{code}" is not a {kind} code of {CODE_LENGTH[kind]} digits')
+        if kind == "department" and not code.endswith(DEPARTMENT_ENDINGS):
+            raise at.fail("unit_code", f'"{code}" is a department code but does not end 901–903')
+        if code in types:
+            raise at.fail("unit_code", f'"{code}" is a duplicate of line {lines[code]}')
+        if not r["unit_name"]:
+            raise at.fail("unit_name", "is empty")
+        types[code], lines[code] = kind, line
+    parent_type = {"town": "county", "department": "county", "village": "town"}
+    for line, r in rows:
+        wanted = parent_type.get(r["unit_type"])
+        if wanted and types.get(r["parent_code"]) != wanted:
+            raise _Where(path, line).fail(
+                "parent_code", f'"{r["parent_code"]}" is not a {wanted} of this registry')
+    return tuple(Unit(code=r["unit_code"], name=r["unit_name"], type=r["unit_type"],
+                      parent_code=r["parent_code"], village_type=r["village_type"]) for _, r in rows)
 
 
 @cache
 def indicators() -> tuple[Indicator, ...]:
-    with INDICATORS_CSV.open(encoding="utf-8", newline="") as f:
-        return tuple(
-            Indicator(
-                code=r["code"], name=r["name"], unit=r["unit"], sheet=r["sheet"],
-                reported_by=r["reported_by"], kind=r["kind"],
-                min=_num(r["min"]), max=_num(r["max"]),
-                decimals=int(r["decimals"]) if r["decimals"].strip() else None,
-                summary_phrase=r["summary_phrase"],
-            )
-            for r in csv.DictReader(f)
-        )
+    return load_indicators(INDICATORS_CSV)
 
 
 @cache
 def units() -> tuple[Unit, ...]:
-    with UNITS_CSV.open(encoding="utf-8", newline="") as f:
-        return tuple(
-            Unit(code=r["unit_code"], name=r["unit_name"], type=r["unit_type"],
-                 parent_code=r["parent_code"], village_type=r["village_type"])
-            for r in csv.DictReader(f)
-        )
+    return load_units(UNITS_CSV)
 
 
 @cache

@@ -159,3 +159,65 @@ def test_rule_table_is_seeded_with_every_wording():
     ledger.prepare(con)
     n = con.execute("select count(*) from raw.rules").fetchone()[0]
     assert n == sum(len(r.messages) for r in rules.RULES)
+
+
+# --- the catalog and the registry, checked on load ------------------------------------------
+
+def _typo(tmp_path: Path, source: Path, line: int, old: str, new: str) -> Path:
+    """A copy of `source` with `old` replaced by `new` on `line` (1-based, as an editor shows)."""
+    lines = source.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert old in lines[line - 1]
+    lines[line - 1] = lines[line - 1].replace(old, new, 1)
+    out = tmp_path / source.name
+    out.write_text("".join(lines), encoding="utf-8")
+    return out
+
+
+@pytest.mark.parametrize("line, old, new, words", [
+    (14, ",flow,", ",flw,", 'line 14, column kind: "flw" is not one of flow, stock, flag, level'),
+    (14, "村级指标", "村级表", 'line 14, column sheet: "村级表" is not one of'),
+    (14, ",town,", ",990101999,", 'line 14, column reported_by: "990101999" is not one of town'),
+    (14, ",town,", ",990101901,", "line 14, column reported_by: \"990101901\" does not report on sheet 村级指标"),
+    (14, ",0,50,", ",0,5O,", 'line 14, column max: "5O" is not a number'),
+    (14, ",0,50,", ",50,0,", "line 14, column max: 0 is below min 50"),
+    (14, ",0,50,", ",0,,", "line 14, column max: is empty, but a flow needs bounds"),
+    (14, ",50,0,", ",50,1.5,", 'line 14, column decimals: "1.5" is not a whole number'),
+    (14, ",50,0,", ",50,-1,", 'line 14, column decimals: "-1" is not a whole number'),
+    (14, "V13,", "V12,", 'line 14, column code: "V12" is a duplicate of line 13'),
+    (14, "评议活动", "", "line 14, column name: is empty"),
+])
+def test_an_indicator_typo_names_file_line_and_column(tmp_path: Path, line, old, new, words):
+    path = _typo(tmp_path, cat.INDICATORS_CSV, line, old, new)
+    with pytest.raises(cat.CatalogError, match=re.escape(words)) as raised:
+        cat.load_indicators(path)
+    assert str(path) in str(raised.value)
+
+
+def test_the_shipped_catalog_is_named_as_in_the_repository():
+    assert cat._shown(cat.INDICATORS_CSV) == "schemas/indicators.csv"
+
+
+def test_a_missing_column_is_named(tmp_path: Path):
+    path = _typo(tmp_path, cat.INDICATORS_CSV, 1, ",decimals,", ",places,")
+    with pytest.raises(cat.CatalogError, match="line 1: missing column\\(s\\) decimals"):
+        cat.load_indicators(path)
+
+
+@pytest.mark.parametrize("line, old, new, words", [
+    (3, ",town,", ",twon,", 'line 3, column unit_type: "twon" is not one of county, town, village, department'),
+    (4, "990101100001,", "99010110001,", 'line 4, column unit_code: "99010110001" is not a village code of 12 digits'),
+    (4, "990101100001,", "990101100002,", 'line 5, column unit_code: "990101100002" is a duplicate of line 4'),
+    (167, "990101901,", "990101904,", 'line 167, column unit_code: "990101904" is a department code but does not end 901–903'),
+    (4, ",990101100,", ",990101,", 'line 4, column parent_code: "990101" is not a town of this registry'),
+    (3, ",990101,", ",990102,", 'line 3, column parent_code: "990102" is not a county of this registry'),
+    (4, "东街社区", "", "line 4, column unit_name: is empty"),
+])
+def test_a_registry_typo_names_file_line_and_column(tmp_path: Path, line, old, new, words):
+    path = _typo(tmp_path, cat.UNITS_CSV, line, old, new)
+    with pytest.raises(cat.CatalogError, match=re.escape(words)):
+        cat.load_units(path)
+
+
+def test_the_shipped_catalog_and_registry_load():
+    assert len(cat.load_units(cat.UNITS_CSV)) == len(cat.units())
+    assert cat.load_indicators(cat.INDICATORS_CSV) == cat.indicators()
