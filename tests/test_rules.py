@@ -34,9 +34,8 @@ def test_every_pandera_rule_has_its_check_and_every_check_its_rule():
 
 
 def test_readable_is_worded_for_every_issue_a_cell_can_have():
-    issues = {v for k, v in vars(cells).items() if k.isupper() and isinstance(v, str)
-              and k in ("EXCEL_ERROR", "CHINESE_NUMERAL", "APPROXIMATE", "NOT_A_NUMBER",
-                        "NOT_A_FLAG", "UNSAVED_FORMULA")}
+    issues = {cells.EXCEL_ERROR, cells.CHINESE_NUMERAL, cells.APPROXIMATE, cells.NOT_A_NUMBER,
+              cells.NOT_A_FLAG, cells.UNSAVED_FORMULA}
     assert set(rules.rule("readable").messages) == issues
 
 
