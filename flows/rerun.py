@@ -4,7 +4,7 @@ Office staff use it after a town corrects a file or after the registry or catalo
 A rerun reads only the files it names (archived copies of recorded versions, plus matching new
 files in the inbox), so its cost does not grow with the rest of the warehouse; importing the same
 versions again gives the same ledger and totals (idempotent). A version already checked valid
-under the current rules (`huizong/rules.py`) gives the same values again, so it is not read
+under the current rules (`huizong/versions.py`) gives the same values again, so it is not read
 unless `force` says so: its values are in the warehouse. With nothing to read, nothing is
 rebuilt or published.
 """

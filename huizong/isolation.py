@@ -142,12 +142,12 @@ class _Worker:
 
 def crash_outcome(f: dict, crash: Crash):
     """The rejection of a file whose reading killed its worker."""
+    from huizong.schemas.rules import word
     from huizong.validation import Outcome
 
-    message = (f"文件无法读取：{crash.words}，已整份退回。请在 Excel 中打开并另存为 .xlsx（使用下发的模板）后重新报送"
-               f"（{crash.cause}）")
     return Outcome(f["file_name"], f["sha256"], None, None,
-                   [Problem(f["sha256"], "", "", "", UNREADABLE, message)])
+                   [Problem(f["sha256"], "", "", "", UNREADABLE,
+                            word(UNREADABLE, words=crash.words, cause=crash.cause))])
 
 
 class ReaderPool:
