@@ -1,1 +1,0 @@
-"""huizong (汇总): consolidates the county's quarterly workbooks into DuckDB."""

@@ -1,1 +1,0 @@
-"""Prefect flows and tasks: the only place that orchestrates."""

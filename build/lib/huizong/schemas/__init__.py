@@ -1,1 +1,0 @@
-"""The indicator catalog, the unit registry and the pandera schemas built from them."""

@@ -1,3 +1,0 @@
--- every version ends a pass with one of the ledger's four statuses
-select sha256, status from ops.imports
-where status not in ('loaded', 'rejected', 'superseded', 'duplicate')
