@@ -1,32 +1,43 @@
-"""The report's charts, drawn with matplotlib as SVG text for the HTML report.
+"""The report's charts, drawn with matplotlib: SVG text for the HTML report, PNG for Word.
 
-Text stays text in the SVG (`svg.fonttype: none`), so the reader's browser draws the Chinese
-labels with its own fonts: the server needs no Chinese font. Each function takes plain rows read
-from the marts and returns an SVG string, or None when there is nothing to draw.
+In the SVG, text stays text (`svg.fonttype: none`), so the reader's browser draws the Chinese
+labels with its own fonts: the server needs no Chinese font for it. A PNG is drawn by the server,
+so it needs a font with a glyph for every character of every label: `cjk_font()` finds one
+(WenQuanYi Micro Hei from Debian's fonts-wqy-microhei, which README's set-up and .ci/run install,
+or a Noto / Source Han CJK font), and a PNG whose text the font cannot draw is not made (None),
+never drawn with empty boxes. Each chart function takes plain rows read from the marts and
+returns an SVG string (PNG bytes with `fmt="png"`), or None when there is nothing to draw.
 """
 from __future__ import annotations
 
 import io
 import logging
 import warnings
+from pathlib import Path
 
 STATUS_STYLE = {  # marts.submission_status.status -> (label, colour)
     "on_time": ("按时", "#4caf50"),
     "late": ("迟报", "#ffb300"),
     "rejected": ("退回", "#e53935"),
     "missing": ("未报", "#bdbdbd"),
+    "not_due": ("未到报送期", "#eceff1"),  # no valid file yet, and its deadline has not passed
 }
 FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", "SimHei",
          "WenQuanYi Micro Hei", "sans-serif"]
+# The fonts a PNG may be drawn in, best first, all free (OFL or Apache 2.0); fonts-wqy-microhei is
+# the small one the set-up installs (a 1.6 MB download, 5 MB installed).
+PNG_FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "Noto Sans SC",
+             "Droid Sans Fallback"]
+FONT_FILES = ("notosanscjk", "sourcehansans", "wqy-microhei", "notosanssc", "droidsansfallback")
 
 
-def _pyplot():
+def _pyplot(family=None):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({"svg.fonttype": "none", "font.family": FONTS, "font.size": 9,
+    plt.rcParams.update({"svg.fonttype": "none", "font.family": family or FONTS, "font.size": 9,
                          "svg.hashsalt": "huizong"})  # the same data gives the same SVG
     # Without a Chinese font on the server, matplotlib warns for every glyph it measures; the
     # browser draws them, so the warnings say nothing useful.
@@ -34,6 +45,63 @@ def _pyplot():
     warnings.filterwarnings("ignore", message="Glyph .* missing from font")
     warnings.filterwarnings("ignore", message="findfont")
     return plt
+
+
+def cjk_font() -> tuple[str, str] | None:
+    """(family name, font file) of the first of PNG_FONTS installed, or None."""
+    from matplotlib import font_manager
+
+    for attempt in range(2):
+        installed = {f.name: f.fname for f in font_manager.fontManager.ttflist}
+        for name in PNG_FONTS:
+            if name in installed:
+                return name, installed[name]
+        if attempt == 0:  # installed after matplotlib cached its list of fonts: add them now
+            for path in font_manager.findSystemFonts():
+                if any(k in Path(path).name.lower() for k in FONT_FILES):
+                    font_manager.fontManager.addfont(path)
+    return None
+
+
+def missing_glyphs(texts, font_file: str) -> set[str]:
+    """The characters of `texts` that the font has no glyph for (FT2Font's index 0)."""
+    from matplotlib.ft2font import FT2Font
+
+    font = FT2Font(font_file)
+    return {c for t in texts for c in t if not c.isspace() and font.get_char_index(ord(c)) == 0}
+
+
+def figure_texts(fig) -> list[str]:
+    """Every piece of text drawn in a figure: titles, axis labels, ticks, legends, cell labels."""
+    from matplotlib.text import Text
+
+    fig.canvas.draw()  # ticks are made when drawn
+    return [t.get_text() for t in fig.findobj(Text) if t.get_visible() and t.get_text()]
+
+
+def _start(fmt: str):
+    if fmt == "png":
+        font = cjk_font()
+        return _pyplot([font[0]] if font else None)
+    return _pyplot()
+
+
+def _out(plt, fig, fmt: str):
+    return _png(plt, fig) if fmt == "png" else _svg(plt, fig)
+
+
+def _png(plt, fig) -> bytes | None:
+    """The figure as PNG; None without a font that has a glyph for all its text."""
+    font = cjk_font()
+    try:
+        if font is None or missing_glyphs(figure_texts(fig), font[1]):
+            return None
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=200, bbox_inches="tight", pad_inches=0.15,
+                    metadata={"Software": None})
+        return buf.getvalue()
+    finally:
+        plt.close(fig)
 
 
 def _svg(plt, fig) -> str:
@@ -44,12 +112,12 @@ def _svg(plt, fig) -> str:
     return text[text.index("<svg"):]  # drop the XML prolog and doctype: it is inlined in HTML
 
 
-def towns_chart(rows: list[tuple[str, str, str, float | None, bool]]) -> str | None:
+def towns_chart(rows: list[tuple[str, str, str, float | None, bool]], fmt: str = "svg"):
     """Towns compared on key indicators: rows of (indicator label, town name, town code, value,
     complete). One panel per indicator; a hatched bar is a town whose year is incomplete."""
     if not rows:
         return None
-    plt = _pyplot()
+    plt = _start(fmt)
     labels = list(dict.fromkeys(r[0] for r in rows))
     cols = 2
     nrows = (len(labels) + cols - 1) // cols
@@ -72,14 +140,14 @@ def towns_chart(rows: list[tuple[str, str, str, float | None, bool]]) -> str | N
     # Fixed margins, not tight_layout: measuring every label again costs half a second a chart.
     fig.subplots_adjust(left=0.1, right=0.97, top=1 - 0.5 / (3.2 * nrows), bottom=0.25 / nrows,
                         wspace=0.3, hspace=0.45)
-    return _svg(plt, fig)
+    return _out(plt, fig, fmt)
 
 
-def completeness_chart(rows: list[tuple[str, str, str]], periods: list[str]) -> str | None:
+def completeness_chart(rows: list[tuple[str, str, str]], periods: list[str], fmt: str = "svg"):
     """Who submitted what: rows of (unit name, period, status), a unit x quarter grid."""
     if not rows:
         return None
-    plt = _pyplot()
+    plt = _start(fmt)
     from matplotlib.collections import PatchCollection
     from matplotlib.patches import Patch, Rectangle
 
@@ -91,7 +159,7 @@ def completeness_chart(rows: list[tuple[str, str, str]], periods: list[str]) -> 
         for x, period in enumerate(periods):
             label, colour = STATUS_STYLE[status.get((unit, period), "missing")]
             cells.append(Rectangle((x, y), 0.95, 0.9, color=colour))
-            ax.text(x + 0.475, y + 0.45, label, ha="center", va="center", fontsize=8)
+            ax.text(x + 0.475, y + 0.45, label, ha="center", va="center", fontsize=8 if len(label) < 4 else 6)
     ax.add_collection(PatchCollection(cells, match_original=True))  # one artist, not 52
     ax.set_xlim(0, len(periods))
     ax.set_ylim(len(units), 0)
@@ -102,18 +170,21 @@ def completeness_chart(rows: list[tuple[str, str, str]], periods: list[str]) -> 
     for side in ax.spines.values():
         side.set_visible(False)
     ax.legend(handles=[Patch(color=c, label=lbl) for lbl, c in STATUS_STYLE.values()],
-              loc="upper center", bbox_to_anchor=(0.5, 0), ncol=4, frameon=False)
+              loc="upper center", bbox_to_anchor=(0.5, 0), ncol=len(STATUS_STYLE),
+              frameon=False)
     ax.set_title("报送完整度（单位 × 季度）", pad=24)
-    return _svg(plt, fig)
+    return _out(plt, fig, fmt)
 
 
-def year_chart(rows: list[tuple[str, float | None, float | None]], year: int) -> str | None:
-    """The year against the last: rows of (indicator label, this year, last year); only
-    indicators with both. Bars show the change in percent."""
+def year_chart(rows: list[tuple[str, float | None, float | None]], year: int, fmt: str = "svg",
+               span: str = ""):
+    """The year against the last over the same quarters (`span`, e.g. 1—6月; empty: the whole
+    years): rows of (indicator label, this year, last year); only indicators with both. Bars
+    show the change in percent."""
     both = [(label, this, last) for label, this, last in rows if this is not None and last]
     if not both:
         return None
-    plt = _pyplot()
+    plt = _start(fmt)
     labels = [r[0] for r in both]
     change = [100 * (r[1] - r[2]) / r[2] for r in both]
     fig, ax = plt.subplots(figsize=(8, 0.26 * len(both) + 1.2))
@@ -121,8 +192,8 @@ def year_chart(rows: list[tuple[str, float | None, float | None]], year: int) ->
     ax.axvline(0, color="#616161", linewidth=0.8)
     ax.set_ylim(len(both) - 0.5, -0.5)  # first indicator on top, no empty band
     ax.set_xlabel("与上年相比增减（%）")
-    ax.set_title(f"{year}年与{year - 1}年全县主要数字比较")
+    ax.set_title(f"{year}年{span}与{year - 1}年{span}全县主要数字比较")
     ax.spines[["top", "right"]].set_visible(False)
     height = 0.26 * len(both) + 1.2
     fig.subplots_adjust(left=0.32, right=0.97, top=1 - 0.45 / height, bottom=0.55 / height)
-    return _svg(plt, fig)
+    return _out(plt, fig, fmt)

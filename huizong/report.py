@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import io
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from huizong.summary import INCOMPLETE_MARK, Figure, Summary, fill, plain_number
+from huizong import clock
+from huizong.summary import CONFIRM, INCOMPLETE_MARK, Coverage, Figure, Summary, fill, plain_number
 from huizong.charts import STATUS_STYLE
 from huizong.versions import models_version
 from huizong.warehouse import SQL_DIR, connect_read_only, models_version_of
@@ -36,13 +38,16 @@ class ReportError(ValueError):
 class ReportData:
     summary: Summary
     as_of: dt.datetime
-    quarters_valid: int
+    quarters_valid: int  # over the covered quarters
     quarters_expected: int
-    units_short: str | None  # units with a quarter not valid, e.g. 城关镇（3/4）
-    status: list[tuple[str, str, str]]  # (unit name, period, status)
-    periods: list[str]
+    units_short: str | None  # units with a covered quarter not valid, e.g. 城关镇（1/2）
+    status: list[tuple[str, str, str]]  # (unit name, period, status), not_due decided by the clock
+    periods: list[str]  # the year's four quarters
     towns: list[tuple]
-    years: list[tuple]
+    years: list[tuple]  # (label, this year, last year) over the same quarters, both complete
+    coverage: Coverage = None
+    not_due: list[tuple[str, dt.datetime]] = field(default_factory=list)  # (period, due by)
+    years_left_out: int = 0  # indicators not compared: a year incomplete over those quarters
 
 
 def _query(con: duckdb.DuckDBPyConnection, name: str, **params) -> list[tuple]:
@@ -54,7 +59,55 @@ def years_with_data(con: duckdb.DuckDBPyConnection) -> list[int]:
     return [y for (y,) in _query(con, "years_with_data.sql")]
 
 
-def read_report_data(con: duckdb.DuckDBPyConnection, year: int) -> ReportData:
+VALID = ("on_time", "late")
+
+
+def coverage_of(year: int, grid: list[tuple], now: dt.datetime) -> Coverage:
+    """The quarters a summary of `year` covers, written at `now`: 1 up to the latest quarter
+    whose deadline has passed, or later if a valid file of a later quarter is already in."""
+    due = [q for q in range(1, 5) if clock.due_by(f"{year}Q{q}") <= now]
+    valid = [quarter for _, _, status, _, _, quarter in grid if status in VALID]
+    return Coverage(year, max([*due, *valid, 1]))
+
+
+def year_status(year: int, grid: list[tuple], now: dt.datetime) -> dict[tuple[str, str], str]:
+    """Each (unit code, period) of the year's four quarters: the mart's status, except that a
+    quarter without a valid file whose deadline (clock.due_by) has not passed is not_due."""
+    status = {(code, period): st for _, period, st, _, code, _ in grid}
+    units = dict.fromkeys(code for *_, code, _ in grid) or {u.code: None for u in cat.submitters()}
+    out = {}
+    for code in units:
+        for q in range(1, 5):
+            period = f"{year}Q{q}"
+            st = status.get((code, period), "missing")
+            if st not in VALID and clock.due_by(period) > now:
+                st = "not_due"
+            out[(code, period)] = st
+    return out
+
+
+def may_change(ind: cat.Indicator, fig: Figure, valid: set[tuple[str, int]], coverage: Coverage) -> bool:
+    """Whether a late or corrected file of a covered quarter could still change the figure.
+
+    A flow changes with any covered quarter missing or rejected; a stock, flag or level (and the
+    share and levels derived from them) only with the latest covered quarter missing for some
+    reporter, since its year value is each reporter's latest quarter; a count of units active in
+    the year (villages with reviews, towns with touring lectures) cannot rise above every unit."""
+    if fig.value is None:
+        return True
+    reporters = ([u.code for u in cat.towns()] if ind.reported_by == "town" else [ind.reported_by])
+    quarters = range(1, coverage.through + 1)
+    any_missing = any((r, q) not in valid for r in reporters for q in quarters)
+    latest_missing = any((r, coverage.through) not in valid for r in reporters)
+    if (ind.code, fig.slot) in (("V13", 1), ("T18", 1)):
+        ceiling = len(reporters) if ind.code == "T18" else sum(len(cat.villages_of(r)) for r in reporters)
+        return any_missing and fig.value < ceiling
+    if ind.kind == "flow":
+        return any_missing
+    return latest_missing
+
+
+def read_report_data(con: duckdb.DuckDBPyConnection, year: int, now: dt.datetime | None = None) -> ReportData:
     if models_version_of(con) != models_version():
         raise ReportError("the warehouse was built under another catalog or other SQL models than "
                           "this huizong's: the next `huizong run` rebuilds it, then write the report")
@@ -62,21 +115,41 @@ def read_report_data(con: duckdb.DuckDBPyConnection, year: int) -> ReportData:
     if year not in years:
         have = "、".join(map(str, years)) or "none"
         raise ReportError(f"no valid submission for {year} in the warehouse (years with data: {have})")
-    figures = [Figure(code, slot, None if value is None else Decimal(str(value)), valid, expected, what)
-               for code, slot, value, valid, expected, what in _query(con, "summary_figures.sql", year=year)]
-    summary = fill(year, list(cat.indicators()), figures)
-    valid, expected, short = _query(con, "completeness.sql", year=year)[0]
-    status = _query(con, "status_grid.sql", year=year)
+    now = now or clock.now()
+    grid = _query(con, "status_grid.sql", year=year)
+    coverage = coverage_of(year, grid, now)
+    status = year_status(year, grid, now)
+    valid = {(code, int(period[-1])) for (code, period), st in status.items() if st in VALID}
+    by_code = cat.indicator_by_code()
+    figures = []
+    for code, slot, value, qv, qe, what in _query(con, "summary_figures.sql", year=year):
+        fig = Figure(code, slot, None if value is None else Decimal(str(value)), int(qv),
+                     int(qe) * coverage.through // 4, what)  # expected over the covered quarters
+        figures.append(replace(fig, may_change=may_change(by_code[code], fig, valid, coverage)))
+    holders = {"V04": [name for _, name, _ in _query(con, "flag_holders.sql", year=year, code="V04")]}
+    summary = fill(year, list(cat.indicators()), figures, coverage=coverage, names=holders)
+
+    names = {code: name for name, _, _, _, code, _ in grid} or {u.code: u.name for u in cat.submitters()}
+    covered = coverage.periods
+    per_unit = {code: sum(status[(code, p)] in VALID for p in covered) for code in names}
+    short = "、".join(f"{names[c]}（{n}/{len(covered)}）" for c, n in per_unit.items() if n < len(covered))
+    periods = [f"{year}Q{q}" for q in range(1, 5)]
+    rows = _query(con, "year_chart.sql", year=year, through=coverage.through)
+    compared = [(label, v, p) for label, v, p, ok, prev_ok in rows if ok and prev_ok and p is not None]
     return ReportData(
-        summary=summary, as_of=dt.datetime.now(OFFICE_TIME), quarters_valid=int(valid),
-        quarters_expected=int(expected), units_short=short, status=status,
-        periods=[f"{year}Q{q}" for q in range(1, 5)],
+        summary=summary, as_of=now.astimezone(OFFICE_TIME), quarters_valid=sum(per_unit.values()),
+        quarters_expected=len(names) * len(covered), units_short=short or None,
+        status=[(names[c], p, status[(c, p)]) for c in names for p in periods], periods=periods,
         towns=_query(con, "town_chart.sql", year=year, codes=TOWN_CHART_INDICATORS),
-        years=_query(con, "year_chart.sql", year=year))
+        years=compared, coverage=coverage,
+        not_due=[(p, clock.due_by(p)) for p in periods if clock.due_by(p) > now],
+        years_left_out=sum(1 for r in rows if r[2] is not None) - len(compared))
 
 
-def default_out(warehouse: Path, year: int, suffix: str = ".html") -> Path:
-    return Path(warehouse) / "reports" / f"summary_{year}{suffix}"
+def default_out(warehouse: Path, year: int | Coverage, suffix: str = ".html") -> Path:
+    """<warehouse>/reports/summary_2019.html, or summary_2020_1-6月.html for part of a year."""
+    tag = year.file_tag if isinstance(year, Coverage) else str(year)
+    return Path(warehouse) / "reports" / f"summary_{tag}{suffix}"
 
 
 def check_out(out: Path) -> None:
@@ -101,24 +174,48 @@ def read_warehouse(warehouse: Path, year: int | None = None) -> ReportData | Non
         con.close()
 
 
+def years_to_report(warehouse: Path, today: dt.date | None = None) -> list[int]:
+    """What the nightly pass writes: the latest earlier year with data (complete, or as far as
+    it is due) and the current year to date, if it has data."""
+    con = connect_read_only(warehouse)
+    if con is None:
+        return []
+    try:
+        years = years_with_data(con)
+    finally:
+        con.close()
+    this_year = (today or clock.today()).year
+    earlier = [y for y in years if y < this_year]
+    return earlier[-1:] + [y for y in years if y == this_year]
+
+
 def write_report(warehouse: Path, year: int, out: Path | None = None) -> Path:
     """Write the year's summary to `out` (its ending picks the format)."""
     warehouse = Path(warehouse)
-    out = Path(out) if out else default_out(warehouse, year)
-    check_out(out)
+    if out:
+        check_out(Path(out))
     data = read_warehouse(warehouse, year)
     if data is None:
         raise ReportError(f"no warehouse at {warehouse}: run `huizong run` first")
-    return write_file(data, out)
+    return write_file(data, Path(out) if out else default_out(warehouse, data.coverage))
 
 
 def write_year_reports(warehouse: Path, year: int | None = None) -> list[Path]:
-    """The summary of `year` (default: the latest year with data) in every format, under
-    `<warehouse>/reports/`; what the nightly pass leaves for the office. None without data."""
-    data = read_warehouse(Path(warehouse), year)
-    if data is None:
-        return []
-    return [write_file(data, default_out(warehouse, data.summary.year, suffix)) for suffix in FORMATS]
+    """The summaries in every format under `<warehouse>/reports/`, each named for what it covers
+    (summary_2019.md, summary_2020_1-6月.md): of `year`, or by default of the years_to_report.
+    A summary of the same year that covered fewer quarters is removed. [] without data."""
+    warehouse = Path(warehouse)
+    written = []
+    for y in ([year] if year else years_to_report(warehouse)):
+        data = read_warehouse(warehouse, y)
+        if data is None:
+            continue
+        paths = [write_file(data, default_out(warehouse, data.coverage, suffix)) for suffix in FORMATS]
+        for old in (warehouse / "reports").glob(f"summary_{y}*"):
+            if old.suffix in FORMATS and old not in paths and old.stem.split("_")[1] == str(y):
+                old.unlink()  # an earlier pass's summary of fewer quarters of that year
+        written += paths
+    return written
 
 
 def write_file(data: ReportData, out: Path) -> Path:
@@ -142,22 +239,61 @@ def write_file(data: ReportData, out: Path) -> Path:
 
 # --- what every format says besides the text ------------------------------------------------
 
+def _day(moment: dt.datetime) -> str:
+    """The last day on which a file is on time: due_by is the midnight after it."""
+    last = (moment.astimezone(OFFICE_TIME) - dt.timedelta(seconds=1)).date()
+    return f"{last.year}年{last.month}月{last.day}日"
+
+
+def coverage_note(data: ReportData) -> str:
+    c = data.coverage
+    if c.full:
+        return f"本总结涵盖{c.year}年全年（第一至四季度）。"
+    rest = "；".join(f"{p[-1]}季度截止日期为{_day(due)}" for p, due in data.not_due)
+    note = f"本总结只涵盖{c.year}年{c.months}（{c.quarters}），不是全年总结"
+    return note + (f"：其余季度未到报送期（{rest}），不计为未报。" if rest else "。")
+
+
+def compare_note(data: ReportData) -> str:
+    c, last = data.coverage, data.coverage.year - 1
+    span = "全年" if c.full else c.months
+    if not data.years:
+        return (f"与{last}年的比较从略：没有两年{span}报送均完整的指标"
+                + ("。" if data.years_left_out == 0 else f"（{data.years_left_out}项指标有一年报送不完整）。"))
+    note = f"与{last}年的比较按两年同期（{span}）计算，只比较两年同期报送均完整的指标"
+    return note + (f"（另有{data.years_left_out}项指标有一年报送不完整，未作比较）。" if data.years_left_out else "。")
+
+
 def data_notes(data: ReportData) -> list[str]:
-    """The note under the summary: where the figures come from and how complete they are."""
-    notes = [f"本总结中的数字由 huizong 根据各镇、各部门报送的季度报表汇总生成"
-             f"（{data.as_of:%Y年%m月%d日 %H:%M}）。{data.summary.year}年应报送 "
+    """The note under the summary: what it covers, where the figures come from, how complete
+    they are, which may still change, and what the office must confirm."""
+    notes = [coverage_note(data),
+             f"本总结中的数字由 huizong 根据各镇、各部门报送的季度报表汇总生成"
+             f"（{data.as_of:%Y年%m月%d日 %H:%M}）。所涵盖季度应报送 "
              f"{data.quarters_expected} 个单位季度，有效报送 {data.quarters_valid} 个。"]
     if data.units_short:
         notes.append(f"报送不完整的单位（有效季度/应报季度）：{data.units_short}。")
-    if data.summary.incomplete:
-        notes.append(f"标有“{INCOMPLETE_MARK}”的数字所依据的报送不完整，待补报后数字会变化。")
+    changing = data.summary.incomplete
+    settled = [f for _, f in data.summary.figures
+               if f.figure.complete and f.figure.quarters_valid < f.figure.quarters_expected]
+    if changing:
+        notes.append(f"标有“{INCOMPLETE_MARK}”的{len(changing)}个数字所依据的报送不完整（所涵盖季度中有单位未报或被退回），"
+                     "补报或更正后还会变化。")
+    if settled:
+        notes.append(f"另有{len(settled)}个数字虽然也有单位季度未报，但补报不会改变它们（时点数取各单位所涵盖的最后一个季度，"
+                     "该季度已报齐；或计数已达全部单位），故未标“" + INCOMPLETE_MARK + "”。")
+    notes.append(compare_note(data))
+    if data.summary.to_confirm:
+        notes.append(f"文中标“{CONFIRM}”的{sum(s.kind == 'confirm' for s in data.summary.to_confirm)}处"
+                     "内容不是由报表数据生成的，印发前请核实；标“【待填：…】”的"
+                     f"{sum(s.kind == 'fill' for s in data.summary.to_confirm)}处请填写。")
     return notes
 
 
 def figure_rows(summary: Summary) -> list[tuple[str, str, str, str, str]]:
     """One row per figure of the text: code, indicator, as written, exact value, completeness."""
     return [(ind.code, ind.name + ("" if span.figure.figure in ("", "全县合计") else f"：{span.figure.figure}"),
-             span.text,
+             span.text + ("" if span.figure.complete else INCOMPLETE_MARK),
              "" if span.figure.value is None else plain_number(span.figure.value),
              f"{span.figure.quarters_valid}/{span.figure.quarters_expected}")
             for ind, span in summary.figures]
@@ -174,6 +310,12 @@ def status_table(data: ReportData) -> tuple[list[str], list[list[str]]]:
             [[u, *(STATUS_WORDS[status.get((u, p), "missing")] for p in data.periods)] for u in units])
 
 
+def year_caption(data: ReportData) -> str:
+    c = data.coverage
+    span = "" if c.full else c.months
+    return f"{c.year}年{span}与{c.year - 1}年{span}比较"
+
+
 # --- Markdown ----------------------------------------------------------------------------------
 
 def _md_cell(text: str) -> str:
@@ -185,15 +327,33 @@ def _md_table(header, rows) -> list[str]:
             *("| " + " | ".join(_md_cell(str(c)) for c in row) + " |" for row in rows)]
 
 
+def _md_span(span) -> str:
+    if span.kind == "confirm":
+        return f"<mark>{span.text}</mark>{CONFIRM}"
+    if span.kind == "fill":
+        return f"<mark>{span.written}</mark>"
+    return span.text + (INCOMPLETE_MARK if span.figure and not span.figure.complete else "")
+
+
 def render_markdown(data: ReportData) -> str:
     lines: list[str] = []
     for block in data.summary.blocks:
         prefix = {"title": "# ", "heading": "## "}.get(block.kind, "")
-        lines += [prefix + block.text, ""]
+        lines += [prefix + "".join(_md_span(s) for s in block.spans), ""]
+        if block.kind == "title":
+            lines += [f"> {coverage_note(data)}", ""]
     lines += ["---", "", "## 附：数据说明", ""] + [n + "\n" for n in data_notes(data)]
     lines += ["### 报送情况", "", *_md_table(*status_table(data)), ""]
     lines += ["### 总结中的数字", "", *_md_table(FIGURE_HEADER, figure_rows(data.summary)), ""]
+    if data.years:
+        lines += [f"### {year_caption(data)}", "",
+                  *_md_table(("指标", f"{data.coverage.year - 1}年", f"{data.coverage.year}年"),
+                             [(label, _num(p), _num(v)) for label, v, p in data.years]), ""]
     return "\n".join(lines)
+
+
+def _num(v) -> str:
+    return "" if v is None else plain_number(Decimal(str(v)))
 
 
 # --- HTML --------------------------------------------------------------------------------------
@@ -206,6 +366,9 @@ p { text-indent: 2em; text-align: justify; }
 .figure { font-weight: 600; color: #0d47a1; }
 .figure.incomplete { color: #b71c1c; }
 sup.mark { color: #b71c1c; }
+mark.confirm, mark.fill { background: #fff59d; }
+.confirm-tag { color: #e65100; font-weight: 600; }
+.coverage { text-align: center; text-indent: 0; color: #37474f; }
 figure.chart { margin: 2em 0; text-align: center; }
 figure.chart svg { max-width: 100%; height: auto; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
@@ -217,6 +380,13 @@ th, td { border: 1px solid #bdbdbd; padding: 0.2em 0.6em; }
 def _html_block(block) -> str:
     parts = []
     for span in block.spans:
+        if span.kind == "confirm":
+            parts.append(f'<mark class="confirm" title="不是由报表数据生成，请核实">{html.escape(span.text)}</mark>'
+                         f'<span class="confirm-tag">{CONFIRM}</span>')
+            continue
+        if span.kind == "fill":
+            parts.append(f'<mark class="fill">{html.escape(span.written)}</mark>')
+            continue
         if span.figure is None:
             parts.append(html.escape(span.text))
             continue
@@ -236,22 +406,31 @@ def _html_table(header, rows) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def render_html(data: ReportData) -> str:
+def drawn_charts(data: ReportData, fmt: str) -> list[tuple[str, object, str]]:
+    """(key, drawing or None, caption) of the report's three charts."""
     from huizong import charts
 
-    year = data.summary.year
-    drawn = [
-        ("towns", charts.towns_chart(data.towns), "各镇主要指标对比"),
-        ("completeness", charts.completeness_chart(data.status, data.periods), "报送完整度"),
-        ("years", charts.year_chart([(label, _f(v), _f(p)) for label, v, p in data.years], year),
-         f"{year}年与{year - 1}年比较"),
+    c = data.coverage
+    return [
+        ("towns", charts.towns_chart(data.towns, fmt=fmt), f"各镇主要指标对比（{c.year}年{'' if c.full else c.months}）"),
+        ("completeness", charts.completeness_chart(data.status, data.periods, fmt=fmt), "报送完整度"),
+        ("years", charts.year_chart([(label, _f(v), _f(p)) for label, v, p in data.years], c.year, fmt=fmt,
+                                    span="" if c.full else c.months), year_caption(data)),
     ]
+
+
+def render_html(data: ReportData) -> str:
     figures = []
-    for key, svg, caption in drawn:
+    for key, svg, caption in drawn_charts(data, "svg"):
         body = svg if svg else f"<p>（{html.escape(caption)}：没有可比较的数据）</p>"
         figures.append(f'<figure class="chart" id="chart-{key}">{body}'
                        f"<figcaption>{html.escape(caption)}</figcaption></figure>")
-    text = "\n".join(_html_block(b) for b in data.summary.blocks)
+    blocks = []
+    for b in data.summary.blocks:
+        blocks.append(_html_block(b))
+        if b.kind == "title":
+            blocks.append(f'<p class="coverage">{html.escape(coverage_note(data))}</p>')
+    text = "\n".join(blocks)
     notes = "".join(f"<p>{html.escape(n)}</p>" for n in data_notes(data))
     return f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
@@ -276,40 +455,246 @@ def _f(v) -> float | None:
 
 
 # --- Word --------------------------------------------------------------------------------------
+# GB/T 9704-2012 (党政机关公文格式): A4; top margin 37 mm, left 28 mm, a text block of 156 x 225 mm
+# (so right 26 mm, bottom 35 mm); 22 lines of 28 characters on the document grid; body 3号 仿宋
+# (16 pt), title 2号 小标宋 (22 pt), 一、 headings 黑体, （一） headings 楷体, all black; page
+# numbers 4号 in the footer as — 1 —, odd pages right and even pages left.
+
+OFFICE = "云岭县精神文明建设办公室"
+BODY_FONT, TITLE_FONT, H1_FONT, H2_FONT = "仿宋_GB2312", "方正小标宋简体", "黑体", "楷体_GB2312"
+LATIN_FONT = "Times New Roman"
+FONT_ALT = {"仿宋_GB2312": "仿宋", "楷体_GB2312": "楷体", "方正小标宋简体": "宋体"}  # where missing
+LINE_PITCH_TWIPS = 579  # 225 mm / 22 lines
+CHAR_SPACE = -842  # 156 mm / 28 characters = 15.79 pt: (15.79 - 16) pt x 4096
+CHARTS_LEFT_OUT = "（图表未插入：生成本文件的计算机缺少可显示图表中文字的中文字体。请安装 fonts-wqy-microhei 后重新生成，或查看同名 HTML 文件中的图表。）"
+
+
+def _fonts(target, east_asia: str, size_pt: float | None = None, bold: bool | None = None) -> None:
+    from docx.oxml.ns import qn
+    from docx.shared import Pt, RGBColor
+
+    font = target.font
+    font.name = LATIN_FONT
+    if size_pt:
+        font.size = Pt(size_pt)
+    if bold is not None:
+        font.bold = bold
+    font.color.rgb = RGBColor(0, 0, 0)
+    rfonts = target.element.get_or_add_rPr().get_or_add_rFonts()
+    for attr in ("w:eastAsia",):
+        rfonts.set(qn(attr), east_asia)
+    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        rfonts.attrib.pop(qn(attr), None)
+
+
+def _paragraph_style(doc, name: str, east_asia: str, size_pt: float, outline: int | None = None):
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    style = doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+    style.base_style = doc.styles["Normal"]
+    _fonts(style, east_asia, size_pt, bold=False)
+    if outline is not None:  # in the navigation pane, without Word's blue heading styles
+        lvl = OxmlElement("w:outlineLvl")
+        lvl.set(qn("w:val"), str(outline))
+        style.element.get_or_add_pPr().append(lvl)
+    return style
+
+
+def _page_setup(doc) -> None:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Mm
+
+    section = doc.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin, section.left_margin = Mm(37), Mm(28)
+    section.right_margin, section.bottom_margin = Mm(210 - 28 - 156), Mm(297 - 37 - 225)
+    section.header_distance, section.footer_distance = Mm(15), Mm(28 - 7)  # 页码 7 mm below the block
+    sect = section._sectPr
+    for old in sect.findall(qn("w:docGrid")):
+        sect.remove(old)
+    grid = OxmlElement("w:docGrid")
+    grid.set(qn("w:type"), "linesAndChars")
+    grid.set(qn("w:linePitch"), str(LINE_PITCH_TWIPS))
+    grid.set(qn("w:charSpace"), str(CHAR_SPACE))
+    sect.append(grid)
+
+
+def _page_number(paragraph, size_pt: float = 14) -> None:
+    """— PAGE — in 4号 宋体."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    def run(text=None, field=None):
+        r = paragraph.add_run(text or "")
+        _fonts(r, "宋体", size_pt)
+        r.font.name = "宋体"
+        if field:
+            for kind, instr in (("begin", None), (None, field), ("separate", None), (None, "1"), ("end", None)):
+                if kind:
+                    el = OxmlElement("w:fldChar")
+                    el.set(qn("w:fldCharType"), kind)
+                    r._r.append(el)
+                elif instr == field:
+                    el = OxmlElement("w:instrText")
+                    el.set(qn("xml:space"), "preserve")
+                    el.text = f" {field} "
+                    r._r.append(el)
+                else:
+                    el = OxmlElement("w:t")
+                    el.text = instr
+                    r._r.append(el)
+        return r
+
+    run("— ")
+    run(field="PAGE")
+    run(" —")
+
+
+def _footers(doc) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt
+
+    doc.settings.odd_and_even_pages_header_footer = True
+    section = doc.sections[0]
+    for footer, align in ((section.footer, WD_ALIGN_PARAGRAPH.RIGHT), (section.even_page_footer, WD_ALIGN_PARAGRAPH.LEFT)):
+        footer.is_linked_to_previous = False
+        p = footer.paragraphs[0]
+        p.alignment = align
+        p.paragraph_format.line_spacing = None
+        # 单页码居右空一字，双页码居左空一字
+        if align == WD_ALIGN_PARAGRAPH.RIGHT:
+            p.paragraph_format.right_indent = Pt(14)
+        else:
+            p.paragraph_format.left_indent = Pt(14)
+        _page_number(p)
+
+
+def _metadata(doc, title: str, when: dt.datetime) -> None:
+    props = doc.core_properties
+    props.author = OFFICE
+    props.last_modified_by = OFFICE
+    props.title = title
+    props.subject = ""
+    props.comments = ""
+    props.keywords = ""
+    props.category = ""
+    props.revision = 1
+    utc = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    props.created = utc
+    props.modified = utc
+    for part in doc.part.package.iter_parts():
+        if str(part.partname) == "/docProps/app.xml":
+            part._blob = (
+                b"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
+                b'<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties">'
+                b"<Template>Normal.dotm</Template><Application>huizong</Application>"
+                b"<Company>" + OFFICE.encode() + b"</Company></Properties>")
+
+
+def _font_alternates(doc) -> None:
+    """Name a common font Word uses where a GB/T 9704 font is not installed (w:altName)."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.opc.constants import RELATIONSHIP_TYPE as RT
+
+    try:
+        fonts = doc.part.part_related_by(RT.FONT_TABLE)
+    except KeyError:
+        return
+    from docx.oxml import parse_xml
+
+    root = parse_xml(fonts.blob)
+    for name, alt in FONT_ALT.items():
+        font = OxmlElement("w:font")
+        font.set(qn("w:name"), name)
+        alt_el = OxmlElement("w:altName")
+        alt_el.set(qn("w:val"), alt)
+        font.append(alt_el)
+        charset = OxmlElement("w:charset")
+        charset.set(qn("w:val"), "86")  # GB2312
+        font.append(charset)
+        root.append(font)
+    from lxml import etree
+
+    fonts._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
 
 def render_docx(data: ReportData, path: Path) -> None:
     from docx import Document
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.oxml.ns import qn
-    from docx.shared import Pt
+    from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_COLOR_INDEX, WD_LINE_SPACING
+    from docx.shared import Mm, Pt
 
     doc = Document()
+    _page_setup(doc)
     normal = doc.styles["Normal"]
-    normal.font.name = "宋体"
-    normal.font.size = Pt(12)
-    for name, font in (("Normal", "宋体"), ("Title", "黑体"), ("Heading 1", "黑体"), ("Heading 2", "黑体")):
-        # the font Chinese text is set in: Word's own styles name only a Latin one
-        doc.styles[name].element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), font)
+    _fonts(normal, BODY_FONT, 16)
+    normal.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    normal.paragraph_format.line_spacing = Pt(LINE_PITCH_TWIPS / 20)
+    normal.paragraph_format.space_before = normal.paragraph_format.space_after = Pt(0)
+    normal.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+    title_style = _paragraph_style(doc, "公文标题", TITLE_FONT, 22, outline=0)
+    title_style.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    title_style.paragraph_format.line_spacing = Pt(LINE_PITCH_TWIPS / 20 * 1.2)
+    h1 = _paragraph_style(doc, "一级标题", H1_FONT, 16, outline=1)
+    h1.paragraph_format.first_line_indent = Pt(32)
+    h2 = _paragraph_style(doc, "二级标题", H2_FONT, 16, outline=2)
+    h2.paragraph_format.first_line_indent = Pt(32)
+    note_style = _paragraph_style(doc, "附注", BODY_FONT, 12)
+    note_style.paragraph_format.line_spacing = Pt(20)
+    _footers(doc)
+    _font_alternates(doc)
+
+    def add_spans(p, spans):
+        for span in spans:
+            if span.kind == "confirm":
+                p.add_run(span.text).font.highlight_color = WD_COLOR_INDEX.YELLOW
+                tag = p.add_run(CONFIRM)
+                tag.font.highlight_color = WD_COLOR_INDEX.YELLOW
+                tag.font.bold = True
+            elif span.kind == "fill":
+                p.add_run(span.written).font.highlight_color = WD_COLOR_INDEX.YELLOW
+            else:
+                p.add_run(span.text)
+                if span.figure is not None and not span.figure.complete:
+                    p.add_run(INCOMPLETE_MARK).font.superscript = True
+
     for block in data.summary.blocks:
         if block.kind == "title":
-            p = doc.add_heading(level=0)
-            p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        elif block.kind == "heading":
-            p = doc.add_heading(level=1)
-        else:
-            p = doc.add_paragraph()
-            p.paragraph_format.first_line_indent = Pt(24)
-        for span in block.spans:
-            p.add_run(span.text)
-            if span.figure is not None and not span.figure.complete:
-                p.add_run(INCOMPLETE_MARK).font.superscript = True
+            p = doc.add_paragraph(style=title_style)
+            add_spans(p, block.spans)
+            doc.add_paragraph()  # 标题与正文间空一行
+            continue
+        p = doc.add_paragraph(style=h1 if block.kind == "heading" else None)
+        if block.kind != "heading":
+            p.paragraph_format.first_line_indent = Pt(32)  # 首行缩进二字
+        add_spans(p, block.spans)
+
     doc.add_page_break()
-    doc.add_heading("附：数据说明", level=1)
+    doc.add_paragraph("附：数据说明", style=h1)
     for note in data_notes(data):
-        doc.add_paragraph(note)
-    for title, (header, rows) in (("报送情况", status_table(data)),
-                                  ("总结中的数字", (FIGURE_HEADER, figure_rows(data.summary)))):
-        doc.add_heading(title, level=2)
+        p = doc.add_paragraph(note)
+        p.paragraph_format.first_line_indent = Pt(32)
+    doc.add_paragraph("（一）图表", style=h2)
+    if _no_font():
+        doc.add_paragraph(CHARTS_LEFT_OUT)  # never a chart of empty boxes
+    else:
+        has_rows = {"towns": bool(data.towns), "completeness": bool(data.status), "years": bool(data.years)}
+        for key, png, caption in drawn_charts(data, "png"):
+            if png is None:
+                why = "没有可比较的数据" if not has_rows[key] else "字体缺少图中的字，未插入"
+                doc.add_paragraph(f"（{caption}：{why}）")
+                continue
+            doc.add_picture(io.BytesIO(png), width=Mm(156))
+            doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+            doc.paragraphs[-1].paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+            cap = doc.add_paragraph(caption, style=note_style)
+            cap.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    for title, (header, rows) in (("（二）报送情况", status_table(data)),
+                                  ("（三）总结中的数字", (FIGURE_HEADER, figure_rows(data.summary)))):
+        doc.add_paragraph(title, style=h2)
         table = doc.add_table(rows=1, cols=len(header))
         table.style = "Table Grid"
         for cell, h in zip(table.rows[0].cells, header):
@@ -317,5 +702,15 @@ def render_docx(data: ReportData, path: Path) -> None:
         for row in rows:
             for cell, value in zip(table.add_row().cells, row):
                 cell.text = str(value)
-    doc.core_properties.title = data.summary.title
+        for row in table.rows:
+            for cell in row.cells:
+                for para in cell.paragraphs:
+                    para.style = note_style
+    _metadata(doc, data.summary.title, data.as_of)
     doc.save(str(path))
+
+
+def _no_font() -> bool:
+    from huizong import charts
+
+    return charts.cjk_font() is None

@@ -39,6 +39,17 @@ def figure(md: str, pattern: str) -> str:
     return found[0]
 
 
+def near_wan_text(value: float) -> str:
+    """How 近**万 reads `value`, by the rule written out again: the next tenth of a 万 when it is at
+    most 10% above (近, dropped when exact); else the value plainly or as 余 (two leading digits)."""
+    tenth = math.ceil(value / 1000)
+    if value > 0 and tenth * 1000 <= value * 1.1:
+        return ("" if tenth * 1000 == value else "近") + f"{Decimal(tenth) / 10:f}".rstrip("0").rstrip(".") + "万"
+    v = int(value)
+    step = 1 if v < 10 else 10 if v < 100 else 10 ** (len(str(v)) - 2)
+    return f"{v // step * step}" + ("" if v % step == 0 else "余")
+
+
 def quarters_of(unit_code: str, year: int = 2019) -> list[str]:
     return [p for p in DEMO_PERIODS if p.startswith(str(year)) and (unit_code, p) not in MISSING]
 
@@ -94,13 +105,12 @@ def test_plain_flows_are_the_county_sums(summary_md):
     c03 = sum(Decimal(str(true_value("990101901", p, "C03"))) for p in quarters_of("990101901"))
     assert Decimal(figure(summary_md, r"争取财政资金([\d.]+)万元")) == c03
     e03 = sum(true_value("990101902", p, "E03") for p in quarters_of("990101902"))
-    assert Decimal(figure(summary_md, r"受教师生近([\d.]+)万人")) == Decimal(math.ceil(e03 / 1000)) / 10
+    assert figure(summary_md, r"受教师生(近?[\d.]+※?万?余?※?)人").replace("※", "") == near_wan_text(e03)
 
 
 def test_numbers_are_written_as_the_text_reads_them(summary_md):
     t04 = sum(yearly(t, t.code, "T04") for t in cat.towns())
-    near = Decimal(figure(summary_md, r"近([\d.]+)※?万件"))
-    assert near == Decimal(math.ceil(t04 / 1000)) / 10  # in 万, rounded up to one decimal
+    assert figure(summary_md, r"各类宣传品(近?[\d.]+※?万?余?※?)件").replace("※", "") == near_wan_text(t04)
     t02 = int(sum(yearly(t, t.code, "T02") for t in cat.towns()))
     digits = len(str(t02))
     assert int(figure(summary_md, r"大型宣传喷绘(\d+)※?余?面")) == t02 // 10 ** (digits - 2) * 10 ** (digits - 2)

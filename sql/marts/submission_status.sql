@@ -2,7 +2,12 @@
 -- ledger; key: (unit_code, period). FORM.md's timeliness: a quarter is due on the 10th of the
 -- month after it ends, by the end of that day in Asia/Shanghai; it is on time when its first
 -- valid version arrived by then. status: on_time | late | rejected (only invalid versions came)
--- | missing (nothing came).
+-- | missing (nothing came). deadline_passed says whether due_by had passed at as_of, the moment
+-- the mart was built for: the DuckDB variable huizong_today (a date, set by whoever builds with
+-- `set variable huizong_today = date '2020-08-01'`), else the last moment a pass saw a file
+-- (ops.imports.first_seen_at, written from huizong.clock). A rejected or missing quarter whose
+-- deadline has not passed is not yet due (未到报送期), not 未报; the report recomputes this from
+-- huizong.clock at the time it is written, since a mart is a snapshot of its build.
 with
 
 imports as (select * from staging.stg_imports where period is not null),
@@ -23,6 +28,13 @@ deadlines as (
                  cast(make_date(year + (quarter = 4)::int, (quarter * 3) % 12 + 1, 10) + interval 1 day
                       as timestamp)) as due_by
     from quarters
+),
+
+as_of as (
+    select coalesce(
+        timezone('Asia/Shanghai', cast(try_cast(getvariable('huizong_today') as date) as timestamp)),
+        (select max(first_seen_at) from ops.imports),
+        now()) as as_of
 ),
 
 per_unit_quarter as (
@@ -49,10 +61,13 @@ select
         when per_unit_quarter.versions > 0 then 'rejected'
         else 'missing'
     end as status,
+    as_of.as_of,
+    deadlines.due_by <= as_of.as_of as deadline_passed,
     coalesce(per_unit_quarter.versions, 0) as versions,
     coalesce(per_unit_quarter.rejected_versions, 0) as rejected_versions,
     per_unit_quarter.loaded_sha256
 from units
 cross join deadlines
+cross join as_of
 left join per_unit_quarter using (unit_code, period)
 order by deadlines.period, units.unit_code
