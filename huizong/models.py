@@ -32,6 +32,7 @@ LAYERS = {"staging": "view", "intermediate": "view", "marts": "table"}
 SOURCES_FILE = Path("setup") / "warehouse.yml"  # ops and raw: the warehouse's own tables
 DOCUMENTED_SCHEMAS = ("ops", "raw", *LAYERS)
 COLUMN_TESTS = ("not_null", "accepted_values", "relationships")
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's when built with it
 
 
 class DeclarationError(ValueError):
@@ -79,20 +80,26 @@ def _column(entry: object, where: str) -> Column:
     unknown = set(entry) - {"name", "zh", "en", "tests"}
     if unknown:
         raise DeclarationError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    if not isinstance(entry.get("tests") or [], list):
+        raise DeclarationError(f"{where}: `tests` must be a list")
     tests = []
     for test in entry.get("tests") or []:
-        name, arg = (test, None) if isinstance(test, str) else next(iter(test.items())) \
-            if isinstance(test, dict) and len(test) == 1 else (None, None)
+        if isinstance(test, str):
+            name, arg = test, None
+        elif isinstance(test, dict) and len(test) == 1:
+            ((name, arg),) = test.items()
+        else:
+            name, arg = None, None
         if name not in COLUMN_TESTS:
             raise DeclarationError(f"{where}: unknown test {test!r} (known: {', '.join(COLUMN_TESTS)})")
-        if name == "accepted_values" and not (isinstance(arg, list) and arg):
-            raise DeclarationError(f"{where}: accepted_values needs a list of values")
-        if name == "relationships":
+        if name == "accepted_values":
+            if not (isinstance(arg, list) and arg):
+                raise DeclarationError(f"{where}: accepted_values needs a list of values")
+            arg = tuple(arg)
+        elif name == "relationships":
             if not (isinstance(arg, dict) and isinstance(arg.get("to"), str) and isinstance(arg.get("field"), str)):
                 raise DeclarationError(f"{where}: relationships needs `to` (schema.relation) and `field`")
             arg = (arg["to"], arg["field"])
-        elif name == "accepted_values":
-            arg = tuple(arg)
         tests.append((name, arg))
     return Column(entry["name"], _text(entry, "zh", where), _text(entry, "en", where), tuple(tests))
 
@@ -126,7 +133,7 @@ def _declaration(entry: object, schema: str, path: Path, *, key_required: bool) 
 
 def _load_yaml(path: Path) -> dict:
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     except yaml.YAMLError as e:
         raise DeclarationError(f"{path}: not valid YAML: {e}") from None
     if not isinstance(doc, dict):
