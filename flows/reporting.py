@@ -1,4 +1,6 @@
-"""The reports a pass leaves: the annual work summary of the latest year with data.
+"""The reports a pass leaves: the work summary of the latest earlier year with data and of the
+current year to date (if it has data), each named for what it covers: summary_2019.md for a
+whole year, summary_2020_1-6月.md for the first half of one (huizong.report.years_to_report).
 
 `<warehouse>/reports/.build` names the published build the reports were written from, so that a
 pass stopped after publishing and before its reports is caught up by the next pass.
@@ -26,7 +28,8 @@ def reports_are_stale(warehouse: Path) -> bool:
 
 @task(**IO_TASK)
 def write_reports(warehouse: Path) -> list[str]:
-    """Write the summary (.md, .html, .docx) from the warehouse just published."""
+    """Write the summaries (.md, .html, .docx) from the warehouse just published: last year's
+    and this year's to date, each covering the quarters that are due (huizong.clock)."""
     from huizong.report import write_year_reports  # matplotlib and python-docx: only when needed
 
     build = wh.latest_build(warehouse)

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from huizong import clock
-from huizong.summary import CONFIRM, INCOMPLETE_MARK, Coverage, Figure, Summary, fill, plain_number
+from huizong.summary import CONFIRM, INCOMPLETE_MARK, QUARTER_WORDS, Coverage, Figure, Summary, fill, plain_number
 from huizong.charts import STATUS_STYLE
 from huizong.versions import models_version
 from huizong.warehouse import SQL_DIR, connect_read_only, models_version_of
@@ -249,7 +249,7 @@ def coverage_note(data: ReportData) -> str:
     c = data.coverage
     if c.full:
         return f"本总结涵盖{c.year}年全年（第一至四季度）。"
-    rest = "；".join(f"{p[-1]}季度截止日期为{_day(due)}" for p, due in data.not_due)
+    rest = "；".join(f"第{QUARTER_WORDS[int(p[-1])]}季度截止日期为{_day(due)}" for p, due in data.not_due)
     note = f"本总结只涵盖{c.year}年{c.months}（{c.quarters}），不是全年总结"
     return note + (f"：其余季度未到报送期（{rest}），不计为未报。" if rest else "。")
 
