@@ -21,6 +21,7 @@ from huizong.flows.reporting import reports_after_publish
 from huizong.flows.tasks import SETTLE_SECONDS, discover, report_artifacts
 from huizong import clock, isolation, warehouse as wh
 from huizong.files import display_name, sha256_of
+from huizong.vocabulary import VALID_VERSION_STATUSES
 from huizong.versions import rules_version
 from huizong.workbook import read_cover
 
@@ -44,7 +45,7 @@ def select_recorded(warehouse: Path, failed: bool, unit: str | None, period: str
 
 def is_due(f: dict, force: bool) -> bool:
     """Whether a rerun must read this version: new, rejected, or checked under other rules."""
-    checked_valid = f.get("status") in ("loaded", "superseded", "duplicate")
+    checked_valid = f.get("status") in VALID_VERSION_STATUSES
     return force or not checked_valid or f.get("rules_version") != rules_version()
 
 

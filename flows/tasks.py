@@ -24,8 +24,7 @@ from huizong import clock, warehouse as wh
 from huizong.failpoints import failpoint
 from huizong.files import REFUSED_UNREADABLE, scan_inbox, sha256_of
 
-BATCH_SIZE = 200  # files per read-and-validate task: one pandera call per batch, not per file
-SETTLE_SECONDS = 2.0  # a file modified more recently than this may still be being copied
+from huizong.settings import BATCH_SIZE, SETTLE_SECONDS  # noqa: E402,F401  (flows import them from here)
 
 
 def is_transient(task, task_run, state) -> bool:

@@ -425,8 +425,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     cells = {(r[0], r[2]): r for r in rows}
     t = table("submissions per unit and quarter", "unit", *periods)
     # CONTRACT.md's words: a valid version in force is "loaded" (on time) or "late".
-    words = {"on_time": "loaded", "late": "late", "rejected": "rejected", "missing": "missing"}
-    colours = {"on_time": "green", "late": "yellow", "rejected": "red", "missing": "red"}
+    from huizong.vocabulary import SUBMISSION_WORDS
+
+    words = {status: word for status, (word, _) in SUBMISSION_WORDS.items()}
+    colours = {status: colour for status, (_, colour) in SUBMISSION_WORDS.items()}
     for code, name in dict.fromkeys((r[0], r[1]) for r in rows):
         line = []
         for period in periods:

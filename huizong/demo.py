@@ -11,11 +11,12 @@ import os
 import datetime as dt
 from pathlib import Path
 
+from huizong.clock import due_by, quarter_index
 from huizong.writer import Values, write_workbook
 from huizong.schemas import catalog as cat
 
 DEMO_PERIODS = tuple(f"{y}Q{q}" for y in (2018, 2019) for q in (1, 2, 3, 4))
-LEVEL_STEPS = ("无", "县级", "市级", "省级", "全国")
+LEVEL_STEPS = cat.LEVELS  # from none up to the national title
 
 
 def _draw(*key: object) -> float:
@@ -24,14 +25,10 @@ def _draw(*key: object) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def _quarter_index(period: str) -> int:
-    return int(period[:4]) * 4 + int(period[-1]) - 1
-
-
 def true_value(unit_code: str, period: str, code: str) -> float | str:
     """What `unit_code` (a village, town or department) reports for `code` in `period`."""
     ind = cat.indicator_by_code()[code]
-    q = _quarter_index(period)
+    q = quarter_index(period)
     base = _draw(unit_code, code)
     if ind.kind == "level":
         # Most villages and towns hold no title; some climb one step every few years.
@@ -112,8 +109,7 @@ def write_unit_workbook(path: Path, unit: cat.Unit, period: str,
 
 def received_time(unit_code: str, period: str) -> float:
     """A plausible arrival time: most units a few days before the deadline, some late."""
-    year, q = int(period[:4]), int(period[-1])
-    due = dt.datetime(year + (q == 4), (q * 3) % 12 + 1, 10, 12, 0)
+    due = due_by(period) - dt.timedelta(hours=12)  # noon of the 10th, the deadline's day
     return (due + dt.timedelta(days=int(_draw(unit_code, period, "late") * 16) - 13)).timestamp()
 
 

@@ -28,10 +28,8 @@ from pathlib import Path
 from huizong.problems import Problem
 from huizong.worker import receive, send
 
-MEMORY_LIMIT_BYTES = 1 << 30  # address space of a worker: imports take about 470 MB of it
-FILE_SECONDS = 60.0  # a real workbook reads in milliseconds; a hung reader is given up on
-VALIDATE_SECONDS = 120.0  # a batch's validation and feedback, after its files are read
-START_SECONDS = 120.0  # a worker's imports, on a busy machine
+from huizong.settings import (FILE_SECONDS, MAX_WORKERS, VALIDATE_SECONDS,  # noqa: E402
+                              WORKER_MEMORY_BYTES as MEMORY_LIMIT_BYTES, WORKER_START_SECONDS as START_SECONDS)
 UNREADABLE = "unreadable"  # the check name of a file whose reading killed its worker
 
 
@@ -50,7 +48,7 @@ class Crash:
 def default_size() -> int:
     """Workers per pass: one per core (at most 4), or HUIZONG_READERS."""
     wanted = os.environ.get("HUIZONG_READERS")
-    return max(1, int(wanted)) if wanted else max(1, min(4, os.cpu_count() or 1))
+    return max(1, int(wanted)) if wanted else max(1, min(MAX_WORKERS, os.cpu_count() or 1))
 
 
 class _Worker:

@@ -26,15 +26,9 @@ from huizong.cells import EXCEL_ERROR, UNSAVED_FORMULA, Unreadable, cell_text, c
 from huizong.problems import Problem, located
 from huizong.schemas import catalog as cat, rules
 
-# Bounds that keep a hostile file from exhausting memory before any reader runs. A real
-# submission unzips to well under 1 MB; the ratio check is kept to large entries because small
-# styles.xml files compress very well and are legitimate (RELIABILITY.md).
-MAX_UNZIPPED_BYTES = 20 * 1024 * 1024
-MAX_ZIP_ENTRIES = 500
-LARGE_ENTRY_BYTES = 1024 * 1024
-MAX_RATIO = 100
-MAX_ROWS = 5_000
-MAX_COLS = 200
+# Bounds that keep a hostile file from exhausting memory before any reader runs (settings.py).
+from huizong.settings import (LARGE_ENTRY_BYTES, MAX_COLS, MAX_RATIO, MAX_ROWS, MAX_UNZIPPED_BYTES,
+                              MAX_ZIP_ENTRIES)
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
