@@ -57,7 +57,7 @@ def _matches(path: Path, unit: str | None, period: str | None) -> bool:
 @flow(name="huizong-rerun", task_runner=ThreadPoolTaskRunner(max_workers=isolation.default_size()))  # as nightly
 def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), failed: bool = False,
           unit: str | None = None, period: str | None = None, paths: list[Path] | None = None,
-          force: bool = False, settle_seconds: float = SETTLE_SECONDS) -> dict:
+          force: bool = False, settle_seconds: float = SETTLE_SECONDS, write_summary: bool = True) -> dict:
     """Import again what is named: rejected versions, a unit's or a quarter's, or given files."""
     logger = get_run_logger()
     inbox, warehouse = Path(inbox).resolve(), Path(warehouse).resolve()
@@ -92,7 +92,7 @@ def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), fail
                 done = import_files(due, warehouse)
             finally:
                 isolation.close_shared_pool()
-        if done:
+        if done and write_summary:
             reports, report_error = reports_after_publish(warehouse)
         report_artifacts(done, 0, arriving, unchanged=unchanged, reports=reports, report_error=report_error)
         return {"files": done, "skipped": 0, "unchanged": unchanged, "arriving": arriving,

@@ -90,7 +90,7 @@ def test_a_pass_killed_at_any_point_loses_nothing(point, workbooks, reference, t
     else:
         assert published == before
 
-    summary = run_pass(inbox, warehouse)  # the next pass is not blocked and completes
+    summary = run_pass(inbox, warehouse, write_summary=True)  # the next pass is not blocked and completes
     assert snapshot(warehouse) == reference
     # its reports are written, also after a kill between publishing and reporting
     assert summary["reports"] and (warehouse / "reports" / ".build").exists()

@@ -242,7 +242,7 @@ def test_a_changed_catalog_or_model_rebuilds_the_marts_with_no_new_file(tmp_path
     con = duckdb.connect(str(warehouse / "huizong.duckdb"))
     con.execute("drop table marts.summary_figures; update ops.builds set models_version = 'older'")
     con.close()
-    summary = run_pass(inbox, warehouse)
+    summary = run_pass(inbox, warehouse, write_summary=True)
     assert summary["files"] == [] and summary["rebuilt"] is True
     assert query(warehouse, "select count(*) > 0 from marts.summary_figures") == [(True,)]
     assert query(warehouse, "select models_version from ops.builds order by built_at desc limit 1") == [

@@ -20,7 +20,7 @@ TOTALS = "select * from marts.town_totals order by all"
 
 
 def do_rerun(warehouse, inbox, **kwargs) -> dict:
-    return rerun(warehouse=warehouse, inbox=inbox, settle_seconds=0, **kwargs)
+    return rerun(warehouse=warehouse, inbox=inbox, settle_seconds=0, write_summary=False, **kwargs)
 
 
 def test_rerun_of_a_unit_picks_up_its_corrected_file(tmp_path, prefect_harness):
