@@ -41,7 +41,7 @@ def hostile_pass(tmp_path_factory, prefect_harness):
     future = write_unit_workbook(inbox / "钟表错误.xlsx", TOWNS[7], "2019Q2")
     os.utime(future, (dt.datetime(2030, 1, 1).timestamp(),) * 2)
 
-    env = {"HUIZONG_FAILPOINT": "reader", "HUIZONG_FILE_SECONDS": "10"}
+    env = {"HUIZONG_FAILPOINT": "reader", "HUIZONG_FILE_SECONDS": "5"}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
@@ -64,7 +64,7 @@ def test_valid_files_are_published(hostile_pass):
 @pytest.mark.parametrize("name, words, cause", [
     ("abort.xlsx", "读取程序异常终止", "SIGABRT"),
     ("hog.xlsx", "占用内存过大", "MemoryError"),
-    ("hang.xlsx", "超过 10 秒仍未读完", "no answer within 10 s"),
+    ("hang.xlsx", "超过 5 秒仍未读完", "no answer within 5 s"),
 ])
 def test_a_file_that_kills_its_reader_is_rejected_with_the_cause(hostile_pass, name, words, cause):
     _, warehouse, _, _, _ = hostile_pass
