@@ -176,6 +176,13 @@ def test_like_with_like_against_last_year(half_year):
     # a town flow is short of a quarter in 2020: not compared at all
     v03 = cat.indicator_by_code()["V03"]
     assert f"{v03.name}（{v03.unit}）" not in years
+    # the mart for analysts compares the same quarters too
+    got = query(warehouse, "select through_quarter, value, previous_value, complete, previous_complete "
+                           "from marts.county_year_over_year where year = 2020 and indicator_code = 'C01'")
+    assert [(t, float(v), float(p), c, pc) for t, v, p, c, pc in got] == [(2, *years[label], True, True)]
+    got = query(warehouse, "select complete, previous_complete, previous_value from marts.county_year_over_year "
+                           "where year = 2020 and indicator_code = 'V03'")
+    assert got[0][:2] == (False, True) and float(got[0][2]) == town_flow("V03", ("2019Q1", "2019Q2"))
     md = report(warehouse, ".md")
     assert "与2019年的比较按两年同期（1—6月）计算" in md
     assert "2020年1—6月与2019年1—6月比较" in md

@@ -1,26 +1,78 @@
 -- grain: one row per (year, numeric indicator); key: (year, indicator_code). The county's figure
--- against the year before: change = value - previous_value, change_pct in percent (null when
--- there is no earlier figure or it is 0). complete / previous_complete say whether every
--- expected unit-quarter was valid behind each figure: compare two complete years only.
+-- against the same quarters of the year before (like with like): through_quarter is the latest
+-- quarter of the year with a loaded file (4 for a whole year; 2 for a year known to June), and
+-- previous_value last year's figure over its quarters 1..through_quarter by FORM.md's year rule
+-- (flows summed over them, stocks and flags each reporter's latest valid quarter among them).
+-- change = value - previous_value, change_pct in percent (null when there is no earlier figure or
+-- it is 0). complete / previous_complete: whether every expected unit-quarter of those quarters
+-- was valid behind each figure: compare two complete figures only.
 with
 
 totals as (select * from marts.county_totals),
-indicators as (select * from staging.stg_indicators)
+indicators as (select * from staging.stg_indicators),
+current_values as (select * from intermediate.int_current_values),
+loaded as (select * from staging.stg_imports where status = 'loaded'),
+reporters as (select * from intermediate.int_reporter_years where is_numeric),
+
+reach as (select year, max(quarter) as through_quarter from loaded group by all),
+
+previous_part as (
+    select reach.year, cv.indicator_code, cv.submitter_code, cv.kind, cv.quarter, cv.value
+    from reach
+    join current_values as cv on cv.year = reach.year - 1 and cv.quarter <= reach.through_quarter
+),
+
+previous_latest as (
+    select year, submitter_code, max(quarter) as latest_quarter from previous_part group by all
+),
+
+previous as (
+    select previous_part.year, previous_part.indicator_code, sum(previous_part.value) as value
+    from previous_part
+    join previous_latest using (year, submitter_code)
+    where previous_part.kind = 'flow' or previous_part.quarter = previous_latest.latest_quarter
+    group by all
+),
+
+valid_quarters as (
+    select reach.year, loaded.year - reach.year as offset, loaded.unit_code as submitter_code,
+        count(distinct loaded.quarter) as quarters_valid
+    from reach
+    join loaded on loaded.year in (reach.year, reach.year - 1) and loaded.quarter <= reach.through_quarter
+    group by all
+),
+
+completeness as (
+    select reporters.year, reporters.indicator_code,
+        bool_and(coalesce(this_year.quarters_valid, 0) = reach.through_quarter) as complete,
+        bool_and(coalesce(last_year.quarters_valid, 0) = reach.through_quarter) as previous_complete
+    from reporters
+    join reach using (year)
+    left join valid_quarters as this_year
+        on this_year.year = reporters.year and this_year.offset = 0
+        and this_year.submitter_code = reporters.submitter_code
+    left join valid_quarters as last_year
+        on last_year.year = reporters.year and last_year.offset = -1
+        and last_year.submitter_code = reporters.submitter_code
+    group by all
+)
 
 select
     this.year,
     this.indicator_code,
     indicators.indicator_name,
     indicators.measure_unit,
+    reach.through_quarter,
     this.value,
-    last.value as previous_value,
-    this.value - last.value as change,
-    case when last.value <> 0 then round(100 * (this.value - last.value) / last.value, 1) end
+    previous.value as previous_value,
+    this.value - previous.value as change,
+    case when previous.value <> 0 then round(100 * (this.value - previous.value) / previous.value, 1) end
         as change_pct,
-    this.quarters_valid = this.quarters_expected as complete,
-    last.quarters_valid = last.quarters_expected as previous_complete
+    coalesce(completeness.complete, false) as complete,
+    coalesce(completeness.previous_complete, false) and previous.value is not null as previous_complete
 from totals as this
-left join totals as last
-    on last.indicator_code = this.indicator_code and last.year = this.year - 1
+join reach using (year)
+left join previous on previous.indicator_code = this.indicator_code and previous.year = this.year
+left join completeness on completeness.indicator_code = this.indicator_code and completeness.year = this.year
 join indicators on indicators.indicator_code = this.indicator_code
 order by this.year, this.indicator_code
