@@ -66,22 +66,22 @@ def coverage_of(year: int, grid: list[tuple], now: dt.datetime) -> Coverage:
     """The quarters a summary of `year` covers, written at `now`: 1 up to the latest quarter
     whose deadline has passed, or later if a valid file of a later quarter is already in."""
     due = [q for q in range(1, 5) if clock.due_by(f"{year}Q{q}") <= now]
-    valid = [quarter for _, _, status, _, _, quarter in grid if status in VALID]
+    valid = [row[5] for row in grid if row[2] in VALID]
     return Coverage(year, max([*due, *valid, 1]))
 
 
 def year_status(year: int, grid: list[tuple], now: dt.datetime) -> dict[tuple[str, str], str]:
     """Each (unit code, period) of the year's four quarters: the mart's status, except that a
     quarter without a valid file whose deadline (clock.due_by) has not passed is not_due."""
-    status = {(code, period): st for _, period, st, _, code, _ in grid}
-    units = dict.fromkeys(code for *_, code, _ in grid) or {u.code: None for u in cat.submitters()}
+    status = {(code, period): (st, versions) for _, period, st, _, code, _, versions in grid}
+    units = dict.fromkeys(row[4] for row in grid) or {u.code: None for u in cat.submitters()}
     out = {}
     for code in units:
         for q in range(1, 5):
             period = f"{year}Q{q}"
-            st = status.get((code, period), "missing")
-            if st not in VALID and clock.due_by(period) > now:
-                st = "not_due"
+            st, versions = status.get((code, period), ("missing", 0))
+            if st not in VALID:  # the mart's not_due is as of its build: decide again now
+                st = "not_due" if clock.due_by(period) > now else "rejected" if versions else "missing"
             out[(code, period)] = st
     return out
 
@@ -129,7 +129,7 @@ def read_report_data(con: duckdb.DuckDBPyConnection, year: int, now: dt.datetime
     holders = {"V04": [name for _, name, _ in _query(con, "flag_holders.sql", year=year, code="V04")]}
     summary = fill(year, list(cat.indicators()), figures, coverage=coverage, names=holders)
 
-    names = {code: name for name, _, _, _, code, _ in grid} or {u.code: u.name for u in cat.submitters()}
+    names = {row[4]: row[0] for row in grid} or {u.code: u.name for u in cat.submitters()}
     covered = coverage.periods
     per_unit = {code: sum(status[(code, p)] in VALID for p in covered) for code in names}
     short = "、".join(f"{names[c]}（{n}/{len(covered)}）" for c, n in per_unit.items() if n < len(covered))

@@ -34,7 +34,7 @@ def half_year(tmp_path_factory, prefect_harness):
     try:
         generate(inbox, PERIODS)
         (inbox / f"{GAP_TOWN.name}_2020Q1.xlsx").unlink()
-        summary = run_pass(inbox, warehouse)
+        summary = run_pass(inbox, warehouse, write_summary=True)
         yield warehouse, summary
     finally:
         if before is None:
@@ -117,6 +117,8 @@ def test_quarters_not_yet_due_are_not_called_missing(half_year):
     got = dict(query(warehouse, "select period, bool_and(deadline_passed) from marts.submission_status "
                                 "where year = 2020 group by period"))
     assert got == {"2020Q1": True, "2020Q2": True}
+    assert query(warehouse, "select status from marts.submission_status where unit_code = ? and period = ?",
+                 list(GAP)) == [("missing",)]
 
 
 def figure(md: str, pattern: str) -> str:
@@ -295,7 +297,7 @@ def first_half_only(tmp_path_factory, prefect_harness):
     os.environ["HUIZONG_TODAY"] = TODAY
     try:
         generate(root / "inbox", H1)
-        run_pass(root / "inbox", root / "warehouse")
+        run_pass(root / "inbox", root / "warehouse", write_summary=True)
         yield root / "warehouse"
     finally:
         if before is None:
@@ -315,3 +317,26 @@ def test_only_this_half_year_in(first_half_only):
     assert "未报" not in "".join(c for r in rows.values() for c in r).replace("未到报送期", "")
     assert "与2019年的比较从略" in md
     assert "※" not in body(md)  # every covered quarter in: nothing may change
+
+
+def test_a_quarter_handed_in_before_its_deadline(tmp_path, prefect_harness, monkeypatch):
+    """2020-09-15: one town's 2020Q3 is in early. The mart calls the others' 2020Q3 not_due (the
+    deadline, 2020-10-10, has not passed) and their 2020Q2 missing; the summary covers 1—9月."""
+    from huizong.demo import write_unit_workbook
+    from huizong.report import read_warehouse
+
+    monkeypatch.setenv("HUIZONG_TODAY", "2020-09-15")
+    early, other = cat.towns()[0], cat.towns()[1]
+    write_unit_workbook(tmp_path / "inbox" / "a.xlsx", early, "2020Q3")
+    write_unit_workbook(tmp_path / "inbox" / "b.xlsx", other, "2020Q2")
+    warehouse = tmp_path / "warehouse"
+    run_pass(tmp_path / "inbox", warehouse)
+    got = dict(((u, p), s) for u, p, s in query(
+        warehouse, "select unit_code, period, status from marts.submission_status"))
+    assert got[(early.code, "2020Q3")] in ("on_time", "late") and got[(other.code, "2020Q3")] == "not_due"
+    assert got[(early.code, "2020Q2")] == "missing" and got[(other.code, "2020Q2")] in ("on_time", "late")
+    data = read_warehouse(warehouse, 2020)
+    assert data.coverage.through == 3 and data.summary.title == "县精神文明办2020年前三季度工作总结暨第四季度工作计划"
+    status = {(u, p): s for u, p, s in data.status}
+    assert status[(other.name, "2020Q3")] == "not_due" and status[(other.name, "2020Q1")] == "missing"
+    assert status[(other.name, "2020Q4")] == "not_due"

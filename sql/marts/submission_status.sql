@@ -2,12 +2,12 @@
 -- ledger; key: (unit_code, period). FORM.md's timeliness: a quarter is due on the 10th of the
 -- month after it ends, by the end of that day in Asia/Shanghai; it is on time when its first
 -- valid version arrived by then. status: on_time | late | rejected (only invalid versions came)
--- | missing (nothing came). deadline_passed says whether due_by had passed at as_of, the moment
+-- | missing (nothing came) | not_due (no valid version yet, and the deadline had not passed at
+-- as_of: 未到报送期, not 未报). deadline_passed says whether due_by had passed at as_of, the moment
 -- the mart was built for: the DuckDB variable huizong_today (a date, set by whoever builds with
 -- `set variable huizong_today = date '2020-08-01'`), else the last moment a pass saw a file
--- (ops.imports.first_seen_at, written from huizong.clock). A rejected or missing quarter whose
--- deadline has not passed is not yet due (未到报送期), not 未报; the report recomputes this from
--- huizong.clock at the time it is written, since a mart is a snapshot of its build.
+-- (ops.imports.first_seen_at, written from huizong.clock). A mart is a snapshot of its build:
+-- the report decides not_due again from huizong.clock at the time it is written.
 with
 
 imports as (select * from staging.stg_imports where period is not null),
@@ -58,6 +58,7 @@ select
     case
         when per_unit_quarter.first_valid_received_at <= deadlines.due_by then 'on_time'
         when per_unit_quarter.first_valid_received_at is not null then 'late'
+        when deadlines.due_by > as_of.as_of then 'not_due'
         when per_unit_quarter.versions > 0 then 'rejected'
         else 'missing'
     end as status,
