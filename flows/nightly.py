@@ -33,7 +33,7 @@ def nightly(inbox: Path = Path("inbox"), warehouse: Path = Path("warehouse"),
                 recorded = import_files(found["new"], warehouse, batch_size=batch_size,
                                         arrivals=found["copies"] + found["refused"])
             finally:
-                isolation.close_shared_pool()
+                isolation.release_shared_pool()
         elif wh.built_models_version(warehouse) not in (None, models_version()):
             from huizong.flows.importing import rebuild_models
 

@@ -91,7 +91,7 @@ def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), fail
             try:
                 done = import_files(due, warehouse)
             finally:
-                isolation.close_shared_pool()
+                isolation.release_shared_pool()
         if done and write_summary:
             reports, report_error = reports_after_publish(warehouse)
         report_artifacts(done, 0, arriving, unchanged=unchanged, reports=reports, report_error=report_error)

@@ -71,11 +71,10 @@ def missing_glyphs(texts, font_file: str) -> set[str]:
     return {c for t in texts for c in t if not c.isspace() and font.get_char_index(ord(c)) == 0}
 
 
-def figure_texts(fig) -> list[str]:
-    """Every piece of text drawn in a figure: titles, axis labels, ticks, legends, cell labels."""
+def drawn_texts(fig) -> list[str]:
+    """Every piece of text of a figure already drawn: titles, labels, ticks, legends, cells."""
     from matplotlib.text import Text
 
-    fig.canvas.draw()  # ticks are made when drawn
     return [t.get_text() for t in fig.findobj(Text) if t.get_visible() and t.get_text()]
 
 
@@ -94,11 +93,14 @@ def _png(plt, fig) -> bytes | None:
     """The figure as PNG; None without a font that has a glyph for all its text."""
     font = cjk_font()
     try:
-        if font is None or missing_glyphs(figure_texts(fig), font[1]):
+        if font is None:
             return None
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=200, bbox_inches="tight", pad_inches=0.15,
                     metadata={"Software": None})
+        # checked after saving: the figure is drawn then, its ticks made, so no second drawing
+        if missing_glyphs(drawn_texts(fig), font[1]):
+            return None
         return buf.getvalue()
     finally:
         plt.close(fig)

@@ -153,6 +153,7 @@ class ReaderPool:
 
     def __init__(self, size: int | None = None) -> None:
         self.size = size or default_size()
+        self.environment = _environment()  # what its workers were started with
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._workers: list[_Worker] = []
         self._lock = threading.Lock()
@@ -234,13 +235,23 @@ _shared: ReaderPool | None = None
 _shared_lock = threading.Lock()
 
 
+def _environment() -> tuple:
+    """What a worker reads from its environment when it starts (the clock, limits, failpoints)."""
+    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("HUIZONG_")))
+
+
 def shared_pool() -> ReaderPool:
-    """This process's pool, started on first use and stopped at exit (or by `close_shared_pool`)."""
+    """This process's pool, started on first use and stopped at exit (or by `release_shared_pool`);
+    started anew if huizong's environment changed since (HUIZONG_TODAY, say)."""
     global _shared
     with _shared_lock:
+        stale = _shared is not None and _shared.environment != _environment()
+        pool, _shared = (_shared, None) if stale else (None, _shared)
         if _shared is None:
             _shared = ReaderPool()
-        return _shared
+    if pool is not None:
+        pool.close()
+    return _shared
 
 
 def close_shared_pool() -> None:
@@ -249,6 +260,14 @@ def close_shared_pool() -> None:
         pool, _shared = _shared, None
     if pool is not None:
         pool.close()
+
+
+def release_shared_pool() -> None:
+    """At the end of a pass: stop the workers, unless HUIZONG_KEEP_READERS=1 keeps them for the
+    next pass of this process (a session running many passes in a row, such as the tests; a
+    nightly service frees their memory between nights)."""
+    if os.environ.get("HUIZONG_KEEP_READERS") != "1":
+        close_shared_pool()
 
 
 atexit.register(close_shared_pool)

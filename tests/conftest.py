@@ -10,6 +10,9 @@ from huizong.schemas import catalog as cat
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# The suite runs a hundred passes in one process: their reading workers are started once (and
+# again whenever a test changes HUIZONG_TODAY or another setting they read), not per pass.
+os.environ.setdefault("HUIZONG_KEEP_READERS", "1")
 
 
 @pytest.fixture(scope="session")

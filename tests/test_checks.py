@@ -159,7 +159,7 @@ def warehouses(draw) -> list[Version]:
     return versions
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(versions=warehouses())
 def test_a_valid_warehouse_passes_every_check(versions):
     con = build(versions)

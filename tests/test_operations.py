@@ -61,7 +61,7 @@ def first_half_loaded_second_half_arrived(workbooks, tmp_path: Path) -> tuple[Pa
     warehouse's figures before the next pass."""
     first, second = workbooks
     inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse"
-    inbox.mkdir()
+    inbox.mkdir(parents=True)
     for path in first:
         shutil.copy2(path, inbox)
     run_pass(inbox, warehouse)
@@ -77,13 +77,28 @@ def api_env(**extra: str) -> dict:
     return {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), **extra}
 
 
+@pytest.fixture(scope="module")
+def killed_passes(workbooks, tmp_path_factory, prefect_harness) -> dict:
+    """For every failpoint, a warehouse holding 2019Q1-Q2 whose next pass (2019Q3-Q4 arrived) was
+    killed there with SIGKILL. The killed passes run side by side: each is its own process."""
+    root = tmp_path_factory.mktemp("killed")
+    inbox, warehouse, before = first_half_loaded_second_half_arrived(workbooks, root / "template")
+    runs = {}
+    for point in POINTS:
+        shutil.copytree(root / "template", root / point, symlinks=True)
+        where = ["--inbox", str(root / point / "inbox"), "--warehouse", str(root / point / "warehouse")]
+        runs[point] = subprocess.Popen([sys.executable, "-m", "huizong.cli", "run", *where],
+                                       env=api_env(HUIZONG_FAILPOINT=point), stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.PIPE, text=True)
+    results = {point: (proc.wait(timeout=600), proc.stderr.read()) for point, proc in runs.items()}
+    return {point: (root / point / "inbox", root / point / "warehouse", before, *results[point])
+            for point in POINTS}
+
+
 @pytest.mark.parametrize("point", POINTS)
-def test_a_pass_killed_at_any_point_loses_nothing(point, workbooks, reference, tmp_path, prefect_harness):
-    inbox, warehouse, before = first_half_loaded_second_half_arrived(workbooks, tmp_path)
-    killed = subprocess.run([sys.executable, "-m", "huizong.cli", "run", "--inbox", str(inbox),
-                             "--warehouse", str(warehouse)], env=api_env(HUIZONG_FAILPOINT=point),
-                            capture_output=True, text=True, timeout=300)
-    assert killed.returncode == -9, killed.stderr[-2000:]
+def test_a_pass_killed_at_any_point_loses_nothing(point, killed_passes, reference):
+    inbox, warehouse, before, returncode, stderr = killed_passes[point]
+    assert returncode == -9, stderr[-2000:]
     published = snapshot(warehouse)
     if point == "after_replace":  # killed after the swap: the new warehouse is whole and in place
         assert published == reference
