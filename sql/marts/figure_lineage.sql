@@ -80,15 +80,12 @@ select
     slot,
     indicator_code as value_indicator_code,
     unit_code,
-    unit_name,
     submitter_code,
-    submitter_name,
     period,
     value,
     level,
     file_name,
     sha256,
     sheet,
-    cell,
-    received_at
+    cell
 from lineage

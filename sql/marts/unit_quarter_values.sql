@@ -4,33 +4,31 @@
 -- unit_code is the village for village indicators, else the submitter itself.
 with
 
-current_values as (select * from intermediate.int_current_values),
+submitted as (select * from staging.stg_submitted_values),
 imports as (select * from staging.stg_imports where status = 'loaded'),
 units as (select * from staging.stg_units),
 indicators as (select * from staging.stg_indicators)
 
 select
-    current_values.year,
-    current_values.quarter,
-    current_values.period,
-    current_values.unit_code,
+    imports.year,
+    imports.quarter,
+    imports.period,
+    submitted.unit_code,
     holders.unit_name,
     holders.unit_type,
-    current_values.submitter_code,
+    imports.unit_code as submitter_code,
     submitters.unit_name as submitter_name,
-    current_values.indicator_code,
-    indicators.indicator_name,
-    indicators.measure_unit,
-    current_values.kind,
-    current_values.value,
-    current_values.level,
+    submitted.indicator_code,
+    indicators.kind,
+    submitted.value,
+    submitted.level,
     imports.file_name,
-    current_values.sha256,
-    current_values.sheet,
-    current_values.cell,
+    submitted.sha256,
+    submitted.sheet,
+    submitted.cell,
     imports.received_at
-from current_values
+from submitted
 join imports using (sha256)
-join units as holders on holders.unit_code = current_values.unit_code
-join units as submitters on submitters.unit_code = current_values.submitter_code
-join indicators on indicators.indicator_code = current_values.indicator_code
+join units as holders on holders.unit_code = submitted.unit_code
+join units as submitters on submitters.unit_code = imports.unit_code
+join indicators on indicators.indicator_code = submitted.indicator_code
