@@ -408,6 +408,72 @@ def cmd_query(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+EXPLAIN_FIGURE = """
+select f.value, f.figure, f.quarters_valid, f.quarters_expected, i.indicator_name, i.measure_unit
+from (select year, indicator_code, slot, value, figure, quarters_valid, quarters_expected
+      from marts.summary_figures
+      union all by name
+      select year, indicator_code, 1 as slot, value, '全县合计' as figure, quarters_valid, quarters_expected
+      from marts.county_totals t
+      where not exists (select 1 from marts.summary_figures s
+                        where s.year = t.year and s.indicator_code = t.indicator_code)) f
+join staging.stg_indicators i using (indicator_code)
+where f.year = $year and f.indicator_code = $code and f.slot = $slot
+"""
+
+EXPLAIN_SOURCES = """
+select l.submitter_code || ' ' || s.unit_name as submitter, l.unit_code || ' ' || u.unit_name as unit,
+    l.value_indicator_code as indicator, l.period, coalesce(cast(l.value as varchar), l.level) as value,
+    l.file_name, l.sheet, l.cell, left(l.sha256, 12) as sha256
+from marts.figure_lineage l
+join staging.stg_units u on u.unit_code = l.unit_code
+join staging.stg_units s on s.unit_code = l.submitter_code
+where l.year = $year and l.indicator_code = $code and l.slot = $slot
+order by l.submitter_code, l.unit_code, l.period, l.value_indicator_code
+"""
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """A figure of the year (marts.summary_figures, or marts.county_totals' total), then every
+    value behind it with its unit, file, sheet and cell (marts.figure_lineage)."""
+    code = args.indicator.strip().upper()
+    params = {"year": args.year, "code": code, "slot": args.slot}
+    con = _read_only(args)
+    try:
+        figure = con.execute(EXPLAIN_FIGURE, params).fetchone()
+        if figure is None:
+            raise Mistake(f"no figure for {code} in {args.year}, slot {args.slot}: see "
+                          "`huizong query \"select * from marts.summary_figures\"` for the figures there are")
+        value, what, valid, expected, name, unit = figure
+        shown = "unknown (no valid submission)" if value is None else f"{value} {unit if code != 'V07' else '个'}"
+        mark = "" if valid == expected else f" ※ incomplete: {expected - valid} unit-quarter(s) not in"
+        say(f"{args.year} {code} {name} (slot {args.slot}, {what}): {shown}; "
+            f"{valid} of {expected} unit-quarters valid{mark}")
+        cursor = con.execute(EXPLAIN_SOURCES, params)
+        print_result(cursor, title=f"the values behind {code} {args.year} slot {args.slot}")
+    finally:
+        con.close()
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """The county's consolidated table (汇总表) of a year or a quarter, as one .xlsx."""
+    from huizong.export import write_export
+
+    period = quarter(args.period)
+    if period is not None and not period.startswith(str(args.year)):
+        raise Mistake(f"--period {period} is not a quarter of {args.year}")
+    if args.out.suffix.lower() != ".xlsx":
+        raise Mistake(f"--out {args.out}: the consolidated table is written as an .xlsx file")
+    con = _read_only(args)
+    try:
+        out = write_export(con, args.year, args.out, period)
+    finally:
+        con.close()
+    say(f"wrote {out}")
+    return EXIT_OK
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from huizong.warehouse import setup_sql
 
@@ -573,6 +639,24 @@ def parser() -> argparse.ArgumentParser:
                    help="table (default), or every row as csv or json, or a Markdown table")
     q.add_argument("--csv", action="store_true", help="the same as --format csv")
     q.set_defaults(func=cmd_query)
+
+    ex = sub.add_parser("explain", parents=[common], help="where a figure comes from: units, files, cells",
+                        description="Prints a figure of the year (a summary figure, or the county total) and "
+                                    "every value behind it: unit, period, file, sheet and cell. Example: "
+                                    "huizong explain --year 2019 --indicator V03")
+    ex.add_argument("--year", type=int, required=True, help="the year, e.g. 2019")
+    ex.add_argument("--indicator", required=True, help="the indicator's code, e.g. V03")
+    ex.add_argument("--slot", type=int, default=1, help="which ** of the summary phrase (default 1)")
+    ex.set_defaults(func=cmd_explain)
+
+    xp = sub.add_parser("export", parents=[common], help="write the county's consolidated table (汇总表) as .xlsx",
+                        description="Writes the consolidated table the office sends up: county totals, towns, "
+                                    "villages, departments and completeness, laid out for print. With --period, "
+                                    "the figures of that quarter. Example: huizong export --year 2019 --out 汇总表.xlsx")
+    xp.add_argument("--year", type=int, required=True, help="the year, e.g. 2019")
+    xp.add_argument("--period", help="one quarter of that year, e.g. 2019Q3 (default: the whole year)")
+    xp.add_argument("--out", type=Path, required=True, help="the .xlsx file to write")
+    xp.set_defaults(func=cmd_export)
 
     c = sub.add_parser("check", parents=[common], help="dry run: check files without loading them",
                        description="Runs every check of a pass on the named files and prints the problems "
