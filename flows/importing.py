@@ -12,7 +12,7 @@ from huizong.flows.tasks import BATCH_SIZE, IO_TASK, log_files
 from huizong import isolation, ledger, models, warehouse as wh
 from huizong.failpoints import failpoint
 from huizong.versions import models_version
-from huizong.validation import Outcome, validate_batch
+from huizong.problems import Outcome
 
 @task(cache_policy=NO_CACHE)
 def read_and_validate(warehouse: Path, files: list[dict]) -> tuple[list[Outcome], pd.DataFrame]:

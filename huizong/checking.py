@@ -16,7 +16,7 @@ import pandas as pd
 
 from huizong import isolation, ledger, warehouse as wh
 from huizong.files import display_name
-from huizong.validation import Outcome
+from huizong.problems import Outcome
 
 
 def _sha256(path: Path) -> str:

@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,7 +140,7 @@ class _Worker:
 def crash_outcome(f: dict, crash: Crash):
     """The rejection of a file whose reading killed its worker."""
     from huizong.schemas.rules import word
-    from huizong.validation import Outcome
+    from huizong.problems import Outcome
 
     return Outcome(f["file_name"], f["sha256"], None, None,
                    [Problem(f["sha256"], "", "", "", UNREADABLE,

@@ -13,9 +13,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from huizong.problems import Problem
+from huizong.problems import Outcome, Problem
 from huizong.versions import rules_version
-from huizong.validation import Outcome
 from huizong.warehouse import build_path, discard_build, published_path, setup_sql
 from huizong.schemas import catalog as cat, rules
 

@@ -4,7 +4,7 @@ The wording of every rule is in the rule table (`schemas/rules.py`); this module
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from huizong.schemas.rules import ERROR, WARNING  # noqa: F401  (re-exported: severities)
 
@@ -26,3 +26,19 @@ def located(sheet: str, cell: str, what: str, text: str) -> str:
     where = f"{sheet}!{cell}" if sheet and cell else sheet
     head = " ".join(p for p in (where, what) if p)
     return f"{head}: {text}" if head else text
+
+
+@dataclass
+class Outcome:
+    """One file's verdict: its problems, and if it has no error, the values to load."""
+    file_name: str
+    sha256: str
+    unit_code: str | None
+    period: str | None
+    problems: list[Problem] = field(default_factory=list)
+    archive_path: str | None = None  # the kept copy, relative to the warehouse
+    feedback_path: str | None = None  # a rejected file's feedback, relative to the warehouse
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.severity == ERROR for p in self.problems)

@@ -5,34 +5,17 @@ rejected whole; the values of the others come back ready to load.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 
 import pandas as pd
 import pandera.errors
 
 from huizong.cells import cell_text, parse_cell
-from huizong.problems import ERROR, Problem, located
+from huizong.problems import Outcome, Problem, located  # noqa: F401  (Outcome: re-exported)
 from huizong.workbook import Submission
 from huizong.schemas import catalog as cat, rules
 from huizong.schemas.submission import values_schema, villages_schema
 
 LOADED_COLUMNS = ["sha256", "unit_code", "indicator_code", "value", "level", "sheet", "cell"]
-
-
-@dataclass
-class Outcome:
-    """One file's verdict: its problems, and if it has no error, the values to load."""
-    file_name: str
-    sha256: str
-    unit_code: str | None
-    period: str | None
-    problems: list[Problem] = field(default_factory=list)
-    archive_path: str | None = None  # the kept copy, relative to the warehouse
-    feedback_path: str | None = None  # a rejected file's feedback, relative to the warehouse
-
-    @property
-    def ok(self) -> bool:
-        return not any(p.severity == ERROR for p in self.problems)
 
 
 def values_frame(subs: list[Submission]) -> pd.DataFrame:
