@@ -27,7 +27,9 @@ def nightly(inbox: Path = Path("inbox"), warehouse: Path = Path("warehouse"),
         found = discover(inbox, warehouse, settle_seconds)
         recorded, reports, report_error, rebuilt = [], [], None, False
         if found["new"] or found["copies"] or found["refused"]:
-            from huizong.flows.importing import import_files  # pandas, pandera, openpyxl: only when needed
+            if found["new"]:
+                isolation.shared_pool()  # the workers start their imports while this process does its own
+            from huizong.flows.importing import import_files  # pandas and duckdb: only when needed
 
             try:
                 recorded = import_files(found["new"], warehouse, batch_size=batch_size,
