@@ -8,11 +8,12 @@ import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from huizong.flows.tasks import BATCH_SIZE, IO_TASK, log_files
 from huizong import isolation, ledger, models, warehouse as wh
 from huizong.failpoints import failpoint
-from huizong.versions import models_version
+from huizong.flows.tasks import BATCH_SIZE, IO_TASK, log_files
 from huizong.problems import Outcome
+from huizong.versions import models_version
+
 
 @task(cache_policy=NO_CACHE)
 def read_and_validate(warehouse: Path, files: list[dict]) -> tuple[list[Outcome], pd.DataFrame]:
@@ -33,9 +34,9 @@ def read_and_validate(warehouse: Path, files: list[dict]) -> tuple[list[Outcome]
         jobs.append({"read_path": warehouse / kept, "sha256": f["sha256"], "file_name": f["file_name"],
                      "archive_path": str(kept)})
     outcomes, values = isolation.shared_pool().read(jobs, warehouse)
-    kept = {j["sha256"]: j["archive_path"] for j in jobs}
+    archived = {j["sha256"]: j["archive_path"] for j in jobs}
     for o in outcomes:
-        o.archive_path = kept[o.sha256]
+        o.archive_path = archived[o.sha256]
     rejected = sum(not o.ok for o in outcomes)
     logger.info("read %d file(s): %d valid, %d rejected", len(outcomes), len(outcomes) - rejected, rejected)
     failpoint("after_feedback")
