@@ -468,6 +468,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     con = _read_only(args)
     try:
         out = write_export(con, args.year, args.out, period)
+    except LookupError as e:
+        raise Mistake(str(e)) from None
     finally:
         con.close()
     say(f"wrote {out}")
