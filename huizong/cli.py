@@ -183,7 +183,6 @@ def run_pass_flow(flow_fn, warehouse: Path, announce: str | None = None, verbose
     lock is taken before Prefect starts: a second pass is told so in one sentence (the flow
     takes the lock again; it is re-entrant within a process)."""
     import logging
-    from contextlib import nullcontext
 
     from huizong.warehouse import pass_lock
 
@@ -199,12 +198,15 @@ def run_pass_flow(flow_fn, warehouse: Path, announce: str | None = None, verbose
             logging.getLogger("EventsWorker").setLevel(logging.ERROR)  # "still processing" noise at exit
             if not verbose:
                 tracebacks_only_when_verbose()
-            # Heartbeats let a long-lived server notice a crashed run, and its logs are worth
-            # keeping there; our temporary server dies with this process, so there they only cost
-            # time (a second of heartbeat at the end, thousands of per-file log lines).
-            quiet = temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
-                                        PREFECT_LOGGING_TO_API_ENABLED: False})
-            with quiet if ours else nullcontext(), PassProgress(bar=console.is_terminal and not verbose):
+            # A pass run from the command line has its terminal, and it says when it stops: flow
+            # heartbeats (which let a server notice a run whose process died) cost it most of a
+            # second at the end, so they are off here; the nightly deployment (`serve`) keeps
+            # them. Logs stay in the terminal and <warehouse>/logs with our temporary server,
+            # which dies with this process; a configured server keeps its copy.
+            quiet = {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
+            if ours:
+                quiet[PREFECT_LOGGING_TO_API_ENABLED] = False
+            with temporary_settings(quiet), PassProgress(bar=console.is_terminal and not verbose):
                 try:
                     state = flow_fn(warehouse=warehouse, **params, return_state=True)
                 except RuntimeError as e:
