@@ -54,7 +54,7 @@ def discover(inbox: Path, warehouse: Path, settle_seconds: float = SETTLE_SECOND
     A file's received_at is its mtime, but never later than now: a sender's clock set in the
     future never counts."""
     logger = get_run_logger()
-    shas, arrivals = wh.known_arrivals(warehouse)
+    shas, arrivals, unchanged = wh.known_arrivals(warehouse)
     first_by_sha = {sha: path for path, sha in sorted(arrivals, key=lambda a: a[0]) if sha}
     entries = scan_inbox(inbox)
     seen_at = clock.now()
@@ -71,6 +71,10 @@ def discover(inbox: Path, warehouse: Path, settle_seconds: float = SETTLE_SECOND
                 found["refused"].append({**arrival, "sha256": None, "status": "refused", "reason": e.refused})
             else:
                 found["skipped"] += 1
+            continue
+        # the same path, size and mtime as an arrival already read: not hashed again (rsync's check)
+        if unchanged.get(e.inbox_path) == (e.size, modified):
+            found["skipped"] += 1
             continue
         try:
             sha = sha256_of(e.path)

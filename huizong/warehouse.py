@@ -85,19 +85,23 @@ def connect_read_only(warehouse: Path) -> duckdb.DuckDBPyConnection | None:
                           config={"enable_external_access": False, "lock_configuration": True})
 
 
-def known_arrivals(warehouse: Path) -> tuple[set[str], set[tuple[str, str | None]]]:
-    """What the published warehouse has received: the sha256 of every version, and every
-    (inbox path, sha256) arrival (sha256 None for a refused one)."""
+def known_arrivals(warehouse: Path) -> tuple[set[str], set[tuple[str, str | None]], dict]:
+    """What the published warehouse has received: the sha256 of every version, every
+    (inbox path, sha256) arrival (sha256 None for a refused one), and the size and mtime each
+    read arrival had, by inbox path (a file that still has them need not be hashed again)."""
     con = connect_read_only(warehouse)
     if con is None:
-        return set(), set()
+        return set(), set(), {}
     try:
         shas = {r[0] for r in con.execute("select sha256 from ops.imports").fetchall()}
         try:
-            arrivals = set(con.execute("select inbox_path, sha256 from ops.arrivals").fetchall())
+            rows = con.execute("select inbox_path, sha256, size_bytes, modified_at from ops.arrivals").fetchall()
         except duckdb.CatalogException:  # a warehouse older than ops.arrivals
-            arrivals = set(con.execute("select file_name, sha256 from ops.imports").fetchall())
-        return shas, arrivals
+            rows = [(name, sha, None, None) for name, sha in
+                    con.execute("select file_name, sha256 from ops.imports").fetchall()]
+        arrivals = {(path, sha) for path, sha, _, _ in rows}
+        unchanged = {path: (size, modified) for path, sha, size, modified in rows if sha and size is not None}
+        return shas, arrivals, unchanged
     finally:
         con.close()
 
