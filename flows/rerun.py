@@ -23,7 +23,6 @@ from huizong import clock, isolation, warehouse as wh
 from huizong.files import display_name, sha256_of
 from huizong.vocabulary import VALID_VERSION_STATUSES
 from huizong.versions import rules_version
-from huizong.workbook import read_cover
 
 
 @task(cache_policy=NO_CACHE)
@@ -49,11 +48,6 @@ def is_due(f: dict, force: bool) -> bool:
     return force or not checked_valid or f.get("rules_version") != rules_version()
 
 
-def _matches(path: Path, unit: str | None, period: str | None) -> bool:
-    file_unit, file_period = read_cover(path)
-    return (unit is None or file_unit == unit) and (period is None or file_period == period)
-
-
 @flow(name="huizong-rerun", task_runner=ThreadPoolTaskRunner(max_workers=isolation.default_size()))  # as nightly
 def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), failed: bool = False,
           unit: str | None = None, period: str | None = None, paths: list[Path] | None = None,
@@ -62,6 +56,7 @@ def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), fail
     logger = get_run_logger()
     inbox, warehouse = Path(inbox).resolve(), Path(warehouse).resolve()
     with wh.pass_lock(warehouse):
+        pool = isolation.shared_pool()  # a rerun reads: its workers start while it looks around
         named = [Path(p).resolve() for p in paths or []]
         shas = [sha256_of(p) for p in named]
         recorded = select_recorded(warehouse, failed, unit, period, shas)
@@ -70,7 +65,10 @@ def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), fail
         if unit or period:  # a town's corrected file may be waiting in the inbox
             found = discover(inbox, warehouse, settle_seconds)
             arriving = found["arriving"]
-            files.update({f["sha256"]: f for f in found["new"] if _matches(f["path"], unit, period)})
+            # which new files are the unit's or the quarter's: their covers, read by a worker
+            covers = pool.covers([f["path"] for f in found["new"]])
+            files.update({f["sha256"]: f for f, (file_unit, file_period) in zip(found["new"], covers)
+                          if (unit is None or file_unit == unit) and (period is None or file_period == period)})
         seen_at = clock.now()
         for path, sha in zip(named, shas):
             if sha not in files:
@@ -85,13 +83,13 @@ def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), fail
         logger.info("rerun: %d file(s) to import again, %d valid under the same rules left as they are",
                     len(due), unchanged)
         done, reports, report_error = [], [], None
-        if due:
-            from huizong.flows.importing import import_files  # pandas and pandera: only when reading
+        try:
+            if due:
+                from huizong.flows.importing import import_files  # pandas and duckdb: only when reading
 
-            try:
                 done = import_files(due, warehouse)
-            finally:
-                isolation.release_shared_pool()
+        finally:
+            isolation.release_shared_pool()
         if done and write_summary:
             reports, report_error = reports_after_publish(warehouse)
         report_artifacts(done, 0, arriving, unchanged=unchanged, reports=reports, report_error=report_error)

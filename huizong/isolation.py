@@ -55,8 +55,10 @@ class _Worker:
         self.stderr = tempfile.TemporaryFile()
         env = {**os.environ, "HUIZONG_WORKER_MEMORY_BYTES": str(MEMORY_LIMIT_BYTES),
                "MALLOC_ARENA_MAX": "2", "OMP_NUM_THREADS": "1"}
+        # unbuffered: `select` on the pipe must see every message the worker wrote, none of them
+        # held in a read-ahead buffer on this side
         self.proc = subprocess.Popen([sys.executable, "-m", "huizong.worker"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=self.stderr, env=env)
+                                     stdout=subprocess.PIPE, stderr=self.stderr, env=env, bufsize=0)
         self.ready = False
 
     def _next(self, seconds: float) -> object:
@@ -212,6 +214,21 @@ class ReaderPool:
 
         values = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=LOADED_COLUMNS)
         return outcomes, values
+
+    def covers(self, paths: list[Path]) -> list[tuple[str | None, str | None]]:
+        """(unit code, period) each file's cover states, read in a worker; (None, None) for a
+        file whose cover cannot be read, or whose reading kills its worker."""
+        found: dict[int, tuple] = {}
+        pending = list(range(len(paths)))
+        while pending:
+            result = self._run({"covers": [str(paths[i]) for i in pending]})
+            if not isinstance(result, Crash):
+                found.update(zip(pending, result[1]))
+                break
+            bad = pending[result.index or 0]
+            found[bad] = (None, None)
+            pending = [i for i in pending if i != bad]
+        return [found.get(i, (None, None)) for i in range(len(paths))]
 
     @staticmethod
     def _reject(f: dict, crash: Crash, warehouse: Path | None):

@@ -6,7 +6,8 @@ memory or hangs takes down this process only. It imports only what reading needs
 
 Protocol on stdin/stdout: length-prefixed pickles. The parent sends a job dict or None (stop);
 the worker answers ("ready",) once, then for each job ("start", i) before reading file i,
-("validating",) before validating the batch, and ("done", outcomes, values).
+("validating",) before validating the batch, and ("done", outcomes, values); a job of
+{"covers": [paths]} is answered ("done", [(unit_code, period) of each cover], None).
 """
 from __future__ import annotations
 
@@ -22,21 +23,29 @@ _HEADER = struct.Struct("!Q")
 
 
 def send(stream: BinaryIO, message: object) -> None:
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(data)) + data)
+    body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    data = memoryview(_HEADER.pack(len(body)) + body)
+    while data:  # an unbuffered pipe may take part of it at a time
+        data = data[stream.write(data) or 0:]
     stream.flush()
+
+
+def _read_exactly(stream: BinaryIO, size: int) -> bytes:
+    """`size` bytes (an unbuffered pipe may give fewer per read); EOFError if the writer is gone."""
+    chunks, left = [], size
+    while left:
+        chunk = stream.read(left)
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
 
 
 def receive(stream: BinaryIO) -> object:
     """The next message, or raises EOFError when the other side is gone."""
-    header = stream.read(_HEADER.size)
-    if len(header) < _HEADER.size:
-        raise EOFError
-    size = _HEADER.unpack(header)[0]
-    data = stream.read(size)
-    if len(data) < size:
-        raise EOFError
-    return pickle.loads(data)
+    size = _HEADER.unpack(_read_exactly(stream, _HEADER.size))[0]
+    return pickle.loads(_read_exactly(stream, size))
 
 
 def _limit_memory() -> None:
@@ -45,7 +54,20 @@ def _limit_memory() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
+def run_covers(job: dict, out: BinaryIO) -> None:
+    """Only who and which quarter each file's cover states (a rerun's choice of inbox files)."""
+    from huizong.workbook import read_cover
+
+    covers = []
+    for i, path in enumerate(job["covers"]):
+        send(out, ("start", i))
+        covers.append(read_cover(Path(path)))
+    send(out, ("done", covers, None))
+
+
 def run_job(job: dict, out: BinaryIO) -> None:
+    if "covers" in job:
+        return run_covers(job, out)
     from huizong import feedback
     from huizong.failpoints import reader_failpoint
     from huizong.validation import validate_batch
