@@ -58,7 +58,7 @@ def read_and_validate(data: bytes) -> None:
 
 edits = st.lists(st.tuples(st.floats(0, 1), st.integers(0, 40), st.one_of(
     st.sampled_from(TOKENS), st.binary(max_size=8))), min_size=1, max_size=6)
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def apply(data: bytes, changes) -> bytes:
