@@ -510,9 +510,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     say("loaded: a valid version in force, received by the deadline; late: received after it")
     if rejected_files:
         console.print("[bold]rejected files[/] (feedback for the town under the warehouse folder):")
+    from huizong.clock import OFFICE_TZ
+
     for unit_name, period, file_name, received_at, n_errors, reason, feedback_path in rejected_files:
+        day = received_at.astimezone(OFFICE_TZ)  # the office's date, as FORM.md's deadlines are
         console.print(f"[red]{escape(f'{unit_name} {period or chr(63)}')}[/] "
-                      + escape(f"{file_name} (received {received_at:%Y-%m-%d}, {n_errors} error(s)): {reason}"),
+                      + escape(f"{file_name} (received {day:%Y-%m-%d}, {n_errors} error(s)): {reason}"),
                       soft_wrap=True)
         say(f"    feedback: {feedback_path}.xlsx / .txt")
     return EXIT_OK
