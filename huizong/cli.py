@@ -479,14 +479,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from huizong.warehouse import setup_sql
+    from huizong.warehouse import statement
 
     period = quarter(args.period)
     con = _read_only(args)
     try:
-        sql = setup_sql("status.sql")
+        sql = statement("commands", "status.sql")
         rows = con.execute(sql, {"period": period}).fetchall()
-        rejected_files = con.execute(setup_sql("rejected.sql"),
+        rejected_files = con.execute(statement("commands", "rejected.sql"),
                                {"period": period}).fetchall()
     finally:
         con.close()

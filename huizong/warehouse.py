@@ -191,6 +191,11 @@ def publish(build: Path, warehouse: Path) -> None:
         os.close(dir_fd)
 
 
+def statement(folder: str, name: str) -> str:
+    """A statement of `sql/<folder>/`, ready to execute or nest: `setup/` holds the warehouse's
+    own tables and the ledger's steps, `commands/` the command line's read-only queries."""
+    return (SQL_DIR / folder / name).read_text(encoding="utf-8").strip().rstrip(";")
+
+
 def setup_sql(name: str) -> str:
-    """A statement of `sql/setup/`, ready to execute or nest."""
-    return (SQL_DIR / "setup" / name).read_text(encoding="utf-8").strip().rstrip(";")
+    return statement("setup", name)
