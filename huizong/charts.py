@@ -15,13 +15,7 @@ import logging
 import warnings
 from pathlib import Path
 
-STATUS_STYLE = {  # marts.submission_status.status -> (label, colour)
-    "on_time": ("按时", "#4caf50"),
-    "late": ("迟报", "#ffb300"),
-    "rejected": ("退回", "#e53935"),
-    "missing": ("未报", "#bdbdbd"),
-    "not_due": ("未到报送期", "#eceff1"),  # no valid file yet, and its deadline has not passed
-}
+from huizong.vocabulary import SUBMISSION_LABELS as STATUS_STYLE  # status -> (label, colour)
 FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", "SimHei",
          "WenQuanYi Micro Hei", "sans-serif"]
 # The fonts a PNG may be drawn in, best first, all free (OFL or Apache 2.0); fonts-wqy-microhei is

@@ -21,6 +21,7 @@ import duckdb
 from huizong import clock
 from huizong.summary import CONFIRM, INCOMPLETE_MARK, QUARTER_WORDS, Coverage, Figure, Summary, fill, plain_number
 from huizong.charts import STATUS_STYLE
+from huizong.vocabulary import VALID_SUBMISSIONS
 from huizong.versions import models_version
 from huizong.warehouse import SQL_DIR, connect_read_only, models_version_of
 from huizong.schemas import catalog as cat
@@ -59,7 +60,7 @@ def years_with_data(con: duckdb.DuckDBPyConnection) -> list[int]:
     return [y for (y,) in _query(con, "years_with_data.sql")]
 
 
-VALID = ("on_time", "late")
+VALID = VALID_SUBMISSIONS
 
 
 def coverage_of(year: int, grid: list[tuple], now: dt.datetime) -> Coverage:

@@ -9,6 +9,16 @@ VALID_VERSION_STATUSES = ("loaded", "duplicate", "superseded")  # checked valid;
 # ops.arrivals.status: what became of a file that landed in the inbox
 ARRIVAL_STATUSES = ("received", "copy", "refused")
 
+# marts.submission_status.status -> (the clerk's Chinese word, its colour in charts)
+SUBMISSION_LABELS = {
+    "on_time": ("按时", "#4caf50"),
+    "late": ("迟报", "#ffb300"),
+    "rejected": ("退回", "#e53935"),
+    "missing": ("未报", "#bdbdbd"),
+    "not_due": ("未到报送期", "#eceff1"),  # no valid file yet, and its deadline has not passed
+}
+VALID_SUBMISSIONS = ("on_time", "late")  # a valid version is in force
+
 # marts.submission_status.status -> (the terminal's word, its colour); CONTRACT.md's words: a
 # valid version in force is "loaded" (on time) or "late"
 SUBMISSION_WORDS = {
