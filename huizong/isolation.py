@@ -210,10 +210,11 @@ class ReaderPool:
                 outcomes.append(self._reject(batch[0], result, warehouse))
             else:  # died after reading: find the file by reading each alone
                 pending += [[f] for f in batch]
-        from huizong.validation import LOADED_COLUMNS
+        if not frames:  # every file killed its worker: no values, in the shape of the others
+            from huizong.validation import LOADED_COLUMNS
 
-        values = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=LOADED_COLUMNS)
-        return outcomes, values
+            return outcomes, pd.DataFrame(columns=LOADED_COLUMNS)
+        return outcomes, pd.concat(frames, ignore_index=True)
 
     def covers(self, paths: list[Path]) -> list[tuple[str | None, str | None]]:
         """(unit code, period) each file's cover states, read in a worker; (None, None) for a
