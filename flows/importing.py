@@ -10,8 +10,10 @@ from prefect.cache_policies import NO_CACHE
 
 from huizong import isolation, ledger, models, warehouse as wh
 from huizong.failpoints import failpoint
-from huizong.flows.tasks import BATCH_SIZE, IO_TASK, log_files
+from huizong.flows.tasks import IO_TASK, log_files
 from huizong.problems import Outcome
+from huizong.settings import BATCH_SIZE
+from huizong.vocabulary import VERSION_STATUSES
 from huizong.versions import models_version
 
 
@@ -51,7 +53,7 @@ def load(warehouse: Path, files: list[dict], outcomes: list[Outcome],
     failpoint("mid_load")
     ledger.record_arrivals(build, arrivals)
     recorded = ledger.record_imports(build, files, outcomes, values) if files else []
-    counts = {s: sum(r["status"] == s for r in recorded) for s in wh.STATUSES}
+    counts = {s: sum(r["status"] == s for r in recorded) for s in VERSION_STATUSES}
     get_run_logger().info("recorded %s", ", ".join(f"{n} {s}" for s, n in counts.items() if n))
     return build, recorded
 

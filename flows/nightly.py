@@ -9,8 +9,9 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.schedules import Cron
 
 from huizong.flows.reporting import reports_after_publish, reports_are_stale
-from huizong.flows.tasks import BATCH_SIZE, SETTLE_SECONDS, discover, report_artifacts
+from huizong.flows.tasks import discover, report_artifacts
 from huizong import isolation, warehouse as wh
+from huizong.settings import BATCH_SIZE, SETTLE_SECONDS
 from huizong.versions import models_version
 
 

@@ -18,7 +18,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.cache_policies import NO_CACHE
 
 from huizong.flows.reporting import reports_after_publish
-from huizong.flows.tasks import SETTLE_SECONDS, discover, report_artifacts
+from huizong.flows.tasks import discover, report_artifacts
+from huizong.settings import SETTLE_SECONDS
 from huizong import clock, isolation, warehouse as wh
 from huizong.files import display_name, sha256_of
 from huizong.vocabulary import VALID_VERSION_STATUSES

@@ -24,7 +24,8 @@ from huizong import clock, warehouse as wh
 from huizong.failpoints import failpoint
 from huizong.files import REFUSED_UNREADABLE, scan_inbox, sha256_of
 
-from huizong.settings import BATCH_SIZE, SETTLE_SECONDS  # noqa: E402,F401  (flows import them from here)
+from huizong.settings import SETTLE_SECONDS
+from huizong.vocabulary import VERSION_STATUSES
 
 
 def is_transient(task, task_run, state) -> bool:
@@ -135,7 +136,7 @@ def report_artifacts(recorded: list[dict], skipped: int, arriving: list[str],
              "status": r["status"], "reason": r["first_reason"] or "",
              "warnings": len(r.get("warnings", []))} for r in recorded]
     create_table_artifact(key="huizong-imports", table=rows, description="Files of this pass")
-    counts = {s: sum(r["status"] == s for r in recorded) for s in wh.STATUSES}
+    counts = {s: sum(r["status"] == s for r in recorded) for s in VERSION_STATUSES}
     lines = ["# huizong pass", "", "| status | files |", "| --- | --- |"]
     lines += [f"| {s} | {n} |" for s, n in counts.items()]
     lines += [f"| copies of files received before | {len(copies)} |", f"| refused (links, special files) | {len(refused)} |",

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from huizong.warehouse import STATUSES
+from huizong.vocabulary import VERSION_STATUSES as STATUSES
 
 EXIT_OK, EXIT_FAILED, EXIT_REJECTED = 0, 1, 2
 MIN_WIDTH = 80

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from huizong.schemas.rules import ERROR, WARNING  # noqa: F401  (re-exported: severities)
+from huizong.schemas.rules import ERROR  # a problem's severity: ERROR or WARNING (schemas/rules.py)
 
 
 @dataclass(frozen=True)

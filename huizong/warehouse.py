@@ -23,7 +23,6 @@ from huizong.failpoints import failpoint
 from huizong.files import open_regular, sha256_of
 
 DB_NAME = "huizong.duckdb"
-from huizong.vocabulary import VERSION_STATUSES as STATUSES  # noqa: E402  (of ops.imports)
 SQL_DIR = Path(huizong_sql.__file__).resolve().parent  # the repository's sql/, or the installed copy
 
 

@@ -2,6 +2,9 @@
 -- first $through of each year (like with like: 1—6月 against 1—6月): flows summed over those
 -- quarters, stocks and flags each reporter's value in its latest valid quarter among them.
 -- complete / previous_complete: every reporter of the indicator valid in every one of them.
+-- Not read from marts.county_year_over_year: that mart compares through the latest quarter with
+-- data when it was built, this through the quarters the clock says are due when the report is
+-- written (a due quarter with no file yet counts, and is incomplete).
 with
 
 indicators as (select * from staging.stg_indicators where is_numeric),
