@@ -478,6 +478,51 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_remind(args: argparse.Namespace) -> int:
+    """Who owes the office the quarter (missing, rejected, late), printed and written for a mail merge."""
+    import datetime as dt
+
+    from huizong.remind import default_out, read_reminders, show, write_reminders
+
+    period = quarter(args.period)
+    reply_by = None
+    if args.reply_by is not None:
+        try:
+            reply_by = dt.date.fromisoformat(args.reply_by)
+        except ValueError:
+            raise Mistake(f"--reply-by {args.reply_by}: not a date such as 2019-04-25") from None
+    out = args.out or default_out(args.warehouse, period)
+    if out.suffix.lower() != ".xlsx":
+        raise Mistake(f"--out {out}: the reminders are written as an .xlsx file")
+    con = _read_only(args)
+    try:
+        reminders = read_reminders(con, period, reply_by)
+    finally:
+        con.close()
+    show(reminders, console)
+    write_reminders(reminders, out, args.warehouse)
+    say(f"wrote {out} ({len(reminders.reminded)} reminder(s), one row per unit, for a mail merge)")
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """What each correction of a unit's quarter changed, cell by cell (marts.corrections)."""
+    from huizong.corrections import NotKept, read_diff, show
+
+    unit, period = submitting_unit(args.unit), quarter(args.period)
+    con = _read_only(args)
+    try:
+        diff = read_diff(con, unit.code, period)
+    except NotKept as e:
+        raise Mistake(str(e)) from None
+    finally:
+        con.close()
+    if not diff.versions:
+        raise Mistake(f"no file of {unit.name} {unit.code} for {period} was received")
+    show(diff, f"{unit.name} {unit.code}", period, console)
+    return EXIT_OK
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from huizong.warehouse import statement
 
@@ -518,7 +563,24 @@ def cmd_status(args: argparse.Namespace) -> int:
                       + escape(f"{file_name} (received {day:%Y-%m-%d}, {n_errors} error(s)): {reason}"),
                       soft_wrap=True)
         say(f"    feedback: {feedback_path}.xlsx / .txt")
+    print_corrected(args)
     return EXIT_OK
+
+
+def print_corrected(args: argparse.Namespace) -> None:
+    """status: whose figures a correction changed (marts.corrections), and how to see the cells."""
+    from huizong.corrections import corrected
+
+    con = _read_only(args)
+    try:
+        fixes = corrected(con, quarter(args.period))
+    finally:
+        con.close()
+    if fixes:
+        console.print("[bold]corrected figures[/] (a valid version replaced by one with other figures):")
+    for code, name, period, corrections, cells in fixes:
+        say(f"  {name} {code} {period}: {corrections} correction(s), {cells} cell(s) changed; "
+            f"see huizong diff --unit {code} --period {period}")
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -665,6 +727,25 @@ def parser() -> argparse.ArgumentParser:
     xp.add_argument("--out", type=Path, required=True, help="the .xlsx file to write")
     xp.set_defaults(func=cmd_export)
 
+    rm = sub.add_parser("remind", parents=[common], help="the units to remind of a quarter, with messages",
+                        description="Lists every town and department whose quarter is missing, rejected or "
+                                    "late, with the days overdue by FORM.md's deadline and a message in Chinese "
+                                    "for each, and writes them as a workbook for a mail merge. Reads only. "
+                                    "Example: huizong remind --period 2019Q3")
+    rm.add_argument("--period", required=True, help="the quarter, e.g. 2019Q3")
+    rm.add_argument("--out", type=Path, help="the .xlsx to write (default <warehouse>/reminders/<period>_催报.xlsx)")
+    rm.add_argument("--reply-by", metavar="DATE",
+                    help="the date the messages ask for the file by (default: five days from today)")
+    rm.set_defaults(func=cmd_remind)
+
+    df = sub.add_parser("diff", parents=[common], help="what each correction of a unit's quarter changed",
+                        description="Prints the versions of a unit's quarter in order of arrival and, for each "
+                                    "valid version that replaced an earlier one, the cells it changed (old -> "
+                                    "new). Example: huizong diff --unit 990101100 --period 2019Q3")
+    df.add_argument("--unit", required=True, help="a town's or department's code")
+    df.add_argument("--period", required=True, help="the quarter, e.g. 2019Q3")
+    df.set_defaults(func=cmd_diff)
+
     c = sub.add_parser("check", parents=[common], help="dry run: check files without loading them",
                        description="Runs every check of a pass on the named files and prints the problems "
                                    "and warnings; loads nothing, writes nothing. Exit 0 if they would load, "
@@ -737,7 +818,7 @@ def explain(e: BaseException) -> str | None:
     return None
 
 
-DATED = ("run", "rerun", "status", "check", "report")  # commands that read the clock
+DATED = ("run", "rerun", "status", "check", "report", "remind")  # commands that read the clock
 
 
 def main(argv: list[str] | None = None) -> int:
