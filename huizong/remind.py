@@ -126,14 +126,15 @@ def message(s: Standing, r: Reminders) -> str:
         body = (f"贵单位{quarter}报表已于{day_words(s.valid_received_at)}收到并通过审核。该报表应于"
                 f"{deadline}前报送，迟报{s.days_overdue}天。请今后在每季度结束后次月10日前按时报送。")
     elif s.status == "rejected":
-        several = f"共报送{s.rejected_files}份，均" if s.rejected_files > 1 else ""
-        latest = "最近一份" if s.rejected_files > 1 else ""
-        errors = f"共有{s.n_errors}处错误，" if s.n_errors else ""
-        reason = f"{errors}第一处为：{s.first_reason}。" if s.first_reason else ""
+        sent = f"（文件“{s.rejected_file}”，{day_words(s.rejected_received_at)}收到）"
+        if s.rejected_files > 1:
+            what = f"贵单位{quarter}报表先后报送{s.rejected_files}份，均未通过审核，已退回。最近一份{sent}"
+        else:
+            what = f"贵单位{quarter}报表{sent}未通过审核，已退回，"
+        reason = (s.first_reason or "").rstrip("。")
+        errors = (f"共有{s.n_errors}处错误，" if s.n_errors else "") + (f"第一处为：{reason}。" if reason else "")
         feedback = f"详见反馈文件“{feedback_name(s.feedback_path)}”。" if s.feedback_path else ""
-        body = (f"贵单位报送的{quarter}报表{several}未通过审核，已退回。{latest}文件“{s.rejected_file}”"
-                f"（{day_words(s.rejected_received_at)}收到）{reason}{feedback}"
-                f"该报表应于{deadline}前报送，目前尚无合格报表，已逾期{s.days_overdue}天。"
+        body = (f"{what}{errors}{feedback}该报表应于{deadline}前报送，目前尚无合格报表，已逾期{s.days_overdue}天。"
                 f"请按反馈意见逐条更正后，于{day_words(r.reply_by)}前通过原报送渠道重新报送。")
     else:
         body = (f"贵单位{quarter}报表应于{deadline}前报送，截至{day_words(r.today)}尚未收到，"
