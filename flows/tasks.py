@@ -23,6 +23,7 @@ from prefect.cache_policies import NO_CACHE
 from huizong import clock, warehouse as wh
 from huizong.failpoints import failpoint
 from huizong.files import REFUSED_UNREADABLE, scan_inbox, sha256_of
+from huizong.problems import places
 
 from huizong.settings import SETTLE_SECONDS
 from huizong.vocabulary import VERSION_STATUSES
@@ -116,7 +117,7 @@ def log_files(warehouse: Path, recorded: list[dict], arrivals: list[dict]) -> No
     lines = [f"{stamp} {r['status']:<10} {r['file_name']}"
              + (f" ({r['unit_code']} {r['period']})" if r.get("unit_code") else "")
              + (f": {r['first_reason']}" if r.get("first_reason") else "")
-             + (f" [{len(r['warnings'])} warning(s)]" if r.get("warnings") else "")
+             + (f" [{r['n_warnings']} warning(s)]" if r.get("n_warnings") else "")
              for r in recorded]
     lines += [f"{stamp} {a['status']:<10} {a['inbox_path']}: {a.get('reason') or ''}"
               for a in arrivals if a["status"] != "received"]
@@ -130,12 +131,9 @@ def log_files(warehouse: Path, recorded: list[dict], arrivals: list[dict]) -> No
 def report_artifacts(recorded: list[dict], skipped: int, arriving: list[str],
                      unchanged: int | None = None, reports: list[str] | None = None,
                      report_error: str | None = None, copies: list[dict] = (),
-                     refused: list[dict] = ()) -> None:
-    """A table of the pass's imports and a short Markdown summary, shown in Prefect's UI."""
-    rows = [{"file": r["file_name"], "unit": r["unit_code"], "period": r["period"],
-             "status": r["status"], "reason": r["first_reason"] or "",
-             "warnings": len(r.get("warnings", []))} for r in recorded]
-    create_table_artifact(key="huizong-imports", table=rows, description="Files of this pass")
+                     refused: list[dict] = (), problems: list[dict] = ()) -> None:
+    """The pass's import summary in Prefect's UI: counts by status, problems grouped by rule and
+    by unit with their first cells (`sql/setup/pass_problems.sql`), and a table of its files."""
     counts = {s: sum(r["status"] == s for r in recorded) for s in VERSION_STATUSES}
     lines = ["# huizong pass", "", "| status | files |", "| --- | --- |"]
     lines += [f"| {s} | {n} |" for s, n in counts.items()]
@@ -143,13 +141,30 @@ def report_artifacts(recorded: list[dict], skipped: int, arriving: list[str],
               f"| already received (skipped) | {skipped} |", f"| still arriving | {len(arriving)} |"]
     if unchanged is not None:  # a rerun
         lines += [f"| valid under the same rules (not read again) | {unchanged} |"]
+    for grouping, title in (("rule", "Problems by rule"), ("unit", "Problems by unit")):
+        groups = [g for g in problems if g["grouping"] == grouping]
+        if groups:
+            lines += ["", f"## {title}", "", f"| {grouping} | errors | warnings | files | first cells |",
+                      "| --- | ---: | ---: | ---: | --- |"]
+            lines += [f"| {_md(g['label'])} | {g['errors']} | {g['warnings']} | {g['files']} | "
+                      f"{_md(places(g['first_cells']))} |" for g in groups]
     if reports:
         lines += ["", "## Reports", ""] + [f"- `{path}`" for path in reports]
     if report_error:
         lines += ["", "## The annual summary was not written", "", report_error]
     rejected = [r for r in recorded if r["status"] == "rejected"]
     if rejected:
-        lines += ["", "## Rejected", ""] + [f"- **{r['file_name']}**: {r['first_reason']}" for r in rejected]
+        lines += ["", "## Rejected", ""] + [f"- **{_md(r['file_name'])}**: {_md(r['first_reason'])}"
+                                            for r in rejected]
     if refused:
-        lines += ["", "## Refused", ""] + [f"- **{a['inbox_path']}**: {a['reason']}" for a in refused]
+        lines += ["", "## Refused", ""] + [f"- **{_md(a['inbox_path'])}**: {_md(a['reason'])}" for a in refused]
     create_markdown_artifact(key="huizong-summary", markdown="\n".join(lines), description="Pass summary")
+    create_table_artifact(key="huizong-imports", description="Files of this pass",
+                          table=[{"file": r["file_name"], "unit": r["unit_code"], "period": r["period"],
+                                  "status": r["status"], "reason": r["first_reason"] or "",
+                                  "warnings": r.get("n_warnings") or 0} for r in recorded])
+
+
+def _md(text: object) -> str:
+    """Text from a file inside a Markdown table cell: no pipe or line break breaks the table."""
+    return " ".join(str(text or "").split()).replace("|", "\\|")

@@ -102,20 +102,24 @@ def record_imports(build: Path, received: list[dict], outcomes: list[Outcome],
         con.register("new_values", values)
         con.execute(setup_sql("record_batch.sql"))
         insert_problems(con, [p for o in outcomes for p in o.problems])
+        insert_explanations(con, outcomes)
         con.execute(f"create temp view resolved_versions as {setup_sql('resolve_versions.sql')}")
         con.execute(setup_sql("apply_versions.sql"))
-        warned = _record_warnings(con)
+        _record_warnings(con)
         con.execute(setup_sql("count_warnings.sql"))
+        names = ("file_name", "sha256", "unit_code", "period", "status", "first_reason", "feedback_path",
+                 "n_warnings")
         results = con.execute(
-            "select file_name, sha256, unit_code, period, status, first_reason, feedback_path "
-            "from ops.imports where sha256 in (select sha256 from batch_files) "
+            f"select {', '.join(names)} from ops.imports where sha256 in (select sha256 from batch_files) "
             "order by received_at, file_name").fetchall()
+        grouped = con.execute(setup_sql("pass_problems.sql"))
+        columns = [c[0] for c in grouped.description]
+        problems = [dict(zip(columns, row)) for row in grouped.fetchall()]
         con.execute("drop view resolved_versions; drop table batch_files; drop table affected_keys")
         con.execute("commit")
     finally:
         con.close()
-    names = ("file_name", "sha256", "unit_code", "period", "status", "first_reason", "feedback_path")
-    return [dict(zip(names, r), warnings=warned.get(r[1], [])) for r in results]
+    return [dict(zip(names, r)) for r in results], problems
 
 
 def record_arrivals(build: Path, arrivals: list[dict]) -> None:
@@ -145,6 +149,20 @@ def insert_problems(con: duckdb.DuckDBPyConnection, problems: list[Problem]) -> 
         con.unregister("new_problems")
 
 
+EXPLANATION_COLUMNS = ["sha256", "sheet", "cell", "indicator_code", "explanation", "source_cell"]
+
+
+def insert_explanations(con: duckdb.DuckDBPyConnection, outcomes: list[Outcome]) -> None:
+    """The figures each version of the batch explains in its 情况说明 sheet, replacing what a
+    version recorded before said (a rerun reads the same sheet again)."""
+    con.execute("delete from ops.explanations where sha256 in (select sha256 from batch_files)")
+    rows = [(o.sha256, *e) for o in outcomes for e in o.explanations]
+    if rows:
+        con.register("new_explanations", pd.DataFrame(rows, columns=EXPLANATION_COLUMNS))
+        con.execute("insert into ops.explanations by name select * from new_explanations")
+        con.unregister("new_explanations")
+
+
 def _worded_warnings(con: duckdb.DuckDBPyConnection) -> None:
     """FORM.md's warnings for the relation `warning_candidates`, worded by the SQL, into the temp
     table `found_warnings`; RuleError if one names a rule the seeded table lacks."""
@@ -168,7 +186,8 @@ def find_warnings(con: duckdb.DuckDBPyConnection) -> list[Problem]:
 
 def _record_warnings(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     """Store the warnings of the batch's valid versions, set-based (a night raises tens of
-    thousands); returns their messages by sha256."""
+    thousands); returns their messages by sha256 (for tests: a pass reports them grouped,
+    `pass_problems.sql`)."""
     con.execute(setup_sql("warning_candidates.sql"))
     _worded_warnings(con)
     con.execute("insert into ops.import_errors by name select * from found_warnings")

@@ -36,9 +36,28 @@ class Outcome:
     unit_code: str | None
     period: str | None
     problems: list[Problem] = field(default_factory=list)
+    # (sheet, cell, indicator_code, text, source_cell) of each row of its 情况说明 sheet that
+    # explains a figure (huizong/workbook.py); recorded as ops.explanations
+    explanations: list[tuple] = field(default_factory=list)
     archive_path: str | None = None  # the kept copy, relative to the warehouse
     feedback_path: str | None = None  # a rejected file's feedback, relative to the warehouse
 
     @property
     def ok(self) -> bool:
         return not any(p.severity == ERROR for p in self.problems)
+
+
+def places(cells: list[dict]) -> str:
+    """`a.xlsx 村级指标!E12, E14; b.xlsx 镇级指标!C5`: each file and sheet named once."""
+    parts: list[str] = []
+    last = None
+    for c in cells:
+        if c["cell"] == "":
+            parts.append(f"{c['file']} (whole file)")
+            last = None
+        elif (c["file"], c["sheet"]) == last:
+            parts[-1] += f", {c['cell']}"
+        else:
+            parts.append(f"{c['file']} {c['sheet']}!{c['cell']}")
+            last = (c["file"], c["sheet"])
+    return "; ".join(parts)

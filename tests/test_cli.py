@@ -220,7 +220,7 @@ def test_a_bug_is_one_line_unless_verbose(tmp_path: Path, monkeypatch, capsys):
 
 def test_the_pass_summary_prints_copies_and_refused_files_once(capsys):
     cli.print_pass_summary({
-        "files": [{"file_name": "东坪镇[1].xlsx", "status": "rejected", "first_reason": "“[/]”", "warnings": []}],
+        "files": [{"file_name": "东坪镇[1].xlsx", "status": "rejected", "first_reason": "“[/]”", "n_warnings": 0}],
         "skipped": 0, "arriving": [], "rebuilt": False, "reports": [], "report_error": None,
         "refused": [{"file_name": "link.xlsx", "reason": "a symbolic link"}] * 2,
         "copies": [{"file_name": "copy.xlsx", "same_as": "东坪镇_2019Q1.xlsx"}]})

@@ -1,0 +1,44 @@
+-- The problems of a pass's versions (temp table batch_files) grouped for people, as DHIS2's
+-- import summary does: by rule and by unit, each with its counts and its first few cells.
+-- grain: one row per grouping ('rule' | 'unit') and key (a rule id, or a unit's code)
+with
+
+problems as (
+    select errors.check_name, errors.severity, imports.file_name,
+        coalesce(imports.unit_code, '') as unit_code,
+        coalesce(units.unit_name, imports.unit_code, '?') as unit_name,
+        errors.sheet, errors.cell, errors.message
+    from ops.import_errors as errors
+    join ops.imports as imports using (sha256)
+    left join raw.units as units on units.unit_code = imports.unit_code
+    where errors.sha256 in (select sha256 from batch_files)
+),
+
+by_rule as (
+    select 'rule' as grouping, check_name as key, check_name as label,
+        count(*) filter (where severity = 'error') as errors,
+        count(*) filter (where severity = 'warning') as warnings,
+        count(distinct file_name) as files,
+        -- where a clerk looks first: the first three cells ('' cell: the whole file)
+        list({'file': file_name, 'sheet': sheet, 'cell': cell} order by file_name, sheet, cell)[1:3] as first_cells,
+        arg_min(message, (file_name, sheet, cell)) as example
+    from problems
+    group by check_name
+),
+
+by_unit as (
+    select 'unit' as grouping, unit_code as key, unit_name || ' ' || unit_code as label,
+        count(*) filter (where severity = 'error') as errors,
+        count(*) filter (where severity = 'warning') as warnings,
+        count(distinct file_name) as files,
+        -- where a clerk looks first: the first three cells ('' cell: the whole file)
+        list({'file': file_name, 'sheet': sheet, 'cell': cell} order by file_name, sheet, cell)[1:3] as first_cells,
+        arg_min(message, (file_name, sheet, cell)) as example
+    from problems
+    group by unit_code, unit_name
+)
+
+select * from by_rule
+union all
+select * from by_unit
+order by grouping, errors desc, warnings desc, key
