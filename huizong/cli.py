@@ -533,6 +533,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         rows = con.execute(sql, {"period": period}).fetchall()
         rejected_files = con.execute(statement("commands", "rejected.sql"),
                                {"period": period}).fetchall()
+        reviews = review_counts(con, period)
     finally:
         con.close()
     # Wide only here, at the edge: one row per unit, one column per quarter.
@@ -553,6 +554,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         t.add_row(escape(f"{name} {code}"), *line)
     console.print(t)
     say("loaded: a valid version in force, received by the deadline; late: received after it")
+    print_review_counts(reviews)
     if rejected_files:
         console.print("[bold]rejected files[/] (feedback for the town under the warehouse folder):")
     from huizong.clock import OFFICE_TZ
@@ -581,6 +583,92 @@ def print_corrected(args: argparse.Namespace) -> None:
     for code, name, period, corrections, cells in fixes:
         say(f"  {name} {code} {period}: {corrections} correction(s), {cells} cell(s) changed; "
             f"see huizong diff --unit {code} --period {period}")
+
+
+def review_counts(con, period: str | None) -> list[tuple]:
+    """Per unit and quarter, its warnings awaiting the office or returned (review_counts.sql);
+    none from a warehouse built before the review of warnings."""
+    import duckdb
+
+    from huizong.warehouse import statement
+
+    try:
+        return con.execute(statement("commands", "review_counts.sql"), {"period": period}).fetchall()
+    except duckdb.CatalogException:
+        return []
+
+
+def print_review_counts(rows: list[tuple]) -> None:
+    if not rows:
+        return
+    console.print("[bold]warnings awaiting the office[/] (explained by the town, open, or returned to it):")
+    for code, name, period, explained, still_open, returned, accepted in rows:
+        counts = ", ".join(f"{n} {state}" for state, n in (("explained", explained), ("open", still_open),
+                                                          ("returned", returned), ("accepted", accepted)) if n)
+        say(f"  {name} {code} {period}: {counts}    huizong review --unit {code} --period {period}")
+
+
+def print_warning(w) -> None:
+    """One warning of `huizong review`: its state and place, what the town and the office said."""
+    from huizong.clock import OFFICE_TZ
+
+    colour = {"open": "yellow", "explained": "cyan", "accepted": "green", "returned": "red"}[w.state]
+    value = "" if w.value is None else format(w.value.normalize(), "f")
+    where = " ".join(p for p in (w.unit_name, w.unit_code, w.period, w.place, w.village_name,
+                                 f"{w.indicator_name}（{w.measure_unit}）", value) if p)
+    console.print(f"[{colour}]{w.state:<9}[/] " + escape(where), soft_wrap=True)
+    say(f"    提醒: {w.message}")
+    if w.explanation:
+        say(f"    说明 ({w.explanation_file_name} 情况说明!{w.explanation_cell}): {w.explanation}")
+    if w.decision:
+        note = f": {w.office_note}" if w.office_note else ""
+        say(f"    {w.decision} by {w.decided_by} on {w.decided_at.astimezone(OFFICE_TZ):%Y-%m-%d}{note}")
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    """List warnings with their review state, or record the office's decision on some."""
+    from huizong import review
+
+    period = quarter(args.period)
+    unit = submitting_unit(args.unit)
+    states = review.STATES if "all" in (args.state or []) else tuple(args.state or review.AWAITING)
+    try:
+        if args.decision is None:
+            if args.cell or args.all_explained:
+                raise Mistake("say what the office decides: --accept, or --return --note TEXT")
+            con = _read_only(args)
+            try:
+                found = review.warnings(con, period=period, unit=unit.code if unit else None, states=states)
+            finally:
+                con.close()
+            for w in found:
+                print_warning(w)
+            say(f"{len(found)} warning(s) {'/'.join(states)}" + (f" of {unit.name} {unit.code}" if unit else "")
+                + (f" in {period}" if period else ""))
+            if any(w.state in review.AWAITING for w in found):
+                say("decide: huizong review --unit CODE --period P --cell SHEET!CELL --accept --by NAME "
+                    "[--note TEXT], or --return --by NAME --note TEXT")
+            return EXIT_OK
+        if unit is None or period is None:
+            raise Mistake("a decision is on one unit's quarter: give --unit CODE and --period P")
+        if bool(args.cell) == args.all_explained:
+            raise Mistake("say which warnings: --cell SHEET!CELL (as the warning names it, e.g. "
+                          "村级指标!E12) or --all-explained, one of the two")
+        if not (args.by or "").strip():
+            raise Mistake("say who decides: --by NAME")
+        check_folders(None, args.warehouse)
+        done = review.decide(args.warehouse, unit.code, period, args.cell or None, args.decision,
+                             args.by, args.note)
+    except review.ReviewError as e:
+        raise Mistake(str(e)) from None
+    for w in done.warnings:
+        print_warning(w)
+    say(f"{args.decision}: {len(done.warnings)} warning(s) of {unit.name} {unit.code} {period}, "
+        f"by {args.by.strip()}")
+    if done.notice:
+        say(f"退回说明 for the town: {args.warehouse / done.notice}.xlsx / .txt "
+            "(the figures stay loaded until a corrected file replaces them)")
+    return EXIT_OK
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -689,6 +777,32 @@ def parser() -> argparse.ArgumentParser:
                         description="Example: huizong status --period 2019Q3")
     st.add_argument("--period", help="only this quarter, e.g. 2019Q3")
     st.set_defaults(func=cmd_status)
+
+    rv = sub.add_parser("review", parents=[common], help="warnings and the office's decisions on them",
+                        description="Lists the warnings of the versions in force with their state: open, "
+                                    "explained (the town's 情况说明 sheet explains the figure), accepted, or "
+                                    "returned (the town is asked for a corrected file; the figure stays "
+                                    "loaded); by default those awaiting the office (explained, open). With "
+                                    "--accept or --return, records the office's decision on warned cells of "
+                                    "one unit's quarter; a return needs --note and writes the town's 退回说明. "
+                                    "Examples: huizong review --period 2019Q3; huizong review --unit 990101100 "
+                                    "--period 2019Q3 --cell 村级指标!E12 --accept --by 王芳")
+    rv.add_argument("--period", help="a quarter, e.g. 2019Q3")
+    rv.add_argument("--unit", help="a town's or department's code")
+    rv.add_argument("--state", nargs="+", choices=("open", "explained", "accepted", "returned", "all"),
+                    help="the states to list (default: explained open)")
+    rv.add_argument("--cell", nargs="+", metavar="SHEET!CELL",
+                    help="the warned cell(s) decided, as the warning names them, e.g. 村级指标!E12")
+    rv.add_argument("--all-explained", action="store_true",
+                    help="decide every explained warning of the unit's quarter at once")
+    decision = rv.add_mutually_exclusive_group()
+    decision.add_argument("--accept", dest="decision", action="store_const", const="accepted",
+                          help="accept the figure as it is")
+    decision.add_argument("--return", dest="decision", action="store_const", const="returned",
+                          help="return it to the town for a corrected file (needs --note)")
+    rv.add_argument("--by", help="who decides (recorded with the decision)")
+    rv.add_argument("--note", help="the office's note; a return's reason for the town")
+    rv.set_defaults(func=cmd_review, decision=None)
 
     rp = sub.add_parser("report", parents=[common], help="write the annual work summary of a year",
                         description="Writes the annual work summary with its figures filled from the "
@@ -818,7 +932,7 @@ def explain(e: BaseException) -> str | None:
     return None
 
 
-DATED = ("run", "rerun", "status", "check", "report", "remind")  # commands that read the clock
+DATED = ("run", "rerun", "status", "check", "report", "remind", "review")  # commands that read the clock
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ not a workbook) gets a workbook holding the list alone.
 """
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path, PurePosixPath
 
 from openpyxl import Workbook, load_workbook
@@ -14,6 +15,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 
+from huizong.clock import OFFICE_TZ
 from huizong.files import bounded
 from huizong.problems import ERROR, Problem
 from huizong.writer import put_text
@@ -111,3 +113,74 @@ def _open_or_new(source: Path, problems: list[Problem]) -> Workbook:
         except Exception:  # a file calamine read may still trouble openpyxl: fall back
             pass
     return _empty_book()
+
+
+# --- a returned warning: the figure stays loaded, the town is asked for a corrected file ---------
+
+RETURN_SHEET = "退回说明"
+
+
+def return_notice_stem(unit_code: str, period: str, sha256: str, file_name: str) -> PurePosixPath:
+    """Where the 退回说明 of a version's returned figures lives, beside its unit's feedback."""
+    return PurePosixPath("feedback", unit_code, period,
+                         f"{sha256[:8]}_{bounded(Path(file_name).stem, 150)}_{RETURN_SHEET}")
+
+
+def _number(value) -> str:
+    """A figure as the clerk typed it: 60.00 -> 60, 12.50 -> 12.5."""
+    return "" if value is None else format(Decimal(value).normalize(), "f")
+
+
+def _figure(w) -> str:
+    where = " ".join(p for p in (w.place, w.village_name or "", f"{w.indicator_name}（{w.measure_unit}）") if p)
+    return f"{where}：{_number(w.value)}"
+
+
+def return_notice_text(returned: list) -> str:
+    """The message to the town: which figures the office returned and why; the figures stay in
+    the totals until a corrected file replaces them."""
+    first = returned[0]
+    lines = [f"{first.unit_name}（{first.unit_code}）{first.period}报表“{first.file_name}”中，"
+             f"有 {len(returned)} 个数字经县文明办审核退回，请核实：", ""]
+    for i, w in enumerate(returned, start=1):
+        lines.append(f"{i}. {_figure(w)}")
+        lines.append(f"   提醒：{w.message}")
+        if w.explanation:
+            lines.append(f"   贵单位的说明：{w.explanation}")
+        lines.append(f"   退回意见：{w.office_note}（{w.decided_by}，{w.decided_at.astimezone(OFFICE_TZ):%Y年%m月%d日}）")
+    lines += ["", "这些数字目前仍按报送的数值计入汇总（提醒不影响入库）。请在原报表中更正后重新报送整份报表，"
+              "以最新的合格版本为准；如数字确实无误，请在报表的“情况说明”表中写明情况后重新报送。"]
+    return "\n".join(lines) + "\n"
+
+
+def write_return_notice(returned: list, warehouse: Path) -> PurePosixPath:
+    """Write `<stem>.xlsx` and `<stem>.txt` for the returned warnings of one version in force
+    (rows of marts.warning_reviews, huizong.review.Warned), whole or not at all; returns the stem."""
+    first = returned[0]
+    stem = return_notice_stem(first.unit_code, first.period, first.sha256, first.file_name)
+    out = warehouse / stem
+    out.parent.mkdir(parents=True, exist_ok=True)
+    book = Workbook()
+    sheet = book.active
+    sheet.title = RETURN_SHEET
+    text = return_notice_text(returned)
+    put_text(sheet, 1, 1, text.splitlines()[0]).font = Font(bold=True)
+    heads = ("序号", "工作表", "单元格", "村（社区）", "指标", "数值", "提醒", "单位说明", "退回意见", "审核人", "审核日期")
+    for c, head in enumerate(heads, start=1):
+        put_text(sheet, 3, c, head).font = Font(bold=True)
+    for r, w in enumerate(returned, start=4):
+        row = (r - 3, w.sheet, w.cell, w.village_name or "", f"{w.indicator_name}（{w.measure_unit}）",
+               w.value, w.message, w.explanation or "", w.office_note or "", w.decided_by or "",
+               f"{w.decided_at.astimezone(OFFICE_TZ):%Y-%m-%d}")
+        for c, value in enumerate(row, start=1):
+            put_text(sheet, r, c, float(value) if c == 6 and value is not None else value)
+    put_text(sheet, len(returned) + 5, 1, text.strip().splitlines()[-1])
+    for col, width in zip("ABCDEFGHIJK", (6, 10, 8, 12, 22, 8, 60, 40, 40, 10, 12)):
+        sheet.column_dimensions[col].width = width
+    tmp = out.with_name(out.name + ".xlsx.part")
+    book.save(tmp)
+    tmp.replace(out.with_name(out.name + ".xlsx"))
+    txt = out.with_name(out.name + ".txt.part")
+    txt.write_text(text, encoding="utf-8")
+    txt.replace(out.with_name(out.name + ".txt"))
+    return stem

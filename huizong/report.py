@@ -49,6 +49,8 @@ class ReportData:
     coverage: Coverage = None
     not_due: list[tuple[str, dt.datetime]] = field(default_factory=list)  # (period, due by)
     years_left_out: int = 0  # indicators not compared: a year incomplete over those quarters
+    # the year's warned figures and their review (sql/report/reviewed_warnings.sql)
+    reviewed: list[tuple] = field(default_factory=list)
 
 
 def _query(con: duckdb.DuckDBPyConnection, name: str, **params) -> list[tuple]:
@@ -144,7 +146,8 @@ def read_report_data(con: duckdb.DuckDBPyConnection, year: int, now: dt.datetime
         towns=_query(con, "town_chart.sql", year=year, codes=TOWN_CHART_INDICATORS),
         years=compared, coverage=coverage,
         not_due=[(p, clock.due_by(p)) for p in periods if clock.due_by(p) > now],
-        years_left_out=sum(1 for r in rows if r[2] is not None) - len(compared))
+        years_left_out=sum(1 for r in rows if r[2] is not None) - len(compared),
+        reviewed=_query(con, "reviewed_warnings.sql", year=year))
 
 
 def default_out(warehouse: Path, year: int | Coverage, suffix: str = ".html") -> Path:
@@ -284,10 +287,43 @@ def data_notes(data: ReportData) -> list[str]:
         notes.append(f"另有{len(settled)}个数字虽然也有单位季度未报，但补报不会改变它们（时点数取各单位所涵盖的最后一个季度，"
                      "该季度已报齐；或计数已达全部单位），故未标“" + INCOMPLETE_MARK + "”。")
     notes.append(compare_note(data))
+    notes += review_notes(data.reviewed)
     if data.summary.to_confirm:
         notes.append(f"文中标“{CONFIRM}”的{sum(s.kind == 'confirm' for s in data.summary.to_confirm)}处"
                      "内容不是由报表数据生成的，印发前请核实；标“【待填：…】”的"
                      f"{sum(s.kind == 'fill' for s in data.summary.to_confirm)}处请填写。")
+    return notes
+
+
+NOTED_FIGURES = 3  # warned figures named per state in the notes; the rest are counted
+
+
+def review_notes(reviewed: list[tuple]) -> list[str]:
+    """The year's warned figures (huizong review): how many in each state, and the first few
+    explained, accepted and returned ones with the town's or the office's reason."""
+    if not reviewed:
+        return []
+    by_state = {s: [r for r in reviewed if r[0] == s] for s in ("explained", "accepted", "returned", "open")}
+
+    def named(rows: list[tuple], reason: int, label: str) -> str:
+        def one(r: tuple) -> str:
+            _, unit, period, village, indicator, measure, value, *_ = r
+            why = r[reason] or ""
+            why = why if len(why) <= 40 else why[:40] + "…"
+            return f"{unit}{period}{village or ''}“{indicator}”{plain_number(value)}{measure}（{label}：{why}）"
+        more = f"等{len(rows)}个" if len(rows) > NOTED_FIGURES else ""
+        return "；".join(one(r) for r in rows[:NOTED_FIGURES]) + more
+
+    counts = "，".join(f"{word}{len(by_state[s])}个" for s, word in (
+        ("accepted", "经审核认可"), ("explained", "已作说明、待审核"), ("returned", "已退回待更正"),
+        ("open", "尚未说明")) if by_state[s])
+    notes = [f"各单位报送的数字中有{len(reviewed)}个与本单位以往季度相比异常，已提醒核实（提醒不影响入库）：{counts}。"]
+    if by_state["accepted"]:
+        notes.append(f"经审核认可的：{named(by_state['accepted'], 7, '说明')}。")
+    if by_state["explained"]:
+        notes.append(f"已作说明、待审核的：{named(by_state['explained'], 7, '说明')}。")
+    if by_state["returned"]:
+        notes.append(f"已退回待更正的（在更正前仍按报送数计入汇总）：{named(by_state['returned'], 8, '退回意见')}。")
     return notes
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from huizong.workbook import EXPLANATION_HEADER, EXPLANATION_SHEET
 from huizong.writer import build_workbook, put_text
 from huizong.schemas import catalog as cat
 
@@ -27,7 +28,12 @@ RULES = (
     "六、“等级”类指标填 无、县级、市级、省级、全国 之一。",
     "七、同一村的“文明幸福家庭”“十星级文明户”不能大于“总户数”；有人登上光荣榜或黑榜的村，当季“评议活动”应大于 0。",
     "八、报送截止日为季度结束后次月 10 日；逾期仍可报送，但记为迟报。更正后重新报送即可，以最新的合格版本为准。",
+    "九、审核时对异常数字会给出提醒（如超过本单位以往季度中位数的 5 倍、上季度为“是”本季度为“否”），提醒不影响入库。"
+    "数字确实无误的，请在“情况说明”表中说明：每个数字一行，A 列填提醒中的工作表（如 村级指标），B 列填单元格"
+    "（如 E12；也可在 B 列整段填 村级指标!E12），C 列写明这个数字为什么是对的。县文明办审核后予以认可，"
+    "或退回请更正。没有需要说明的，此表留空即可。",
 )
+EXPLANATION_ROWS = 50  # unlocked rows of the 情况说明 sheet: far more than a quarter's warnings
 
 
 def requirement(ind: cat.Indicator) -> str:
@@ -98,10 +104,32 @@ def build_template(unit: cat.Unit, period: str):
         for cell in ws[1]:
             cell.font = Font(bold=True)
             cell.alignment = Alignment(wrap_text=True, vertical="center")
+    _add_explanations(wb, unit)
     for ws in wb.worksheets:
         ws.protection.sheet = True  # no password: the office can lift it; headers stay as issued
     _add_instructions(wb, unit, period)
     return wb
+
+
+def _add_explanations(wb, unit: cat.Unit) -> None:
+    """The optional sheet 情况说明 (FORM.md, the project's copy): its header, and empty rows
+    to fill, the sheet column a drop-down of the unit's own sheets."""
+    ws = wb.create_sheet(EXPLANATION_SHEET)
+    for c, head in enumerate(EXPLANATION_HEADER, start=1):
+        cell = put_text(ws, 1, c, head)
+        cell.font = Font(bold=True)
+    sheets = DataValidation(type="list", formula1='"' + ",".join(cat.sheets_of(unit)) + '"')
+    sheets.allow_blank = True
+    sheets.promptTitle, sheets.prompt, sheets.showInputMessage = "工作表", "提醒中所列的工作表", True
+    ws.add_data_validation(sheets)
+    for r in range(2, EXPLANATION_ROWS + 2):
+        for c in range(1, 4):
+            _unlock(ws.cell(row=r, column=c))
+            ws.cell(row=r, column=c).alignment = Alignment(wrap_text=True, vertical="top")
+        sheets.add(ws.cell(row=r, column=1))
+    for col, width in zip("ABC", (12, 10, 70)):
+        ws.column_dimensions[col].width = width
+    ws.freeze_panes = "A2"
 
 
 def _add_instructions(wb, unit: cat.Unit, period: str) -> None:

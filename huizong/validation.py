@@ -108,7 +108,8 @@ def _village_message(check: str, row: pd.Series) -> str:
 
 def validate_batch(subs: list[Submission]) -> tuple[list[Outcome], pd.DataFrame]:
     """Check every file of the batch at once; return each file's outcome and the loadable values."""
-    outcomes = {s.sha256: Outcome(s.file_name, s.sha256, s.unit_code, s.period, list(s.problems))
+    outcomes = {s.sha256: Outcome(s.file_name, s.sha256, s.unit_code, s.period, list(s.problems),
+                                  list(s.explanations))
                 for s in subs}
     readable = [s for s in subs if s.unit_code is not None]
     values = values_frame(readable)

@@ -11,6 +11,7 @@ import os
 import posixpath
 import re
 import struct
+import unicodedata
 import zipfile
 import zlib
 import xml.etree.ElementTree as ET
@@ -34,6 +35,10 @@ ZIP_MAGIC = b"PK\x03\x04"
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 FORM_SHEETS = {cat.COVER_SHEET, cat.VILLAGE_SHEET, cat.TOWN_SHEET, cat.COUNTY_SHEET}
 VALUE_COL = 3  # column D: where a vertical sheet's values are entered
+# The optional sheet where a clerk explains a figure that warns (FORM.md, the project's copy):
+# one row per figure, the sheet and cell the warning named and why the figure is right.
+EXPLANATION_SHEET = "情况说明"
+EXPLANATION_HEADER = ("工作表", "单元格", "情况说明")
 
 
 @dataclass
@@ -48,6 +53,8 @@ class Submission:
     # (sheet, cell, village_code, village_name) for each row of the village sheet.
     villages: list[tuple] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # (sheet, cell, indicator_code, text, source_cell): a figure explained in 情况说明
+    explanations: list[tuple] = field(default_factory=list)
 
     def reject(self, sheet: str, cell: str, check: str, /, what: str = "", *,
                indicator_code: str = "", variant: str = "", **values: object) -> None:
@@ -285,6 +292,7 @@ class Book:
     hidden: list[str]  # form sheets the clerk does not see in Excel
     merged: dict[str, list[tuple[tuple[int, int], tuple[int, int]]]]
     formulas: dict[str, list[tuple[int, int, str]]]  # stale formula results (see SheetScan)
+    explanations_hidden: bool = False  # the clerk does not see the 情况说明 sheet in Excel
 
 
 def read_submission(path: Path, sha256: str, file_name: str | None = None) -> Submission:
@@ -315,6 +323,9 @@ def read_submission(path: Path, sha256: str, file_name: str | None = None) -> Su
             _read_village_sheet(rows, unit, sub)
         else:
             _read_vertical_sheet(rows, unit, sheet, sub)
+    if EXPLANATION_SHEET in grid:
+        _read_explanations(grid[EXPLANATION_SHEET], book.merged.get(EXPLANATION_SHEET, []),
+                           book.explanations_hidden, unit, sub)
     return sub
 
 
@@ -362,8 +373,9 @@ def _open_sheets(path: Path, sub: Submission) -> Book | None:
             return None
     try:
         workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-        hidden = [m.name.strip() for m in workbook.sheets_metadata
-                  if m.name.strip() in FORM_SHEETS and m.visible != python_calamine.SheetVisibleEnum.Visible]
+        invisible = {m.name.strip() for m in workbook.sheets_metadata
+                     if m.visible != python_calamine.SheetVisibleEnum.Visible}
+        hidden = [name for name in invisible if name in FORM_SHEETS]
         grid, merged = {}, {}
         for name in workbook.sheet_names:
             sheet = workbook.get_sheet_by_name(name)
@@ -380,7 +392,8 @@ def _open_sheets(path: Path, sub: Submission) -> Book | None:
                 rows[r][c] = cell
             grid[name.strip()] = rows
             merged[name.strip()] = sheet.merged_cell_ranges or []
-        return Book(grid, hidden, merged, {name: scan.formulas for name, scan in scans.items()})
+        return Book(grid, hidden, merged, {name: scan.formulas for name, scan in scans.items()},
+                    EXPLANATION_SHEET in invisible)
     except Exception:  # calamine raises several types for corrupt files; none must escape
         sub.reject("", "", "corrupt_file", variant="unsupported")
         return None
@@ -503,3 +516,67 @@ def _read_vertical_sheet(rows: list[list], unit: cat.Unit, sheet: str, sub: Subm
     for code, ind in expected.items():
         if code not in seen:
             sub.reject(sheet, "", "missing_indicator", indicator_code=code, code=code, name=ind.name)
+
+
+def _reference(sheet_text: str, cell_text_: str) -> tuple[str, str]:
+    """(sheet, cell) a clerk wrote, as the warning named it: `村级指标` and `E12`, or
+    `村级指标!E12` (or `'村级指标'!$E$12`, full-width or lower case) in the cell's column alone."""
+    cell = unicodedata.normalize("NFKC", cell_text_).replace("$", "").replace(" ", "")
+    sheet = unicodedata.normalize("NFKC", sheet_text).strip()
+    if "!" in cell:
+        named, cell = cell.rsplit("!", 1)
+        sheet = named.strip("'\"") or sheet
+    return sheet, cell.upper()
+
+
+def _read_explanations(rows: list[list], merged: list, hidden: bool, unit: cat.Unit,
+                       sub: Submission) -> None:
+    """The 情况说明 sheet: `工作表 | 单元格 | 情况说明`, one row per explained figure, tied to
+    the input cell it names (the cells the form sheets were just read from). It never rejects a
+    file: a row that names no input cell is left out with a warning naming its cell; a hidden
+    sheet is not read (the clerk would not see what it says). A merged range reads as its first
+    cell throughout, as the clerk sees it (one sheet name over several rows)."""
+    S = EXPLANATION_SHEET
+    if hidden:
+        sub.reject(S, "", "explanation_ignored", variant="hidden")
+        return
+    header = tuple(cat.header_key(cell_text(_at(rows, 0, c))) for c in range(3))
+    if not any(cell_text(v) for row in rows[1:] for v in row[:3]):
+        return  # nothing written: the template's empty sheet, whatever its header
+    if header != EXPLANATION_HEADER:
+        sub.reject(S, "A1", "explanation_ignored", variant="header", header=" | ".join(EXPLANATION_HEADER))
+        return
+    spans = {}
+    for (r0, c0), (r1, c1) in merged:
+        for r in range(r0, r1 + 1):
+            for c in range(c0, c1 + 1):
+                spans[(r, c)] = (r0, c0)
+    targets = {(sheet, cell): code for sheet, cell, _, code, _ in sub.values}
+    sheets = cat.sheets_of(unit)
+
+    def at(r: int, c: int) -> str:
+        return cell_text(_at(rows, *spans.get((r, c), (r, c))))
+
+    for r in range(1, len(rows)):
+        sheet_text, cell_text_, text = at(r, 0), at(r, 1), at(r, 2)
+        if not (sheet_text or cell_text_ or text):
+            continue
+        sheet, cell = _reference(sheet_text, cell_text_)
+        if not cell:
+            sub.reject(S, ref(r, 1), "explanation_ignored", variant="no_cell")
+            continue
+        if not text:
+            sub.reject(S, ref(r, 2), "explanation_ignored", variant="no_text",
+                       target=f"{sheet}!{cell}" if sheet else cell)
+            continue
+        if not sheet:  # only one of the unit's sheets may have that input cell
+            holders = [s for s in sheets if (s, cell) in targets]
+            if len(holders) != 1:
+                sub.reject(S, ref(r, 0), "explanation_ignored", variant="no_sheet", target=cell)
+                continue
+            sheet = holders[0]
+        code = targets.get((sheet, cell))
+        if code is None:
+            sub.reject(S, ref(r, 1), "explanation_ignored", target=f"{sheet}!{cell}")
+            continue
+        sub.explanations.append((sheet, cell, code, text, ref(r, 2)))

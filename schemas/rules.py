@@ -99,6 +99,16 @@ RULES: tuple[Rule, ...] = (
     Rule("duplicate_indicator", ERROR, READER, "指标 {code} 重复填报"),
     Rule("indicator_name_mismatch", ERROR, READER, "“{raw}”与指标代码 {code} 的名称“{name}”不符"),
     Rule("missing_indicator", ERROR, READER, "缺少指标 {code} {name}"),
+    # the optional sheet 情况说明 (FORM.md, the project's copy): a row that cannot be tied to a
+    # figure is left out with a warning, never a reason to reject the file
+    Rule("explanation_ignored", WARNING, READER, {
+        "": "“{target}”不是本单位报表中填报数值的单元格，这条说明未记录。请照提醒写明工作表和单元格（如 村级指标!E12）",
+        "no_sheet": "没有写明是哪张工作表的 {target}，这条说明未记录。请在 A 列填工作表（如 村级指标），或在 B 列写成 村级指标!E12",
+        "no_cell": "没有写明单元格，这条说明未记录。请在 B 列填提醒中的单元格（如 E12）",
+        "no_text": "只写了单元格 {target}，没有写明情况，这条说明未记录",
+        "hidden": "“情况说明”表被隐藏了，其中的说明未记录。请取消隐藏后重新报送",
+        "header": "“情况说明”表的表头应为“{header}”，表中的说明未记录，请使用下发的模板",
+    }),
     # --- pandera, on the values: FORM.md's filling rules; the variant is the cell's issue ---
     Rule("readable", ERROR, PANDERA, {
         EXCEL_ERROR: _quote("是 Excel 错误值，请修正公式或改填数字"),

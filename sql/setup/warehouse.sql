@@ -58,6 +58,37 @@ create table if not exists ops.import_errors (
     message         varchar not null
 );
 
+-- one row per figure a recorded version explains in its optional 情况说明 sheet (FORM.md, the
+-- project's copy): the sheet and cell explained, the indicator they hold, the clerk's text, and
+-- the cell of 情况说明 it was written in
+create table if not exists ops.explanations (
+    sha256          varchar not null,
+    sheet           varchar not null,
+    cell            varchar not null,
+    indicator_code  varchar not null,
+    explanation     varchar not null,
+    source_cell     varchar not null
+);
+
+-- one row per decision of the office on a warning (huizong review), append-only: a warning is
+-- known by (unit_code, period, indicator_code, sheet, cell), never by a file, so that decisions
+-- outlive reruns and rebuilds; sha256 and value are the version in force and its figure when
+-- decided. The latest decision of a warning is the one with the highest review_id.
+create table if not exists ops.reviews (
+    review_id       integer not null,   -- 1, 2, ... in the order the decisions were recorded
+    unit_code       varchar not null,   -- the submitting town or department
+    period          varchar not null,
+    indicator_code  varchar not null,
+    sheet           varchar not null,
+    cell            varchar not null,
+    decision        varchar not null,   -- accepted | returned
+    note            varchar,            -- the office's note (a return's reason)
+    decided_by      varchar not null,
+    decided_at      timestamptz not null,
+    sha256          varchar not null,
+    value           decimal(18, 2)
+);
+
 -- one row per value of every loaded version (superseded ones included: history is kept)
 create table if not exists raw.submitted_values (
     sha256          varchar not null,
