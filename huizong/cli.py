@@ -598,14 +598,21 @@ def review_counts(con, period: str | None) -> list[tuple]:
         return []
 
 
+REVIEW_LINES = 20  # unit-quarters with warnings listed by `status`, the latest first
+
+
 def print_review_counts(rows: list[tuple]) -> None:
     if not rows:
         return
     console.print("[bold]warnings awaiting the office[/] (explained by the town, open, or returned to it):")
-    for code, name, period, explained, still_open, returned, accepted in rows:
+    for code, name, period, explained, still_open, returned, accepted in rows[:REVIEW_LINES]:
         counts = ", ".join(f"{n} {state}" for state, n in (("explained", explained), ("open", still_open),
                                                           ("returned", returned), ("accepted", accepted)) if n)
         say(f"  {name} {code} {period}: {counts}    huizong review --unit {code} --period {period}")
+    if len(rows) > REVIEW_LINES:
+        rest = rows[REVIEW_LINES:]
+        say(f"  ... and {len(rest)} earlier unit-quarters with {sum(sum(r[3:6]) for r in rest)} such warnings "
+            "(huizong review --period P lists a quarter's)")
 
 
 def print_warning(w) -> None:
@@ -785,8 +792,8 @@ def parser() -> argparse.ArgumentParser:
                                     "loaded); by default those awaiting the office (explained, open). With "
                                     "--accept or --return, records the office's decision on warned cells of "
                                     "one unit's quarter; a return needs --note and writes the town's 退回说明. "
-                                    "Examples: huizong review --period 2019Q3; huizong review --unit 990101100 "
-                                    "--period 2019Q3 --cell 村级指标!E12 --accept --by 王芳")
+                                    "Example: huizong review --unit 990101100 --period 2019Q3 --cell "
+                                    "村级指标!E12 --accept --by 王芳")
     rv.add_argument("--period", help="a quarter, e.g. 2019Q3")
     rv.add_argument("--unit", help="a town's or department's code")
     rv.add_argument("--state", nargs="+", choices=("open", "explained", "accepted", "returned", "all"),

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import shutil
 import statistics
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -320,6 +322,17 @@ def test_the_template_has_the_sheet_and_round_trips(tmp_path):
     (outcome,), _ = validate_batch([read_submission(path, "t")])
     assert outcome.ok and outcome.problems == []
     assert outcome.explanations == [("村级指标", A_CELL, "V03", EXPLAIN_A, "C2")]
+
+
+def test_a_decision_on_no_warning_is_one_sentence(quarter):
+    _, warehouse, _ = quarter
+    out = subprocess.run([sys.executable, "-m", "huizong.cli", "review", "--warehouse", str(warehouse),
+                          "--unit", TOWN.code, "--period", "2019Q3", "--cell", "村级指标!C2", "--accept",
+                          "--by", "王芳"], capture_output=True, text=True, timeout=300)
+    lines = [line for line in (out.stdout + out.stderr).splitlines() if line.strip()]
+    assert out.returncode == 1 and lines == [
+        f"no warning at 村级指标!C2 in the version in force of {TOWN.code} 2019Q3: "
+        f"`huizong review --unit {TOWN.code} --period 2019Q3 --state all` lists them"]
 
 
 def test_review_lists_nothing_from_an_empty_warehouse_politely(tmp_path, capsys):
