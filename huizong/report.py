@@ -76,15 +76,15 @@ def coverage_of(year: int, grid: list[tuple], now: dt.datetime) -> Coverage:
 def year_status(year: int, grid: list[tuple], now: dt.datetime) -> dict[tuple[str, str], str]:
     """Each (unit code, period) of the year's four quarters: the mart's status, except that a
     quarter without a valid file whose deadline (clock.due_by) has not passed is not_due."""
-    status = {(code, period): (st, versions) for _, period, st, _, code, _, versions in grid}
+    status = {(code, period): (st, rejected) for _, period, st, _, code, _, rejected in grid}
     units = dict.fromkeys(row[4] for row in grid) or {u.code: None for u in cat.submitters()}
     out = {}
     for code in units:
         for q in range(1, 5):
             period = f"{year}Q{q}"
-            st, versions = status.get((code, period), ("missing", 0))
+            st, rejected = status.get((code, period), ("missing", 0))
             if st not in VALID:  # the mart's not_due is as of its build: decide again now
-                st = "not_due" if clock.due_by(period) > now else "rejected" if versions else "missing"
+                st = "not_due" if clock.due_by(period) > now else "rejected" if rejected else "missing"
             out[(code, period)] = st
     return out
 
@@ -180,28 +180,50 @@ def read_warehouse(warehouse: Path, year: int | None = None) -> ReportData | Non
 
 def years_to_report(warehouse: Path, today: dt.date | None = None) -> list[int]:
     """What the nightly pass writes: the latest earlier year with data (complete, or as far as
-    it is due) and the current year to date, if it has data."""
+    it is due) and the current year to date, if it has data, and any year unlocked to be
+    revised; never a year signed off (its summary is the signed one, huizong/signoff.py)."""
+    from huizong.signoff import locked_years, reopened_years
+
     con = connect_read_only(warehouse)
     if con is None:
         return []
     try:
         years = years_with_data(con)
+        locked, reopened = locked_years(con), reopened_years(con)
     finally:
         con.close()
     this_year = (today or clock.today()).year
     earlier = [y for y in years if y < this_year]
-    return earlier[-1:] + [y for y in years if y == this_year]
+    chosen = earlier[-1:] + [y for y in years if y == this_year] + [y for y in reopened if y in years]
+    return sorted({y for y in chosen if y not in locked})
 
 
 def write_report(warehouse: Path, year: int, out: Path | None = None) -> Path:
-    """Write the year's summary to `out` (its ending picks the format)."""
+    """Write the year's summary to `out` (its ending picks the format). A signed-off year's
+    summary under reports/ and signed/ is the signed one: it is written only elsewhere."""
     warehouse = Path(warehouse)
     if out:
         check_out(Path(out))
+    refuse_signed(warehouse, year, out)
     data = read_warehouse(warehouse, year)
     if data is None:
         raise ReportError(f"no warehouse at {warehouse}: run `huizong run` first")
     return write_file(data, Path(out) if out else default_out(warehouse, data.coverage))
+
+
+def refuse_signed(warehouse: Path, year: int, out: Path | None) -> None:
+    """ReportError if `year` is signed off and `out` is none, or its summary under reports/, or
+    a file under signed/ (huizong/signoff.py)."""
+    from huizong.signoff import SIGNED_DIR, locked_years_of
+
+    locked = locked_years_of(warehouse).get(year)
+    if locked is None:
+        return
+    target = Path(out).resolve() if out else None
+    kept = [Path(warehouse).resolve() / "reports", Path(warehouse).resolve() / SIGNED_DIR]
+    if target is None or any(target.is_relative_to(folder) for folder in kept):
+        raise ReportError(f"{locked.says()}: its summary is not written again there; to write a copy, "
+                          "name a file elsewhere with --out")
 
 
 def write_year_reports(warehouse: Path, year: int | None = None) -> list[Path]:

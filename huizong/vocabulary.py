@@ -2,9 +2,13 @@
 ledger, on the terminal and in the clerk's Chinese."""
 from __future__ import annotations
 
-# ops.imports.status: a file version's fate (CONTRACT.md)
-VERSION_STATUSES = ("loaded", "duplicate", "superseded", "rejected")
-VALID_VERSION_STATUSES = ("loaded", "duplicate", "superseded")  # checked valid; its values are kept
+# ops.imports.status: a file version's fate (CONTRACT.md). `locked`: valid, but it came for a
+# quarter of a year signed off (huizong/signoff.py): kept and held, not in force, until unlocked
+VERSION_STATUSES = ("loaded", "duplicate", "superseded", "locked", "rejected")
+VALID_VERSION_STATUSES = ("loaded", "duplicate", "superseded", "locked")  # checked valid; its values are kept
+
+# ops.signoffs.action: what the office did to a year; it is locked while its latest is "signed"
+SIGNOFF_ACTIONS = ("signed", "unlocked")
 
 # ops.arrivals.status: what became of a file that landed in the inbox
 ARRIVAL_STATUSES = ("received", "copy", "refused")

@@ -1,3 +1,3 @@
--- every version ends a pass with one of the ledger's four statuses
+-- every version ends a pass with one of the ledger's five statuses
 select sha256, status from ops.imports
-where status not in ('loaded', 'rejected', 'superseded', 'duplicate')
+where status not in ('loaded', 'rejected', 'superseded', 'duplicate', 'locked')

@@ -2,8 +2,8 @@
 -- ledger; key: (unit_code, period). FORM.md's timeliness: a quarter is due on the 10th of the
 -- month after it ends, by the end of that day in Asia/Shanghai; it is on time when its first
 -- valid version arrived by then. status: on_time | late | rejected (only invalid versions came)
--- | missing (nothing came) | not_due (no valid version yet, and the deadline had not passed at
--- as_of: 未到报送期, not 未报). deadline_passed says whether due_by had passed at as_of, the moment
+-- | missing (nothing came, or only versions held `locked`) | not_due (no valid version yet, and
+-- the deadline had not passed at as_of: 未到报送期, not 未报). deadline_passed says whether due_by had passed at as_of, the moment
 -- the mart was built for: the DuckDB variable huizong_today (a date, set by whoever builds with
 -- `set variable huizong_today = date '2020-08-01'`), else the last moment a pass saw a file
 -- (ops.imports.first_seen_at, written from huizong.clock). A mart is a snapshot of its build:
@@ -39,7 +39,8 @@ as_of as (
 
 per_unit_quarter as (
     select unit_code, period,
-        min(received_at) filter (where status <> 'rejected') as first_valid_received_at,
+        -- a `locked` version (its year signed off) is held, not in force: not yet valid here
+        min(received_at) filter (where status not in ('rejected', 'locked')) as first_valid_received_at,
         any_value(sha256) filter (where status = 'loaded') as loaded_sha256,
         count(*) as versions,
         count(*) filter (where status = 'rejected') as rejected_versions
@@ -59,7 +60,7 @@ select
         when per_unit_quarter.first_valid_received_at <= deadlines.due_by then 'on_time'
         when per_unit_quarter.first_valid_received_at is not null then 'late'
         when deadlines.due_by > as_of.as_of then 'not_due'
-        when per_unit_quarter.versions > 0 then 'rejected'
+        when per_unit_quarter.rejected_versions > 0 then 'rejected'
         else 'missing'
     end as status,
     as_of.as_of,

@@ -4,6 +4,9 @@
 -- it; `rejected` versions never take part. Newest: by received_at, then by when a pass first
 -- saw it, then by file name (CONTRACT.md). Recomputed from all versions of the key, so the
 -- answer is the same however often, and in whatever order, files are (re)imported.
+-- A key of a locked year (ops.locked_years, huizong/signoff.py) keeps the statuses its versions
+-- had at the sign-off (ops.signed_versions): what was in force stays in force, and every valid
+-- version that came since is `locked`, held until the year is unlocked and resolved then.
 -- grain: one row per valid version of an affected key; key: sha256
 with
 
@@ -54,15 +57,27 @@ final_run as (
 
 winners as (
     select unit_code, period, arg_max(sha256, recency) as winner from final_run group by all
+),
+
+by_version_rules as (
+    select
+        ordered.sha256,
+        cast(left(ordered.period, 4) as integer) as year,
+        case
+            when ordered.sha256 = winners.winner then 'loaded'
+            when ordered.sha256 in (select sha256 from final_run) then 'duplicate'
+            else 'superseded'
+        end as status,
+        case when ordered.sha256 = winners.winner then null else winners.winner end as superseded_by
+    from ordered
+    join winners using (unit_code, period)
 )
 
 select
-    ordered.sha256,
-    case
-        when ordered.sha256 = winners.winner then 'loaded'
-        when ordered.sha256 in (select sha256 from final_run) then 'duplicate'
-        else 'superseded'
-    end as status,
-    case when ordered.sha256 = winners.winner then null else winners.winner end as superseded_by
-from ordered
-join winners using (unit_code, period)
+    resolved.sha256,
+    case when locked.year is null then resolved.status else coalesce(signed.status, 'locked') end as status,
+    case when locked.year is null then resolved.superseded_by else signed.superseded_by end as superseded_by
+from by_version_rules as resolved
+left join ops.locked_years as locked using (year)
+left join ops.signed_versions as signed
+    on signed.signoff_id = locked.signoff_id and signed.sha256 = resolved.sha256

@@ -105,3 +105,61 @@ create table if not exists ops.builds (
     built_at        timestamptz not null,
     models_version  varchar not null
 );
+
+-- Sign-off and lock (huizong/signoff.py). One row per sign-off or unlock of a year: who, when,
+-- why (an unlock's reason), and the published build it was made on. A year is locked while its
+-- latest row is `signed`.
+create table if not exists ops.signoffs (
+    signoff_id      integer not null,   -- 1, 2, ... in the order the actions were recorded
+    year            integer not null,
+    action          varchar not null,   -- signed | unlocked
+    done_by         varchar not null,
+    done_at         timestamptz not null,
+    reason          varchar,            -- why the year was unlocked; null for a sign-off
+    built_at        timestamptz,        -- the latest ops.builds row when it was recorded
+    models_version  varchar,
+    archive_path    varchar             -- signed/2019/1: the signed copies; null for an unlock
+);
+
+-- one row per summary file a sign-off signed: its hash, and its copy under signed/<year>/<n>/
+create table if not exists ops.signed_files (
+    signoff_id      integer not null,
+    year            integer not null,
+    file_name       varchar not null,   -- summary_2019.md, .html, .docx
+    sha256          varchar not null,
+    size_bytes      bigint not null,
+    archive_path    varchar not null
+);
+
+-- one row per figure of marts.summary_figures of the signed year, as signed
+create table if not exists ops.signed_figures (
+    signoff_id          integer not null,
+    year                integer not null,
+    indicator_code      varchar not null,
+    slot                integer not null,
+    value               double,             -- as marts.summary_figures.value
+    figure              varchar not null,
+    quarters_valid      bigint not null,
+    quarters_expected   bigint not null
+);
+
+-- one row per file version of the signed year recorded at the sign-off, with its status then:
+-- the `loaded` ones are the versions in force that the lock keeps in force (resolve_versions.sql)
+create table if not exists ops.signed_versions (
+    signoff_id      integer not null,
+    year            integer not null,
+    sha256          varchar not null,
+    unit_code       varchar not null,
+    period          varchar not null,
+    status          varchar not null,
+    superseded_by   varchar
+);
+
+-- one row per locked year: the years whose latest sign-off action is `signed`
+create or replace view ops.locked_years as
+select year, signoff_id, done_by as signed_by, done_at as signed_at, built_at, models_version, archive_path
+from (
+    select *, row_number() over (partition by year order by signoff_id desc) as latest
+    from ops.signoffs
+)
+where latest = 1 and action = 'signed';

@@ -1,0 +1,39 @@
+"""After `huizong unlock`: the next pass lets in the versions held `locked` for the year.
+
+They are resolved by FORM.md's version rules as if they had just arrived (the newest valid
+version wins), from the values recorded when they came: a version checked under the current
+rules is not read again (as in flows/rerun.py). Then the models are rebuilt and published, and
+the pass writes the year's summary again (huizong.report.years_to_report: a reopened year).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import get_run_logger, task
+
+from huizong import signoff, warehouse as wh
+from huizong.flows.tasks import IO_TASK, log_files
+
+
+@task(**IO_TASK)
+def resolve_released(build: Path) -> list[dict]:
+    """Resolve every (unit, period) holding a released version, in the build."""
+    return signoff.let_in(build)
+
+
+def let_in(warehouse: Path, released: list[dict]) -> list[dict]:
+    """Let the released versions in, rebuild and publish; one row per version, as imports give."""
+    from huizong.flows.importing import build_and_publish, start_rebuild
+
+    years = ", ".join(str(y) for y in sorted({signoff.year_of(f["period"]) for f in released}))
+    get_run_logger().info("letting in %d version(s) held while %s was signed off (unlocked since)",
+                          len(released), years)
+    build = start_rebuild(warehouse)
+    try:
+        rows = resolve_released(build)
+    except BaseException:
+        wh.discard_build(warehouse)
+        raise
+    build_and_publish(build, warehouse)
+    log_files(warehouse, rows, [])
+    return rows

@@ -1,0 +1,8 @@
+-- The years signed off and locked, for `huizong status`, with how many versions each holds.
+select locked.year, locked.signed_by, locked.signed_at, locked.archive_path,
+    count(imports.sha256) as held
+from ops.locked_years as locked
+left join ops.imports as imports
+    on imports.status = 'locked' and try_cast(left(imports.period, 4) as integer) = locked.year
+group by all
+order by locked.year
