@@ -113,10 +113,10 @@ def decide(warehouse: Path, unit_code: str, period: str, cells: list[str] | None
         raise ReviewError("say who decides: --by NAME")
     if decision == "returned" and not note:
         raise ReviewError("a return needs a note for the town: --note TEXT (what to check or correct)")
+    if not wh.published_path(warehouse).exists():  # before the lock, which makes the folder
+        raise ReviewError(f"no warehouse yet at {warehouse}; run `huizong run` first")
     with wh.pass_lock(warehouse):
         con = wh.connect_read_only(warehouse)
-        if con is None:
-            raise ReviewError(f"no warehouse yet at {warehouse}; run `huizong run` first")
         try:
             _built_here(con)
             chosen = _chosen(con, unit_code, period, cells)

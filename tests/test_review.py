@@ -338,4 +338,7 @@ def test_a_decision_on_no_warning_is_one_sentence(quarter):
 def test_review_lists_nothing_from_an_empty_warehouse_politely(tmp_path, capsys):
     assert review(tmp_path / "nowhere") == 1
     assert "no warehouse yet" in capsys.readouterr().err
-    assert os.path.exists(tmp_path / "nowhere") is False
+    assert review(tmp_path / "nowhere", "--unit", TOWN.code, "--period", "2019Q3", "--cell", "E2",
+                  "--accept", "--by", "王芳") == 1
+    assert "no warehouse yet" in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "nowhere")  # nothing created
