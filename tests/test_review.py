@@ -246,6 +246,24 @@ def test_the_summary_notes_name_reviewed_figures(quarter, tmp_path):
     assert list((copy / "feedback").rglob("*退回说明.*")) == []
 
 
+def test_the_same_figures_sent_again_with_an_explanation_explain_them(tmp_path, prefect_harness):
+    """A town answers a warning by sending its file again with a 情况说明: the same figures, so
+    the version is a duplicate of the one in force, and its explanation counts."""
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse"
+    for period in ("2019Q1", "2019Q2"):
+        write_unit_workbook(inbox / f"{period}.xlsx", TOWN, period)
+    q3_workbook(inbox / "q3.xlsx", rows=[])
+    run_pass(inbox, warehouse)
+    assert query(warehouse, "select state from marts.warning_reviews where cell = ?", [B_CELL]) == [("open",)]
+    q3_workbook(inbox / "q3_说明.xlsx", rows=[("村级指标", B_CELL, EXPLAIN_B)])
+    run_pass(inbox, warehouse)
+    assert query(warehouse, "select file_name, status from ops.imports where file_name like 'q3%' "
+                            "order by file_name") == [("q3.xlsx", "loaded"), ("q3_说明.xlsx", "duplicate")]
+    assert query(warehouse, "select state, explanation, explanation_file_name, file_name "
+                            "from marts.warning_reviews where cell = ?", [B_CELL]) == [
+        ("explained", EXPLAIN_B, "q3_说明.xlsx", "q3.xlsx")]
+
+
 # --- the workbook -------------------------------------------------------------------------------
 
 def test_a_workbook_without_the_sheet_reads_as_before(tmp_path):
