@@ -534,6 +534,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         rejected_files = con.execute(statement("commands", "rejected.sql"),
                                {"period": period}).fetchall()
         reviews = review_counts(con, period)
+        from huizong.signoff import status_lines
+
+        locked = status_lines(con, period)  # signed-off years and the files held for them
     finally:
         con.close()
     # Wide only here, at the edge: one row per unit, one column per quarter.
@@ -565,6 +568,8 @@ def cmd_status(args: argparse.Namespace) -> int:
                       + escape(f"{file_name} (received {day:%Y-%m-%d}, {n_errors} error(s)): {reason}"),
                       soft_wrap=True)
         say(f"    feedback: {feedback_path}.xlsx / .txt")
+    for line in locked:
+        say(line)
     print_corrected(args)
     return EXIT_OK
 
@@ -703,6 +708,22 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_signoff(args: argparse.Namespace) -> int:
+    from huizong.signoff import sign_off
+
+    for line in sign_off(args.warehouse, args.year, args.by).lines():  # SignoffError: one sentence
+        say(line)
+    return EXIT_OK
+
+
+def cmd_unlock(args: argparse.Namespace) -> int:
+    from huizong.signoff import unlock
+
+    for line in unlock(args.warehouse, args.year, args.by, args.reason).lines():
+        say(line)
+    return EXIT_OK
+
+
 def cmd_template(args: argparse.Namespace) -> int:
     from huizong.templates import template_name, write_template
     from huizong.schemas import catalog as cat
@@ -820,6 +841,27 @@ def parser() -> argparse.ArgumentParser:
                                              "(default <warehouse>/reports/summary_<year>.html)")
     rp.set_defaults(func=cmd_report)
 
+    so = sub.add_parser("signoff", parents=[common], help="sign a year's summary off and lock the year",
+                        description="Signs the year's published summary (<warehouse>/reports/summary_<year>"
+                                    ".md/.html/.docx, written again first if older than the published data): "
+                                    "records who, when, the build and each file's sha256, copies the files "
+                                    "to <warehouse>/signed/<year>/<n>/ and locks the year: files that come "
+                                    "for its quarters are kept as `locked`, not loaded, and no pass rewrites "
+                                    "its summary. Example: huizong signoff --year 2019 --by 王五")
+    so.add_argument("--year", type=int, required=True, help="the year, e.g. 2019")
+    so.add_argument("--by", required=True, help="who signs (recorded)")
+    so.set_defaults(func=cmd_signoff)
+
+    ul = sub.add_parser("unlock", parents=[common], help="reopen a signed-off year (with a reason)",
+                        description="Records who unlocked a signed-off year and why; the next pass lets "
+                                    "the files held as `locked` in by the version rules, rebuilds and writes "
+                                    "the year's summary again. Example: huizong unlock --year 2019 --by 王五 "
+                                    "--reason '城关镇更正四季度报表'")
+    ul.add_argument("--year", type=int, required=True, help="the year, e.g. 2019")
+    ul.add_argument("--by", required=True, help="who unlocks (recorded)")
+    ul.add_argument("--reason", required=True, help="why the year is reopened (recorded)")
+    ul.set_defaults(func=cmd_unlock)
+
     q = sub.add_parser("query", parents=[common], help="run a read-only SQL query on the warehouse",
                        description="Example: huizong query \"select * from marts.county_totals where year = 2019\"")
     q.add_argument("sql")
@@ -917,7 +959,7 @@ def explain(e: BaseException) -> str | None:
     expected = [Mistake]
     for module, name in (("huizong.flows.server", "ServerUnavailable"), ("huizong.warehouse", "LockHeld"),
                          ("huizong.clock", "ClockError"), ("huizong.report", "ReportError"),
-                         ("huizong.summary", "TemplateMismatch")):
+                         ("huizong.summary", "TemplateMismatch"), ("huizong.signoff", "SignoffError")):
         try:
             expected.append(getattr(importlib.import_module(module), name))
         except Exception:  # a module that cannot be imported raised none of its errors
@@ -939,7 +981,7 @@ def explain(e: BaseException) -> str | None:
     return None
 
 
-DATED = ("run", "rerun", "status", "check", "report", "remind", "review")  # commands that read the clock
+DATED = ("run", "rerun", "status", "check", "report", "remind", "review", "signoff", "unlock")  # commands that read the clock
 
 
 def main(argv: list[str] | None = None) -> int:
