@@ -12,7 +12,8 @@ from huizong.flows.reporting import reports_after_publish, reports_are_stale
 from huizong.flows.tasks import discover, report_artifacts
 from huizong import isolation, warehouse as wh
 from huizong.settings import BATCH_SIZE, SETTLE_SECONDS
-from huizong.versions import models_version
+from huizong.signoff import released_versions
+from huizong.versions import models_version, rules_version
 
 
 # Batches run in two threads of this process, each feeding one reading worker process
@@ -26,18 +27,27 @@ def nightly(inbox: Path = Path("inbox"), warehouse: Path = Path("warehouse"),
     inbox, warehouse = Path(inbox).resolve(), Path(warehouse).resolve()
     with wh.pass_lock(warehouse):
         found = discover(inbox, warehouse, settle_seconds)
-        recorded, reports, report_error, rebuilt = [], [], None, False
-        if found["new"] or found["copies"] or found["refused"]:
-            if found["new"]:
+        recorded, problems, reports, report_error, rebuilt = [], [], [], None, False
+        # Versions held `locked` for a year unlocked since: in now, by the version rules, from
+        # their recorded values; read again only if checked under other rules (as a rerun would).
+        released = released_versions(warehouse)
+        if released:
+            from huizong.flows.unlocking import let_in
+
+            recorded = let_in(warehouse, released)
+        new = found["new"] + [f for f in released if f["rules_version"] != rules_version()]
+        if new or found["copies"] or found["refused"]:
+            if new:
                 isolation.shared_pool()  # the workers start their imports while this process does its own
             from huizong.flows.importing import import_files  # pandas and duckdb: only when needed
 
             try:
-                recorded = import_files(found["new"], warehouse, batch_size=batch_size,
-                                        arrivals=found["copies"] + found["refused"])
+                imported, problems = import_files(new, warehouse, batch_size=batch_size,
+                                                  arrivals=found["copies"] + found["refused"])
+                recorded = list({r["sha256"]: r for r in [*recorded, *imported]}.values())
             finally:
                 isolation.release_shared_pool()
-        elif wh.built_models_version(warehouse) not in (None, models_version()):
+        elif not released and wh.built_models_version(warehouse) not in (None, models_version()):
             from huizong.flows.importing import rebuild_models
 
             rebuild_models(warehouse)
@@ -46,8 +56,9 @@ def nightly(inbox: Path = Path("inbox"), warehouse: Path = Path("warehouse"),
         if write_summary and (recorded or rebuilt or reports_are_stale(warehouse)):
             reports, report_error = reports_after_publish(warehouse)
         report_artifacts(recorded, found["skipped"], found["arriving"], reports=reports,
-                         report_error=report_error, copies=found["copies"], refused=found["refused"])
-        return {"files": recorded, "skipped": found["skipped"], "arriving": found["arriving"],
+                         report_error=report_error, copies=found["copies"], refused=found["refused"],
+                         problems=problems)
+        return {"files": recorded, "problems": problems, "skipped": found["skipped"], "arriving": found["arriving"],
                 "rebuilt": rebuilt, "reports": reports, "report_error": report_error,
                 "copies": [{"file_name": c["inbox_path"], "same_as": c["same_as"]} for c in found["copies"]],
                 "refused": [{"file_name": r["inbox_path"], "reason": r["reason"]} for r in found["refused"]]}

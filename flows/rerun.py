@@ -20,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 from huizong.flows.reporting import reports_after_publish
 from huizong.flows.tasks import discover, report_artifacts
 from huizong.settings import SETTLE_SECONDS
-from huizong import clock, isolation, warehouse as wh
+from huizong import clock, isolation, signoff, warehouse as wh
 from huizong.files import display_name, sha256_of
 from huizong.vocabulary import VALID_VERSION_STATUSES
 from huizong.versions import rules_version
@@ -39,8 +39,8 @@ def select_recorded(warehouse: Path, failed: bool, unit: str | None, period: str
     finally:
         con.close()
     return [{"path": warehouse / archive, "file_name": name, "sha256": sha, "received_at": received,
-             "first_seen_at": first_seen, "status": status, "rules_version": rules}
-            for sha, name, _, _, status, received, archive, rules, first_seen in rows]
+             "first_seen_at": first_seen, "status": status, "rules_version": rules, "period": period}
+            for sha, name, _, period, status, received, archive, rules, first_seen in rows]
 
 
 def is_due(f: dict, force: bool) -> bool:
@@ -61,7 +61,14 @@ def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), fail
         named = [Path(p).resolve() for p in paths or []]
         shas = [sha256_of(p) for p in named]
         recorded = select_recorded(warehouse, failed, unit, period, shas)
-        files = {f["sha256"]: f for f in recorded}
+        # A rerun never changes a quarter of a signed-off year: its recorded versions are held
+        # as they are (new files for it are recorded, as `locked`: huizong/signoff.py).
+        locked = signoff.locked_years_of(warehouse)
+        held = {f["sha256"] for f in recorded if signoff.year_of(f["period"]) in locked}
+        for year in sorted({signoff.year_of(f["period"]) for f in recorded if f["sha256"] in held}):
+            logger.warning("rerun: %s: its recorded versions are left as they are; "
+                           "huizong unlock --year %d reopens it", locked[year].says(), year)
+        files = {f["sha256"]: f for f in recorded if f["sha256"] not in held}
         arriving: list[str] = []
         if unit or period:  # a town's corrected file may be waiting in the inbox
             found = discover(inbox, warehouse, settle_seconds)
@@ -72,7 +79,7 @@ def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), fail
                           if (unit is None or file_unit == unit) and (period is None or file_period == period)})
         seen_at = clock.now()
         for path, sha in zip(named, shas):
-            if sha not in files:
+            if sha not in files and sha not in held:
                 modified = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc)
                 files[sha] = {"path": path, "file_name": display_name(path.name), "sha256": sha,
                               "received_at": min(modified, seen_at), "first_seen_at": seen_at,
@@ -83,16 +90,17 @@ def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), fail
         unchanged = len(chosen) - len(due)
         logger.info("rerun: %d file(s) to import again, %d valid under the same rules left as they are",
                     len(due), unchanged)
-        done, reports, report_error = [], [], None
+        done, problems, reports, report_error = [], [], [], None
         try:
             if due:
                 from huizong.flows.importing import import_files  # pandas and duckdb: only when reading
 
-                done = import_files(due, warehouse)
+                done, problems = import_files(due, warehouse)
         finally:
             isolation.release_shared_pool()
         if done and write_summary:
             reports, report_error = reports_after_publish(warehouse)
-        report_artifacts(done, 0, arriving, unchanged=unchanged, reports=reports, report_error=report_error)
-        return {"files": done, "skipped": 0, "unchanged": unchanged, "arriving": arriving,
-                "reports": reports, "report_error": report_error}
+        report_artifacts(done, 0, arriving, unchanged=unchanged, reports=reports, report_error=report_error,
+                         problems=problems)
+        return {"files": done, "problems": problems, "skipped": 0, "unchanged": unchanged, "held": len(held),
+                "arriving": arriving, "reports": reports, "report_error": report_error}
