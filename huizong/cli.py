@@ -267,9 +267,12 @@ def print_pass_summary(summary: dict) -> None:
             first = next(f for f in files if f["status"] == status)
             detail = first["file_name"] + (f"  {first['first_reason']}" if first["first_reason"] else "")
             t.add_row(status, str(n), escape(detail))
-    warned = [(f["file_name"], w) for f in files for w in f.get("warnings", [])]
+    problems = summary.get("problems") or []
+    warned = sum(f.get("n_warnings") or 0 for f in files)
     if warned:
-        t.add_row("warnings (loaded anyway)", str(len(warned)), escape("  ".join(warned[0])))
+        first = next((g for g in problems if g["grouping"] == "rule" and g["warnings"]), None)
+        t.add_row("warnings (loaded anyway)", str(warned),
+                  escape(f"{first['first_cells'][0]['file']}  {first['example']}") if first else "")
     t.add_row("skipped (already received)", str(summary["skipped"]), "")
     copies = summary.get("copies") or []
     if copies:
@@ -287,9 +290,12 @@ def print_pass_summary(summary: dict) -> None:
     if summary.get("arriving"):
         t.add_row("still arriving (next pass)", str(len(summary["arriving"])), escape(summary["arriving"][0]))
     console.print(t)
-    for f in files:
-        if f["status"] == "rejected":
-            console.print("[red]rejected[/] " + escape(f"{f['file_name']}: {f['first_reason']}"), soft_wrap=True)
+    print_problem_groups(problems)
+    rejected = [f for f in files if f["status"] == "rejected"]
+    for f in rejected[:LISTED]:
+        console.print("[red]rejected[/] " + escape(f"{f['file_name']}: {f['first_reason']}"), soft_wrap=True)
+    if len(rejected) > LISTED:
+        say(f"... and {len(rejected) - LISTED} more rejected file(s): huizong status --period P lists them")
     for r in refused:
         console.print("[red]refused[/] " + escape(f"{r['file_name']}: {r['reason']}"), soft_wrap=True)
     for c in copies:
@@ -299,6 +305,30 @@ def print_pass_summary(summary: dict) -> None:
     if summary.get("report_error"):
         console.print("[red]the annual summary was not written[/] (the data is published): "
                       + escape(str(summary["report_error"])), soft_wrap=True)
+
+
+LISTED = 10  # groups and files listed by name in a pass's summary; the rest are counted
+
+
+def print_problem_groups(problems: list[dict]) -> None:
+    """The pass's problems by rule and by unit, with counts and the first cells of each, as
+    DHIS2's import summary gives them: a night with 20,000 warnings stays a screenful."""
+    for grouping, title in (("rule", "problems by rule"), ("unit", "problems by unit")):
+        groups = [g for g in problems if g["grouping"] == grouping]
+        if not groups:
+            continue
+        from huizong.problems import places
+
+        t = table(title, grouping, "errors", "warnings", "files", "first cells")
+        for g in groups[:LISTED]:
+            t.add_row(escape(g["label"]), str(g["errors"]), str(g["warnings"]), str(g["files"]),
+                      escape(places(g["first_cells"])))
+        console.print(t)
+        if len(groups) > LISTED:
+            say(f"... and {len(groups) - LISTED} more {grouping}s with problems")
+        if grouping == "rule":
+            for g in groups[:LISTED]:
+                say(f"{g['label']}, for example: {g['example']}")
 
 
 def _read_only(args: argparse.Namespace):
