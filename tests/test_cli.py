@@ -248,3 +248,26 @@ def test_prefect_logs_no_traceback_unless_verbose():
         line = handler.format(record)
         assert "Task run failed" in line and "Traceback" not in line
     assert record.exc_info  # the record itself is untouched for the other handlers
+
+
+def test_the_pass_summary_groups_problems_by_rule_and_unit(capsys):
+    cells = [{"file": "城关镇.xlsx", "sheet": "村级指标", "cell": "E12"},
+             {"file": "城关镇.xlsx", "sheet": "村级指标", "cell": "E14"},
+             {"file": "西关镇[2].xlsx", "sheet": "封面", "cell": ""}]
+    cli.print_pass_summary({
+        "files": [{"file_name": "城关镇.xlsx", "status": "loaded", "first_reason": None, "n_warnings": 2},
+                  {"file_name": "西关镇[2].xlsx", "status": "rejected", "first_reason": "封面: 无法识别", "n_warnings": 0}],
+        "problems": [
+            {"grouping": "rule", "key": "flow_spike", "label": "flow_spike", "errors": 0, "warnings": 2,
+             "files": 1, "first_cells": cells[:2], "example": "村级指标!E12 道德讲堂: “60”超过"},
+            {"grouping": "rule", "key": "cover", "label": "cover", "errors": 1, "warnings": 0,
+             "files": 1, "first_cells": cells[2:], "example": "封面: 无法识别"},
+            {"grouping": "unit", "key": "990101100", "label": "城关镇 990101100", "errors": 0, "warnings": 2,
+             "files": 1, "first_cells": cells[:2], "example": "村级指标!E12 道德讲堂: “60”超过"}],
+        "skipped": 0, "arriving": [], "rebuilt": False, "reports": [], "report_error": None})
+    out = " ".join(capsys.readouterr().out.split())
+    assert "problems by rule" in out and "problems by unit" in out
+    assert "城关镇.xlsx 村级指标!E12, E14" in out  # each file and sheet named once
+    assert "西关镇[2].xlsx (whole file)" in out  # a file name is data, never markup
+    assert "flow_spike, for example: 村级指标!E12 道德讲堂: “60”超过" in out
+    assert "warnings (loaded anyway) │ 2" in out
