@@ -134,6 +134,7 @@ def sign_off(warehouse: Path, year: int, by: str) -> Signed:
     from huizong.versions import models_version
 
     warehouse, by = Path(warehouse), _named(by, "--by")
+    _published(warehouse).close()  # before the lock, which would create the folder
     with pass_lock(warehouse):
         con = _published(warehouse)
         try:
@@ -235,6 +236,7 @@ class Unlocked:
 def unlock(warehouse: Path, year: int, by: str, reason: str) -> Unlocked:
     """Record that `by` unlocked `year` and why; the next pass lets its held versions in."""
     warehouse, by, reason = Path(warehouse), _named(by, "--by"), _named(reason, "--reason")
+    _published(warehouse).close()  # before the lock, which would create the folder
     with pass_lock(warehouse):
         con = _published(warehouse)
         try:
@@ -325,7 +327,8 @@ def status_lines(con: duckdb.DuckDBPyConnection, period: str | None = None) -> l
 def _named(text: str | None, option: str) -> str:
     text = " ".join((text or "").split())
     if not text:
-        raise SignoffError(f"{option} is empty: say who (or why), it is recorded")
+        what = "who" if option == "--by" else "why"
+        raise SignoffError(f"{option} is empty: say {what}, it is recorded with the year")
     return text
 
 

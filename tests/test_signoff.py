@@ -233,6 +233,14 @@ def test_mistakes_are_one_sentence(one_town_signed, capsys, args, words):
     assert query(warehouse, "select count(*) from ops.signoffs") == [(1,)]
 
 
+def test_without_a_warehouse_nothing_is_created(tmp_path, capsys):
+    for args in (["signoff", "--year", "2019", "--by", "王五"],
+                 ["unlock", "--year", "2019", "--by", "王五", "--reason", "更正"]):
+        assert cli.main([*args, "--warehouse", str(tmp_path / "none")]) == 1
+        assert "no warehouse yet" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_changed_figure_of_a_signed_year_fails_the_pass_until_unlocked(one_town_signed, tmp_path):
     inbox, signed_warehouse, _ = one_town_signed
     warehouse = tmp_path / "warehouse"
