@@ -8,7 +8,7 @@ from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.schedules import Cron
 
-from huizong.flows.reporting import reports_after_publish, reports_are_stale
+from huizong.flows.reporting import reminders_after_publish, reports_after_publish, reports_are_stale
 from huizong.flows.tasks import discover, report_artifacts
 from huizong import isolation, warehouse as wh
 from huizong.settings import BATCH_SIZE, SETTLE_SECONDS
@@ -23,7 +23,8 @@ def nightly(inbox: Path = Path("inbox"), warehouse: Path = Path("warehouse"),
             batch_size: int = BATCH_SIZE, settle_seconds: float = SETTLE_SECONDS,
             write_summary: bool = True) -> dict:
     """One consolidation pass over `inbox` into `warehouse`; returns what happened to each file.
-    `write_summary=False` leaves the annual summary to a later pass (tests of other things)."""
+    `write_summary=False` leaves the annual summary and the reminders to a later pass (tests of
+    other things)."""
     inbox, warehouse = Path(inbox).resolve(), Path(warehouse).resolve()
     with wh.pass_lock(warehouse):
         found = discover(inbox, warehouse, settle_seconds)
@@ -55,11 +56,13 @@ def nightly(inbox: Path = Path("inbox"), warehouse: Path = Path("warehouse"),
         # Something was published, or a pass was stopped after publishing and before its reports.
         if write_summary and (recorded or rebuilt or reports_are_stale(warehouse)):
             reports, report_error = reports_after_publish(warehouse)
+        # the office's list of whom to chase for the latest quarter due, as of today
+        reminders = reminders_after_publish(warehouse, bool(recorded or rebuilt)) if write_summary else None
         report_artifacts(recorded, found["skipped"], found["arriving"], reports=reports,
                          report_error=report_error, copies=found["copies"], refused=found["refused"],
                          problems=problems)
         return {"files": recorded, "problems": problems, "skipped": found["skipped"], "arriving": found["arriving"],
-                "rebuilt": rebuilt, "reports": reports, "report_error": report_error,
+                "rebuilt": rebuilt, "reports": reports, "report_error": report_error, "reminders": reminders,
                 "copies": [{"file_name": c["inbox_path"], "same_as": c["same_as"]} for c in found["copies"]],
                 "refused": [{"file_name": r["inbox_path"], "reason": r["reason"]} for r in found["refused"]]}
 

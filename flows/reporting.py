@@ -4,6 +4,10 @@ whole year, summary_2020_1-6月.md for the first half of one (huizong.report.yea
 
 `<warehouse>/reports/.build` names the published build the reports were written from, so that a
 pass stopped after publishing and before its reports is caught up by the next pass.
+
+A pass also leaves the reminders of the latest quarter past its deadline
+(`<warehouse>/reminders/<P>_催报.xlsx`, huizong.remind), written again when the data changed or
+a day passed (days overdue count on).
 """
 from __future__ import annotations
 
@@ -52,3 +56,57 @@ def reports_after_publish(warehouse: Path) -> tuple[list[str], str | None]:
         return state.result(), None
     get_run_logger().error("the annual summary was not written (the data is published): %s", state.message)
     return [], state.message
+
+
+def latest_due_period() -> str:
+    """The latest quarter whose deadline (FORM.md) has passed by the clock's now."""
+    from huizong import clock
+
+    index = clock.quarter_index(clock.current_period())
+    while clock.due_by(clock.period_of(index)) > clock.now():
+        index -= 1
+    return clock.period_of(index)
+
+
+def reminders_are_stale(warehouse: Path, period: str) -> bool:
+    """Whether the period's reminders were not yet written today (the office's calendar)."""
+    import datetime as dt
+
+    from huizong import clock
+    from huizong.remind import default_out
+
+    out = default_out(warehouse, period)
+    if not out.exists():
+        return True
+    written = dt.datetime.fromtimestamp(out.stat().st_mtime, clock.OFFICE_TZ).date()
+    return written != clock.now().astimezone(clock.OFFICE_TZ).date()
+
+
+@task(**IO_TASK)
+def write_reminders(warehouse: Path, period: str) -> str | None:
+    """The reminders workbook of `period` from the published warehouse (None without one)."""
+    from huizong.remind import default_out, read_reminders, write_reminders as write_book
+
+    con = wh.connect_read_only(warehouse)
+    if con is None:
+        return None
+    try:
+        reminders = read_reminders(con, period)
+    finally:
+        con.close()
+    out = write_book(reminders, default_out(warehouse, period), warehouse)
+    get_run_logger().info("reminders written: %s (%d unit(s) to remind)", out, len(reminders.reminded))
+    return str(out)
+
+
+def reminders_after_publish(warehouse: Path, published: bool) -> str | None:
+    """The latest due quarter's reminders, when the data changed or not yet today; a failure is
+    logged, never a failed pass (the data is published)."""
+    period = latest_due_period()
+    if not (published or reminders_are_stale(warehouse, period)):
+        return None
+    state = write_reminders(warehouse, period, return_state=True)
+    if state.is_completed():
+        return state.result()
+    get_run_logger().error("the reminders of %s were not written: %s", period, state.message)
+    return None

@@ -302,6 +302,8 @@ def print_pass_summary(summary: dict) -> None:
         say(f"copy {c['file_name']}: the same bytes as {c['same_as']}, not loaded again")
     for path in summary.get("reports", []):
         say(f"report: {path}")
+    if summary.get("reminders"):
+        say(f"reminders: {summary['reminders']}")
     if summary.get("report_error"):
         console.print("[red]the annual summary was not written[/] (the data is published): "
                       + escape(str(summary["report_error"])), soft_wrap=True)

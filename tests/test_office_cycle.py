@@ -87,6 +87,11 @@ def test_a_year_goes_through_the_office_cycle(office, capsys):
         os.utime(path, (ON_TIME, ON_TIME))
     run_pass(inbox, warehouse, write_summary=True)
 
+    # The pass left the list of whom to chase for the latest quarter due, 2019Q4: every unit
+    # but TOWN (the others of the county sent nothing at all).
+    nightly_list = list(load_workbook(warehouse / "reminders" / "2019Q4_催报.xlsx").active.iter_rows(values_only=True))
+    assert {str(r[0]) for r in nightly_list[1:]} == {u.code for u in cat.submitters()} - {TOWN.code}
+
     # Both spikes warn; the workbook explains A's.
     assert states(warehouse) == {A_CELL: "explained", B_CELL: "open"}
 
@@ -145,3 +150,12 @@ def test_a_year_goes_through_the_office_cycle(office, capsys):
     assert v03 == [(true_value(cat.villages_of(LATE.code)[0].code, "2019Q4", "V03"),)]
     assert query(warehouse, "select action, done_by, reason from ops.signoffs order by signoff_id") == [
         ("signed", "李明", None), ("unlocked", "李明", "补录迟报的四季度报表")]
+
+
+@pytest.mark.parametrize("today, period", [("2020-01-10", "2019Q3"), ("2020-01-11", "2019Q4"),
+                                           ("2020-04-10", "2019Q4"), ("2020-04-11", "2020Q1")])
+def test_the_nightly_reminders_are_of_the_latest_quarter_past_its_deadline(monkeypatch, today, period):
+    from huizong.flows.reporting import latest_due_period
+
+    monkeypatch.setenv("HUIZONG_TODAY", today)  # 2019Q4 is due by the end of 2020-01-10
+    assert latest_due_period() == period

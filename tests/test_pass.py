@@ -71,7 +71,7 @@ def test_a_second_pass_changes_nothing(county):
     before = hashlib.sha256(db.read_bytes()).hexdigest()
     summary = run_pass(inbox, warehouse)
     assert summary == {"files": [], "problems": [], "skipped": 103, "arriving": [], "rebuilt": False, "reports": [],
-                       "report_error": None, "copies": [], "refused": []}
+                       "report_error": None, "reminders": None, "copies": [], "refused": []}
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
 
 
