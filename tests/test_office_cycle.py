@@ -138,6 +138,10 @@ def test_a_year_goes_through_the_office_cycle(office, capsys):
     assert [(f["file_name"], f["status"]) for f in summary["files"]] == [(late.name, "locked")]
     assert county_2019(warehouse) == before
     assert {p.name: sha(p) for p in reports} == signed
+    capsys.readouterr()
+    assert huizong(warehouse, "remind", "--period", "2019Q4", "--out", str(out)) == 0
+    held = {str(r[0]): r for r in list(load_workbook(out).active.iter_rows(values_only=True))[1:]}
+    assert held[LATE.code][2] == "迟报"  # its held file was sent, late: no longer missing
     run_pass(inbox, warehouse, write_summary=True)  # and the pass after that changes nothing either
     assert county_2019(warehouse) == before and {p.name: sha(p) for p in reports} == signed
 

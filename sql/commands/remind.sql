@@ -16,7 +16,8 @@ versions as (select * from ops.imports where period = $period and unit_code is n
 first_valid as (
     select unit_code, file_name, received_at
     from versions
-    where status in ('loaded', 'duplicate', 'superseded')
+    -- a version held `locked` for a signed-off year was sent too: nothing more to chase
+    where status in ('loaded', 'duplicate', 'superseded', 'locked')
     qualify row_number() over (partition by unit_code
                                order by received_at, coalesce(first_seen_at, imported_at), file_name) = 1
 ),
