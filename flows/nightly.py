@@ -8,7 +8,8 @@ from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.schedules import Cron
 
-from huizong.flows.reporting import reminders_after_publish, reports_after_publish, reports_are_stale
+from huizong.flows.reporting import (prepare_reports, reminders_after_publish, reports_after_publish,
+                                     reports_are_stale)
 from huizong.flows.tasks import discover, report_artifacts
 from huizong import isolation, warehouse as wh
 from huizong.settings import BATCH_SIZE, SETTLE_SECONDS
@@ -40,6 +41,8 @@ def nightly(inbox: Path = Path("inbox"), warehouse: Path = Path("warehouse"),
         if new or found["copies"] or found["refused"]:
             if new:
                 isolation.shared_pool()  # the workers start their imports while this process does its own
+                if write_summary:
+                    prepare_reports()
             from huizong.flows.importing import import_files  # pandas and duckdb: only when needed
 
             try:

@@ -30,6 +30,26 @@ def reports_are_stale(warehouse: Path) -> bool:
     return not marker.exists() or marker.read_text(encoding="utf-8").strip() != build
 
 
+def prepare_reports() -> None:
+    """Import what writing the reports needs (matplotlib, python-docx: about half a second) in a
+    background thread, while the pass reads and builds: those wait on worker processes and
+    DuckDB, which leave this process's interpreter free. Importing twice is harmless: Python's
+    import lock makes the pass's own import wait for this one."""
+    import threading
+
+    def load() -> None:
+        try:
+            from huizong import charts, report  # noqa: F401
+
+            charts._pyplot()
+            charts.cjk_font()
+            import docx  # noqa: F401
+        except Exception:  # the pass imports them itself, and says what fails
+            pass
+
+    threading.Thread(target=load, name="huizong-prepare-reports", daemon=True).start()
+
+
 @task(**IO_TASK)
 def write_reports(warehouse: Path) -> list[str]:
     """Write the summaries (.md, .html, .docx) from the warehouse just published: last year's

@@ -17,7 +17,7 @@ from prefect import flow, get_run_logger, task
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.cache_policies import NO_CACHE
 
-from huizong.flows.reporting import reports_after_publish
+from huizong.flows.reporting import prepare_reports, reports_after_publish
 from huizong.flows.tasks import discover, report_artifacts
 from huizong.settings import SETTLE_SECONDS
 from huizong import clock, isolation, signoff, warehouse as wh
@@ -93,6 +93,8 @@ def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), fail
         done, problems, reports, report_error = [], [], [], None
         try:
             if due:
+                if write_summary:
+                    prepare_reports()
                 from huizong.flows.importing import import_files  # pandas and duckdb: only when reading
 
                 done, problems = import_files(due, warehouse)

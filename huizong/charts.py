@@ -79,19 +79,21 @@ def _start(fmt: str):
     return _pyplot()
 
 
-def _out(plt, fig, fmt: str):
-    return _png(plt, fig) if fmt == "png" else _svg(plt, fig)
+def _out(plt, fig, fmt: str, fixed_margins: bool = False):
+    return _png(plt, fig, fixed_margins) if fmt == "png" else _svg(plt, fig)
 
 
-def _png(plt, fig) -> bytes | None:
-    """The figure as PNG; None without a font that has a glyph for all its text."""
+def _png(plt, fig, fixed_margins: bool = False) -> bytes | None:
+    """The figure as PNG; None without a font that has a glyph for all its text. A chart laid
+    out with fixed margins is saved as it is: fitting the box to the drawing ("tight") draws it
+    twice, a third of a chart's time."""
     font = cjk_font()
     try:
         if font is None:
             return None
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=200, bbox_inches="tight", pad_inches=0.15,
-                    metadata={"Software": None})
+        fit = {} if fixed_margins else {"bbox_inches": "tight", "pad_inches": 0.15}
+        fig.savefig(buf, format="png", dpi=200, metadata={"Software": None}, **fit)
         # checked after saving: the figure is drawn then, its ticks made, so no second drawing
         if missing_glyphs(drawn_texts(fig), font[1]):
             return None
@@ -136,7 +138,7 @@ def towns_chart(rows: list[tuple[str, str, str, float | None, bool]], fmt: str =
     # Fixed margins, not tight_layout: measuring every label again costs half a second a chart.
     fig.subplots_adjust(left=0.1, right=0.97, top=1 - 0.5 / (3.2 * nrows), bottom=0.25 / nrows,
                         wspace=0.3, hspace=0.45)
-    return _out(plt, fig, fmt)
+    return _out(plt, fig, fmt, fixed_margins=True)
 
 
 def completeness_chart(rows: list[tuple[str, str, str]], periods: list[str], fmt: str = "svg"):
@@ -192,4 +194,4 @@ def year_chart(rows: list[tuple[str, float | None, float | None]], year: int, fm
     ax.spines[["top", "right"]].set_visible(False)
     height = 0.26 * len(both) + 1.2
     fig.subplots_adjust(left=0.32, right=0.97, top=1 - 0.45 / height, bottom=0.55 / height)
-    return _out(plt, fig, fmt)
+    return _out(plt, fig, fmt, fixed_margins=True)
