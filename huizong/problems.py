@@ -48,16 +48,19 @@ class Outcome:
 
 
 def places(cells: list[dict]) -> str:
-    """`a.xlsx 村级指标!E12, E14; b.xlsx 镇级指标!C5`: each file and sheet named once."""
-    parts: list[str] = []
-    last = None
+    """`a.xlsx 村级指标!E12, E14, 镇级指标!C5; b.xlsx 封面`: each file and sheet named once, a
+    problem of a whole sheet by its name, of the whole file by "(whole file)"."""
+    by_file: dict[str, list[str]] = {}
+    last_sheet: dict[str, str] = {}
     for c in cells:
-        if c["cell"] == "":
-            parts.append(f"{c['file']} (whole file)")
-            last = None
-        elif (c["file"], c["sheet"]) == last:
-            parts[-1] += f", {c['cell']}"
+        parts = by_file.setdefault(c["file"], [])
+        if not c["sheet"]:
+            parts.append("(whole file)")
+        elif not c["cell"]:
+            parts.append(c["sheet"])
+        elif last_sheet.get(c["file"]) == c["sheet"]:
+            parts.append(c["cell"])
         else:
-            parts.append(f"{c['file']} {c['sheet']}!{c['cell']}")
-            last = (c["file"], c["sheet"])
-    return "; ".join(parts)
+            parts.append(f"{c['sheet']}!{c['cell']}")
+        last_sheet[c["file"]] = c["sheet"] if c["cell"] else ""
+    return "; ".join(f"{name} {', '.join(parts)}" for name, parts in by_file.items())

@@ -253,7 +253,7 @@ def test_prefect_logs_no_traceback_unless_verbose():
 def test_the_pass_summary_groups_problems_by_rule_and_unit(capsys):
     cells = [{"file": "城关镇.xlsx", "sheet": "村级指标", "cell": "E12"},
              {"file": "城关镇.xlsx", "sheet": "村级指标", "cell": "E14"},
-             {"file": "西关镇[2].xlsx", "sheet": "封面", "cell": ""}]
+             {"file": "西关镇[2].xlsx", "sheet": "", "cell": ""}]
     cli.print_pass_summary({
         "files": [{"file_name": "城关镇.xlsx", "status": "loaded", "first_reason": None, "n_warnings": 2},
                   {"file_name": "西关镇[2].xlsx", "status": "rejected", "first_reason": "封面: 无法识别", "n_warnings": 0}],
@@ -271,3 +271,12 @@ def test_the_pass_summary_groups_problems_by_rule_and_unit(capsys):
     assert "西关镇[2].xlsx (whole file)" in out  # a file name is data, never markup
     assert "flow_spike, for example: 村级指标!E12 道德讲堂: “60”超过" in out
     assert "warnings (loaded anyway) │ 2" in out
+
+
+def test_places_name_each_file_and_sheet_once():
+    from huizong.problems import places
+
+    cells = [{"file": "a.xlsx", "sheet": "村级指标", "cell": "E2"}, {"file": "a.xlsx", "sheet": "村级指标", "cell": "L3"},
+             {"file": "a.xlsx", "sheet": "镇级指标", "cell": "D3"}, {"file": "b.xlsx", "sheet": "村级指标", "cell": ""},
+             {"file": "c.xlsx", "sheet": "", "cell": ""}]
+    assert places(cells) == "a.xlsx 村级指标!E2, L3, 镇级指标!D3; b.xlsx 村级指标; c.xlsx (whole file)"

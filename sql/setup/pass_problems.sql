@@ -7,7 +7,9 @@ problems as (
     select errors.check_name, errors.severity, imports.file_name,
         coalesce(imports.unit_code, '') as unit_code,
         coalesce(units.unit_name, imports.unit_code, '?') as unit_name,
-        errors.sheet, errors.cell, errors.message
+        errors.sheet, errors.cell, errors.message,
+        -- cells in reading order: E2 before E11
+        coalesce(try_cast(regexp_extract(errors.cell, '[0-9]+') as integer), 0) as cell_row
     from ops.import_errors as errors
     join ops.imports as imports using (sha256)
     left join raw.units as units on units.unit_code = imports.unit_code
@@ -20,8 +22,9 @@ by_rule as (
         count(*) filter (where severity = 'warning') as warnings,
         count(distinct file_name) as files,
         -- where a clerk looks first: the first three cells ('' cell: the whole file)
-        list({'file': file_name, 'sheet': sheet, 'cell': cell} order by file_name, sheet, cell)[1:3] as first_cells,
-        arg_min(message, (file_name, sheet, cell)) as example
+        list({'file': file_name, 'sheet': sheet, 'cell': cell} order by file_name, sheet, cell_row, cell)[1:3]
+            as first_cells,
+        arg_min(message, (file_name, sheet, cell_row, cell)) as example
     from problems
     group by check_name
 ),
@@ -32,8 +35,9 @@ by_unit as (
         count(*) filter (where severity = 'warning') as warnings,
         count(distinct file_name) as files,
         -- where a clerk looks first: the first three cells ('' cell: the whole file)
-        list({'file': file_name, 'sheet': sheet, 'cell': cell} order by file_name, sheet, cell)[1:3] as first_cells,
-        arg_min(message, (file_name, sheet, cell)) as example
+        list({'file': file_name, 'sheet': sheet, 'cell': cell} order by file_name, sheet, cell_row, cell)[1:3]
+            as first_cells,
+        arg_min(message, (file_name, sheet, cell_row, cell)) as example
     from problems
     group by unit_code, unit_name
 )
