@@ -636,6 +636,7 @@ def review_counts(con, period: str | None) -> list[tuple]:
 
 
 REVIEW_LINES = 20  # unit-quarters with warnings listed by `status`, the latest first
+REVIEW_LIST_LIMIT = 200  # warnings `review` lists one by one without a quarter or unit named
 
 
 def print_review_counts(rows: list[tuple]) -> None:
@@ -683,6 +684,11 @@ def cmd_review(args: argparse.Namespace) -> int:
             con = _read_only(args)
             try:
                 found = review.warnings(con, period=period, unit=unit.code if unit else None, states=states)
+                if not (period or unit) and len(found) > REVIEW_LIST_LIMIT:  # years of them: counts first
+                    print_review_counts(review_counts(con, None))
+                    say(f"{len(found)} warning(s) {'/'.join(states)} in all; name a quarter (--period P) "
+                        "or a unit (--unit CODE) to list them")
+                    return EXIT_OK
             finally:
                 con.close()
             for w in found:

@@ -6,8 +6,6 @@ submissions are incomplete carries ※ and a note. Every text is written as text
 The file is written whole or not at all (a temporary file beside it, then os.replace)."""
 from __future__ import annotations
 
-import os
-import tempfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from huizong.writer import put_text
+from huizong.files import written_whole
 
 MARK = "※"
 NOTE = f"{MARK} 表示该数所依据的报送不完整（应报单位季度中有未报或被退回的），以实际已报数汇总。"
@@ -148,14 +147,6 @@ def build_export(con: duckdb.DuckDBPyConnection, year: int, period: str | None =
 def write_export(con: duckdb.DuckDBPyConnection, year: int, out: Path, period: str | None = None) -> Path:
     """Write the consolidated table to `out`, whole or not at all."""
     wb = build_export(con, year, period)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    try:
+    with written_whole(out) as tmp:
         wb.save(tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+    return Path(out)

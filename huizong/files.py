@@ -13,8 +13,11 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 REFUSED_LINK = "符号链接：为安全起见不读取链接指向的文件，请放入文件本身"
 REFUSED_SPECIAL = "不是普通文件（管道、设备或套接字），未读取"
@@ -102,3 +105,18 @@ def sha256_of(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+@contextmanager
+def written_whole(out: Path) -> Iterator[Path]:
+    """A temporary path beside `out` to write to, renamed over `out` when the block ends and
+    removed when it fails: whoever opens `out` finds the old file or the new one, never half."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, out)
+    finally:
+        Path(tmp).unlink(missing_ok=True)  # after a failure; after the rename there is none

@@ -8,8 +8,6 @@ by `huizong remind` and written as one workbook, one row per unit, for a mail me
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -21,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from huizong import clock
+from huizong.files import written_whole
 from huizong.vocabulary import SUBMISSION_LABELS
 from huizong.warehouse import statement
 from huizong.writer import put_text
@@ -194,15 +193,8 @@ def default_out(warehouse: Path, period: str) -> Path:
 def write_reminders(r: Reminders, out: Path, warehouse: Path) -> Path:
     """Write the workbook to `out`, whole or not at all (a temporary file, then os.replace)."""
     wb = build_workbook(r, warehouse)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    try:
+    with written_whole(out) as tmp:
         wb.save(tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return out
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import io
-import os
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -19,6 +18,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from huizong import clock
+from huizong.files import written_whole
 from huizong.summary import CONFIRM, INCOMPLETE_MARK, QUARTER_WORDS, Coverage, Figure, Summary, fill, plain_number
 from huizong.charts import STATUS_STYLE
 from huizong.vocabulary import VALID_SUBMISSIONS
@@ -247,19 +247,14 @@ def write_year_reports(warehouse: Path, year: int | None = None) -> list[Path]:
 def write_file(data: ReportData, out: Path) -> Path:
     """Write `data` to `out` whole or not at all (a temporary file renamed into place)."""
     check_out(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
     suffix = out.suffix.lower()
-    try:
+    with written_whole(out) as tmp:
         if suffix == ".md":
             tmp.write_text(render_markdown(data), encoding="utf-8")
         elif suffix == ".html":
             tmp.write_text(render_html(data), encoding="utf-8")
         else:
             render_docx(data, tmp)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)  # after a failure; after the rename there is none
     return out
 
 
