@@ -728,10 +728,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     for p in missing:
         console.print("[red]no such file:[/] " + escape(str(p)), soft_wrap=True)
     outcomes = check_files([p for p in args.files if p.is_file()], args.warehouse)
+    from huizong.signoff import locked_years_of, year_of
+
+    locked = locked_years_of(args.warehouse) if args.warehouse.exists() else {}
     for o in outcomes:
-        verdict = "[green]would load[/]" if o.ok else "[red]would be rejected[/]"
+        held = locked.get(year_of(o.period)) if o.ok else None
+        verdict = ("[yellow]would be held as locked[/]" if held else "[green]would load[/]") if o.ok \
+            else "[red]would be rejected[/]"
         console.print(f"{verdict} " + escape(f"{o.file_name} ({o.unit_code or '?'} {o.period or '?'})"),
                       soft_wrap=True)
+        if held:
+            say(f"  {held.says()}: the file would be kept, not loaded, until the year is unlocked")
         for p in o.problems:
             tag = "[red]错误[/]" if p.severity == "error" else "[yellow]提醒[/]"
             console.print(f"  {tag} " + escape(str(p.message)), soft_wrap=True)

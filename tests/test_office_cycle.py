@@ -134,6 +134,9 @@ def test_a_year_goes_through_the_office_cycle(office, capsys):
 
     # LATE's 2019Q4 arrives after the sign-off: held as locked, no figure and no summary changes.
     late = write_unit_workbook(inbox / f"{LATE.code}_2019Q4.xlsx", LATE, "2019Q4")
+    capsys.readouterr()
+    assert huizong(warehouse, "check", str(late)) == 0  # a dry run says so before the pass
+    assert "would be held as locked" in capsys.readouterr().out
     summary = run_pass(inbox, warehouse, write_summary=True)
     assert [(f["file_name"], f["status"]) for f in summary["files"]] == [(late.name, "locked")]
     assert county_2019(warehouse) == before
