@@ -67,7 +67,7 @@ def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), fail
         held = {f["sha256"] for f in recorded if signoff.year_of(f["period"]) in locked}
         for year in sorted({signoff.year_of(f["period"]) for f in recorded if f["sha256"] in held}):
             logger.warning("rerun: %s: its recorded versions are left as they are; "
-                           "huizong unlock --year %d reopens it", locked[year].says(), year)
+                           "huizong unlock --year %d --by NAME --reason TEXT reopens it", locked[year].says(), year)
         files = {f["sha256"]: f for f in recorded if f["sha256"] not in held}
         arriving: list[str] = []
         if unit or period:  # a town's corrected file may be waiting in the inbox

@@ -287,6 +287,9 @@ def print_pass_summary(summary: dict) -> None:
     if "unchanged" in summary:  # a rerun
         t.add_row("valid under the same rules (not read again)", str(summary["unchanged"]),
                   "--force reads them too" if summary["unchanged"] else "")
+    if summary.get("held"):  # a rerun's versions of a signed-off year's quarters
+        t.add_row("held: their year is signed off", str(summary["held"]),
+                  "left as they are; huizong unlock --year Y --by NAME --reason TEXT reopens a year")
     if summary.get("arriving"):
         t.add_row("still arriving (next pass)", str(len(summary["arriving"])), escape(summary["arriving"][0]))
     console.print(t)
@@ -523,6 +526,11 @@ def cmd_remind(args: argparse.Namespace) -> int:
             reply_by = dt.date.fromisoformat(args.reply_by)
         except ValueError:
             raise Mistake(f"--reply-by {args.reply_by}: not a date such as 2019-04-25") from None
+        from huizong.clock import today
+
+        if reply_by <= today():
+            raise Mistake(f"--reply-by {reply_by}: the messages would ask for the file by a day already "
+                          f"past (today is {today()}); give a later date")
     out = args.out or default_out(args.warehouse, period)
     if out.suffix.lower() != ".xlsx":
         raise Mistake(f"--out {out}: the reminders are written as an .xlsx file")

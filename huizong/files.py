@@ -117,6 +117,17 @@ def written_whole(out: Path) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, _mode_for(out))  # mkstemp's 0600 would hide it from the office's other readers
         os.replace(tmp, out)
     finally:
         Path(tmp).unlink(missing_ok=True)  # after a failure; after the rename there is none
+
+
+def _mode_for(out: Path) -> int:
+    """The mode of the file being replaced, or what the umask gives a new file."""
+    try:
+        return stat.S_IMODE(out.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask

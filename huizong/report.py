@@ -325,9 +325,11 @@ def review_notes(reviewed: list[tuple]) -> list[str]:
     def named(rows: list[tuple], reason: int, label: str) -> str:
         def one(r: tuple) -> str:
             _, unit, period, village, indicator, measure, value, *_ = r
-            why = r[reason] or ""
-            why = why if len(why) <= 40 else why[:40] + "…"
-            return f"{unit}{period}{village or ''}“{indicator}”{plain_number(value)}{measure}（{label}：{why}）"
+            # an accepted figure the town did not explain (confirmed by telephone): the office's note
+            why, said = (r[reason], label) if r[reason] or reason != 7 else (r[8], "审核意见")
+            why = (why or "") if len(why or "") <= 40 else why[:40] + "…"
+            figure = f"{unit}{period}{village or ''}“{indicator}”{plain_number(value)}{measure}"
+            return f"{figure}（{said}：{why}）" if why else figure
         more = f"等{len(rows)}个" if len(rows) > NOTED_FIGURES else ""
         return "；".join(one(r) for r in rows[:NOTED_FIGURES]) + more
 

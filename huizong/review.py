@@ -119,6 +119,7 @@ def decide(warehouse: Path, unit_code: str, period: str, cells: list[str] | None
         con = wh.connect_read_only(warehouse)
         try:
             _built_here(con)
+            _not_signed_off(con, period)
             chosen = _chosen(con, unit_code, period, cells)
         finally:
             con.close()
@@ -143,6 +144,17 @@ def decide(warehouse: Path, unit_code: str, period: str, cells: list[str] | None
             for ending in (".xlsx", ".txt"):
                 stem.with_name(stem.name + ending).unlink(missing_ok=True)
         return done
+
+
+def _not_signed_off(con: duckdb.DuckDBPyConnection, period: str) -> None:
+    """ReviewError for a quarter of a signed-off year: its summary, data notes included, is
+    signed, and a returned figure could not be corrected (a new file is held as locked)."""
+    from huizong.signoff import locked_years, year_of
+
+    locked = locked_years(con).get(year_of(period))
+    if locked is not None:
+        raise ReviewError(f"{locked.says()}: its warnings are decided as signed; to decide again, "
+                          f"unlock it first (huizong unlock --year {locked.year} --by NAME --reason TEXT)")
 
 
 def _chosen(con: duckdb.DuckDBPyConnection, unit_code: str, period: str,

@@ -541,9 +541,10 @@ def _read_explanations(rows: list[list], merged: list, hidden: bool, unit: cat.U
         sub.reject(S, "", "explanation_ignored", variant="hidden")
         return
     header = tuple(cat.header_key(cell_text(_at(rows, 0, c))) for c in range(3))
-    if not any(cell_text(v) for row in rows[1:] for v in row[:3]):
-        return  # nothing written: the template's empty sheet, whatever its header
-    if header != EXPLANATION_HEADER:
+    if not any(cell_text(v) for row in rows[1:] for v in row[:3]) and (
+            header == EXPLANATION_HEADER or not any(header)):
+        return  # nothing written: the template's empty sheet, or an empty one a clerk added
+    if header != EXPLANATION_HEADER:  # a clerk's own sheet, perhaps one explanation in row 1
         sub.reject(S, "A1", "explanation_ignored", variant="header", header=" | ".join(EXPLANATION_HEADER))
         return
     spans = {}

@@ -90,3 +90,27 @@ def test_a_year_without_figures_is_one_sentence(county, tmp_path, capsys):
     assert main(["explain", "--warehouse", str(warehouse), "--year", "2090", "--indicator", "V03"]) == 1
     assert main(["explain", "--warehouse", str(warehouse), "--year", "2019", "--indicator", "V03"]) == 0
     assert "V03" in capsys.readouterr().out
+
+
+def test_files_written_whole_are_readable_as_the_umask_says(tmp_path):
+    """Written through a private temporary file, the result still gets the usual mode (the
+    office's other accounts read the reports), and a replaced file keeps its own."""
+    import os
+    import stat
+
+    from huizong.files import written_whole
+
+    old = os.umask(0o022)
+    try:
+        with written_whole(tmp_path / "new.xlsx") as tmp:
+            tmp.write_bytes(b"x")
+        kept = tmp_path / "kept.md"
+        kept.write_text("old")
+        kept.chmod(0o640)
+        with written_whole(kept) as tmp:
+            tmp.write_text("new")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "new.xlsx").stat().st_mode) == 0o644
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o640 and kept.read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.md", "new.xlsx"]  # no temporary left

@@ -132,6 +132,17 @@ def test_a_year_goes_through_the_office_cycle(office, capsys):
     assert huizong(warehouse, "signoff", "--year", "2019", "--by", "李明") == 0
     assert dict(query(warehouse, "select file_name, sha256 from ops.signed_files")) == signed
 
+    # The signed year's warnings are decided as signed, and a rerun holds its quarters.
+    assert huizong(warehouse, "review", "--unit", TOWN.code, "--period", "2019Q3", "--cell", A_CELL,
+                   "--return", "--by", "王芳", "--note", "再核实") == 1
+    assert "signed off" in capsys.readouterr().err
+    from huizong.flows.rerun import rerun
+
+    held = rerun(warehouse=warehouse, inbox=inbox, period="2019Q3", force=True, settle_seconds=0,
+                 write_summary=False)
+    assert (held["files"], held["held"]) == ([], 3)  # TOWN's two versions and LATE's one
+    assert states(warehouse) == {A_CELL: "accepted"}
+
     # LATE's 2019Q4 arrives after the sign-off: held as locked, no figure and no summary changes.
     late = write_unit_workbook(inbox / f"{LATE.code}_2019Q4.xlsx", LATE, "2019Q4")
     capsys.readouterr()

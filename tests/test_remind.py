@@ -169,3 +169,13 @@ def test_a_quarter_not_yet_due(april):
 def test_mistakes_are_one_sentence(april, args, word):
     root, warehouse, _ = april
     one_sentence(remind(root, warehouse, *args), word)
+
+
+def test_a_reply_date_already_past_is_one_sentence(tmp_path, monkeypatch, capsys):
+    from huizong import cli
+
+    monkeypatch.setenv("HUIZONG_TODAY", "2020-01-11")
+    assert cli.main(["remind", "--period", "2019Q4", "--reply-by", "2019-12-01",
+                     "--warehouse", str(tmp_path / "warehouse")]) == 1
+    err = capsys.readouterr().err
+    assert "2019-12-01" in err and "Traceback" not in err

@@ -246,6 +246,29 @@ def test_the_summary_notes_name_reviewed_figures(quarter, tmp_path):
     assert list((copy / "feedback").rglob("*退回说明.*")) == []
 
 
+def test_a_figure_accepted_without_the_towns_explanation_is_noted_with_the_offices(quarter, tmp_path):
+    """Confirmed by telephone: no 情况说明, the office's note is the reason the summary gives."""
+    _, warehouse, _ = quarter
+    copy = tmp_path / "warehouse"
+    copy.mkdir()
+    shutil.copyfile(warehouse.parent / "undecided.duckdb", copy / "huizong.duckdb")
+    assert review(copy, "--unit", TOWN.code, "--period", "2019Q3", "--cell", f"村级指标!{B_CELL}",
+                  "--accept", "--by", "王芳", "--note", "已电话核实") == 0
+    notes = " ".join(data_notes(read_warehouse(copy, 2019)))
+    assert f"{TOWN.name}2019Q3{B.name}“道德讲堂”{SPIKE}场次（审核意见：已电话核实）" in notes
+
+
+def test_one_explanation_in_a_sheet_without_the_header_is_a_warning_not_silence(tmp_path):
+    path = write_unit_workbook(tmp_path / "x.xlsx", TOWN, "2019Q3")
+    book = load_workbook(path)
+    book.create_sheet(EXPLANATION_SHEET).append(("村级指标", A_CELL, EXPLAIN_A))  # a clerk's own sheet
+    book.save(path)
+    (outcome,), _ = validate_batch([read_submission(path, "x")])
+    assert outcome.ok and outcome.explanations == []
+    assert [(p.sheet, p.cell, p.check) for p in outcome.problems] == [
+        (EXPLANATION_SHEET, "A1", "explanation_ignored")]
+
+
 def test_the_same_figures_sent_again_with_an_explanation_explain_them(tmp_path, prefect_harness):
     """A town answers a warning by sending its file again with a 情况说明: the same figures, so
     the version is a duplicate of the one in force, and its explanation counts."""
