@@ -127,16 +127,26 @@ class _Worker:
         telling = [ln for ln in lines if any(w in ln for w in ("memory allocation", "panicked", "Error"))]
         return (telling or lines or [""])[-1][:300]
 
-    def stop(self) -> None:
+    def ask_to_stop(self) -> None:
+        """Tell the worker to end; it exits on its own (`wait_stopped` reaps it)."""
         if self.proc.poll() is None:
             try:
                 send(self.proc.stdin, None)
                 self.proc.stdin.close()
-                self.proc.wait(timeout=2)
-            except (OSError, subprocess.TimeoutExpired, ValueError):
+            except (OSError, ValueError):
                 self.proc.kill()
-                self.proc.wait()
+
+    def wait_stopped(self) -> None:
+        try:
+            self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
         self.stderr.close()
+
+    def stop(self) -> None:
+        self.ask_to_stop()
+        self.wait_stopped()
 
 
 def crash_outcome(f: dict, crash: Crash):
@@ -244,8 +254,10 @@ class ReaderPool:
     def close(self) -> None:
         with self._lock:
             workers, self._workers = self._workers, []
+        for worker in workers:  # all told first: their interpreters wind down side by side
+            worker.ask_to_stop()
         for worker in workers:
-            worker.stop()
+            worker.wait_stopped()
 
 
 _shared: ReaderPool | None = None
