@@ -14,35 +14,19 @@ problems as (
     join ops.imports as imports using (sha256)
     left join raw.units as units on units.unit_code = imports.unit_code
     where errors.sha256 in (select sha256 from batch_files)
-),
-
-by_rule as (
-    select 'rule' as grouping, check_name as key, check_name as label,
-        count(*) filter (where severity = 'error') as errors,
-        count(*) filter (where severity = 'warning') as warnings,
-        count(distinct file_name) as files,
-        -- where a clerk looks first: the first three cells ('' cell: the whole file)
-        list({'file': file_name, 'sheet': sheet, 'cell': cell} order by file_name, sheet, cell_row, cell)[1:3]
-            as first_cells,
-        arg_min(message, (file_name, sheet, cell_row, cell)) as example
-    from problems
-    group by check_name
-),
-
-by_unit as (
-    select 'unit' as grouping, unit_code as key, unit_name || ' ' || unit_code as label,
-        count(*) filter (where severity = 'error') as errors,
-        count(*) filter (where severity = 'warning') as warnings,
-        count(distinct file_name) as files,
-        -- where a clerk looks first: the first three cells ('' cell: the whole file)
-        list({'file': file_name, 'sheet': sheet, 'cell': cell} order by file_name, sheet, cell_row, cell)[1:3]
-            as first_cells,
-        arg_min(message, (file_name, sheet, cell_row, cell)) as example
-    from problems
-    group by unit_code, unit_name
 )
 
-select * from by_rule
-union all
-select * from by_unit
+select
+    if(grouping(check_name) = 0, 'rule', 'unit') as grouping,
+    if(grouping(check_name) = 0, check_name, unit_code) as key,
+    if(grouping(check_name) = 0, check_name, unit_name || ' ' || unit_code) as label,
+    count(*) filter (where severity = 'error') as errors,
+    count(*) filter (where severity = 'warning') as warnings,
+    count(distinct file_name) as files,
+    -- where a clerk looks first: the first three cells ('' cell: the whole sheet or file)
+    list({'file': file_name, 'sheet': sheet, 'cell': cell} order by file_name, sheet, cell_row, cell)[1:3]
+        as first_cells,
+    arg_min(message, (file_name, sheet, cell_row, cell)) as example
+from problems
+group by grouping sets ((check_name), (unit_code, unit_name))
 order by grouping, errors desc, warnings desc, key
