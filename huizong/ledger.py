@@ -103,8 +103,7 @@ def record_imports(build: Path, received: list[dict], outcomes: list[Outcome],
         con.execute(setup_sql("record_batch.sql"))
         insert_problems(con, [p for o in outcomes for p in o.problems])
         insert_explanations(con, outcomes)
-        con.execute(f"create temp view resolved_versions as {setup_sql('resolve_versions.sql')}")
-        con.execute(setup_sql("apply_versions.sql"))
+        apply_version_rules(con)
         _record_warnings(con)
         con.execute(setup_sql("count_warnings.sql"))
         names = ("file_name", "sha256", "unit_code", "period", "status", "first_reason", "feedback_path",
@@ -115,11 +114,19 @@ def record_imports(build: Path, received: list[dict], outcomes: list[Outcome],
         grouped = con.execute(setup_sql("pass_problems.sql"))
         columns = [c[0] for c in grouped.description]
         problems = [dict(zip(columns, row)) for row in grouped.fetchall()]
-        con.execute("drop view resolved_versions; drop table batch_files; drop table affected_keys")
+        con.execute("drop table batch_files; drop table affected_keys")
         con.execute("commit")
     finally:
         con.close()
     return [dict(zip(names, r)) for r in results], problems
+
+
+def apply_version_rules(con: duckdb.DuckDBPyConnection) -> None:
+    """FORM.md's version rules (`resolve_versions.sql`) applied to every (unit, period) of the
+    temp table `affected_keys`: which version is loaded, superseded, duplicate or held locked."""
+    con.execute(f"create temp view resolved_versions as {setup_sql('resolve_versions.sql')}")
+    con.execute(setup_sql("apply_versions.sql"))
+    con.execute("drop view resolved_versions")
 
 
 def record_arrivals(build: Path, arrivals: list[dict]) -> None:

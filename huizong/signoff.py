@@ -282,17 +282,18 @@ def let_in(build: Path) -> list[dict]:
     """In a build: resolve every (unit, period) holding a released version by FORM.md's rules
     (resolve_versions.sql), from the values recorded when it came, as if it had just arrived.
     Returns one row per released version, with its new status, as record_imports does."""
+    from huizong.ledger import apply_version_rules  # pandas: only when something is let in
+
     con = duckdb.connect(str(build))
     try:
         con.execute("begin")
         con.execute(f"create temp table batch_files as select sha256 from ({setup_sql('released_versions.sql')})")
         con.execute("create temp table affected_keys as select distinct unit_code, period from ops.imports "
                     "where sha256 in (select sha256 from batch_files)")
-        con.execute(f"create temp view resolved_versions as {setup_sql('resolve_versions.sql')}")
-        con.execute(setup_sql("apply_versions.sql"))
+        apply_version_rules(con)
         rows = con.execute(f"select {', '.join(RECORDED)} from ops.imports where sha256 in "
                            "(select sha256 from batch_files) order by received_at, file_name").fetchall()
-        con.execute("drop view resolved_versions; drop table batch_files; drop table affected_keys")
+        con.execute("drop table batch_files; drop table affected_keys")
         con.execute("commit")
     finally:
         con.close()
