@@ -50,6 +50,14 @@ class Standing:
     n_errors: int | None
     feedback_path: str | None  # relative to the warehouse, without .xlsx / .txt
     rejected_files: int
+    returned_warnings: int  # figures in force the office returned (huizong review): correct them
+    returned_cell: str | None  # the first of them, 村级指标!E12
+    returned_note: str | None  # and the office's note on it
+
+    @property
+    def owes(self) -> bool:
+        """Whether the unit owes the office something for the quarter."""
+        return self.status in REMINDED or self.returned_warnings > 0
 
 
 @dataclass(frozen=True)
@@ -68,9 +76,10 @@ class Reminders:
 
     @property
     def reminded(self) -> list[Standing]:
-        """The units to remind: missing, then rejected, then late; by code within each."""
-        return sorted((s for s in self.standings if s.status in REMINDED),
-                      key=lambda s: (REMINDED.index(s.status), s.unit_code))
+        """The units to remind: missing, then rejected, then late, then those whose returned
+        figures await a corrected file; by code within each."""
+        order = (*REMINDED, "on_time")
+        return sorted((s for s in self.standings if s.owes), key=lambda s: (order.index(s.status), s.unit_code))
 
     def count(self, *statuses: str) -> int:
         return sum(s.status in statuses for s in self.standings)
@@ -135,10 +144,16 @@ def message(s: Standing, r: Reminders) -> str:
         feedback = f"详见反馈文件“{feedback_name(s.feedback_path)}”。" if s.feedback_path else ""
         body = (f"{what}{errors}{feedback}该报表应于{deadline}前报送，目前尚无合格报表，已逾期{s.days_overdue}天。"
                 f"请按反馈意见逐条更正后，于{day_words(r.reply_by)}前通过原报送渠道重新报送。")
-    else:
+    elif s.status == "missing":
         body = (f"贵单位{quarter}报表应于{deadline}前报送，截至{day_words(r.today)}尚未收到，"
                 f"已逾期{s.days_overdue}天。请于{day_words(r.reply_by)}前按统一模板填报，通过原报送渠道报送。"
                 f"如已报送，请及时与我办联系核实。")
+    else:  # on time, but figures of it were returned
+        body = f"贵单位{quarter}报表已收到并通过审核。"
+    if s.returned_warnings:
+        note = f"：{s.returned_note.rstrip('。')}" if s.returned_note else ""
+        body += (f"经审核，报表中有{s.returned_warnings}处数字需核实更正（如{s.returned_cell}{note}），"
+                 f"详见退回说明。更正前仍按原数计入汇总。请核实更正后，于{day_words(r.reply_by)}前重新报送。")
     return f"{s.unit_name}：\n    {body}特此提醒。\n{office_name()}\n{day_words(r.today)}"
 
 
@@ -146,12 +161,14 @@ def rows(r: Reminders, warehouse: Path) -> list[list]:
     """The workbook's rows, one per unit reminded, in HEADER's order."""
     out = []
     for s in r.reminded:
-        latest, received = ((s.valid_file, s.valid_received_at) if s.status == "late"
+        latest, received = ((s.valid_file, s.valid_received_at) if s.status in ("late", "on_time")
                             else (s.rejected_file, s.rejected_received_at))
         feedback = (str(warehouse.resolve() / (s.feedback_path + ".xlsx"))
                     if s.status == "rejected" and s.feedback_path else None)
         reason = {"missing": "未收到报表", "late": f"迟报{s.days_overdue}天",
-                  "rejected": s.first_reason or "未通过审核"}[s.status]
+                  "rejected": s.first_reason or "未通过审核", "on_time": ""}[s.status]
+        if s.returned_warnings:
+            reason = "；".join(filter(None, (reason, f"{s.returned_warnings}处数字退回待更正")))
         out.append([s.unit_code, s.unit_name, SUBMISSION_LABELS[s.status][0], day_words(r.deadline),
                     s.days_overdue, latest, day_words(received) if received else None, reason, feedback,
                     message(s, r)])
@@ -224,10 +241,12 @@ def show(r: Reminders, console: Console) -> None:
     for col in ("unit", "status", "days overdue", "file", "reason"):
         t.add_column(col, overflow="fold")
     for s in r.reminded:
-        latest = s.valid_file if s.status == "late" else s.rejected_file
-        reason = {"missing": "nothing received", "late": f"{s.days_overdue} day(s) late"}.get(
-            s.status, s.first_reason or "")
-        t.add_row(escape(f"{s.unit_name} {s.unit_code}"), s.status, str(s.days_overdue),
+        latest = s.valid_file if s.status in ("late", "on_time") else s.rejected_file
+        reason = {"missing": "nothing received", "late": f"{s.days_overdue} day(s) late",
+                  "on_time": ""}.get(s.status, s.first_reason or "")
+        if s.returned_warnings:
+            reason = "; ".join(filter(None, (reason, f"{s.returned_warnings} figure(s) returned for correction")))
+        t.add_row(escape(f"{s.unit_name} {s.unit_code}"), s.status, "" if s.days_overdue is None else str(s.days_overdue),
                   escape(latest or ""), escape(reason))
     console.print(t)
     for s in r.reminded:

@@ -105,6 +105,13 @@ def test_a_year_goes_through_the_office_cycle(office, capsys):
               "and indicator_code = 'V03'"
     assert query(warehouse, b_value, [B.code]) == [(SPIKE,)]
 
+    # The reminders of the quarter ask the town for the returned figure (its file came late, too).
+    listed = warehouse / "q3.xlsx"
+    assert huizong(warehouse, "remind", "--period", "2019Q3", "--out", str(listed)) == 0
+    town_row = {str(r[0]): r for r in load_workbook(listed).active.iter_rows(values_only=True)}[TOWN.code]
+    assert town_row[7].endswith("1处数字退回待更正")
+    assert f"（如{B_CELL}：请核实道德讲堂场次）" in town_row[-1]
+
     # The town sends a corrected file: B's lectures as usual, A's as accepted.
     corrected = true_value(B.code, "2019Q3", "V03")
     q3_file(inbox / f"{TOWN.code}_2019Q3_更正.xlsx", b_value=corrected)

@@ -179,3 +179,22 @@ def test_a_reply_date_already_past_is_one_sentence(tmp_path, monkeypatch, capsys
                      "--warehouse", str(tmp_path / "warehouse")]) == 1
     err = capsys.readouterr().err
     assert "2019-12-01" in err and "Traceback" not in err
+
+
+def test_a_unit_on_time_with_a_returned_figure_is_asked_for_a_corrected_file():
+    """Pure: the standing as remind.sql gives it; the words checked by hand."""
+    from huizong.remind import Reminders, Standing, message, rows
+
+    def standing(code, status, returned=0):
+        return Standing(code, f"单位{code}", "town", status, None, "a.xlsx", dt.datetime(2019, 10, 8, 2, tzinfo=dt.timezone.utc),
+                        None, None, None, None, None, 0, returned, "村级指标!E12" if returned else None,
+                        "请核实场次" if returned else None)
+
+    r = Reminders("2019Q3", dt.date(2019, 10, 20), dt.date(2019, 10, 10), dt.date(2019, 10, 25),
+                  (standing("1", "on_time"), standing("2", "on_time", returned=2)), 0)
+    assert [s.unit_code for s in r.reminded] == ["2"]  # on time and nothing returned: nothing owed
+    text = message(r.reminded[0], r)
+    assert ("贵单位2019年第三季度报表已收到并通过审核。经审核，报表中有2处数字需核实更正（如村级指标!E12：请核实场次），"
+            "详见退回说明。更正前仍按原数计入汇总。请核实更正后，于2019年10月25日前重新报送。") in text
+    (row,) = rows(r, Path("/w"))
+    assert (row[2], row[4], row[5], row[7]) == ("按时", None, "a.xlsx", "2处数字退回待更正")

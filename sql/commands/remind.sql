@@ -6,6 +6,7 @@
 -- rejected (only invalid versions came) | missing | not_due (no valid version yet, the deadline
 -- not passed). days_overdue: for late, the days between the deadline's date and the office's
 -- date of the first valid version; for rejected and missing, the days from it to today.
+-- returned_warnings: figures of the version in force the office returned for correction.
 -- grain: one row per town and department of the registry; key: unit_code
 with
 
@@ -55,6 +56,16 @@ standing as (
     from units
     left join first_valid using (unit_code)
     left join latest_rejected using (unit_code)
+),
+
+-- figures the office returned (huizong review): loaded, but a corrected file is asked for
+returned as (
+    select unit_code, count(*) as returned_warnings,
+        arg_min(sheet || '!' || cell, (sheet, cell)) as returned_cell,
+        arg_min(office_note, (sheet, cell)) as returned_note
+    from marts.warning_reviews
+    where period = $period and state = 'returned'
+    group by unit_code
 )
 
 select
@@ -74,6 +85,10 @@ select
     first_reason,
     n_errors,
     feedback_path,
-    rejected_files
+    rejected_files,
+    coalesce(returned.returned_warnings, 0) as returned_warnings,
+    returned.returned_cell,
+    returned.returned_note
 from standing
+left join returned using (unit_code)
 order by unit_code
