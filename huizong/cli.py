@@ -18,6 +18,16 @@ EXIT_OK, EXIT_FAILED, EXIT_REJECTED = 0, 1, 2
 MIN_WIDTH = 80
 
 
+class PipedConsole(Console):
+    """rich's console, except that a reader who went away (`huizong status | head`) ends the
+    command like any Unix tool's, quietly and with exit 0 (main catches BrokenPipeError), where
+    rich would exit 1."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def make_console(stderr: bool = False) -> Console:
     """A console at least 80 columns wide when not a terminal (cron mail, a pipe): rich's guess
     there can be narrower, and tables would cut names to `城关 …`."""
@@ -27,9 +37,9 @@ def make_console(stderr: bool = False) -> Console:
     except (AttributeError, ValueError):
         tty = False
     if tty:
-        return Console(stderr=stderr)
+        return PipedConsole(stderr=stderr)
     columns = os.environ.get("COLUMNS", "")
-    return Console(stderr=stderr, width=max(MIN_WIDTH, int(columns) if columns.isdigit() else 0))
+    return PipedConsole(stderr=stderr, width=max(MIN_WIDTH, int(columns) if columns.isdigit() else 0))
 
 
 console = make_console()

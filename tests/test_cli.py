@@ -202,6 +202,11 @@ def test_query_into_a_closed_pipe_ends_quietly(tmp_path: Path):
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout == "n,s\n" and out.stderr == ""
+    # a table is printed by rich, which would end with exit 1 on the closed pipe
+    cmd = f"{sys.executable} -m huizong.cli query 'select * from t' --limit 100000 | head -1; exit ${{PIPESTATUS[0]}}"
+    out = subprocess.run(["bash", "-c", cmd], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                         capture_output=True, text=True, timeout=300)
+    assert (out.returncode, out.stderr, out.stdout.count("\n")) == (0, "", 1)
 
 
 def test_a_bug_is_one_line_unless_verbose(tmp_path: Path, monkeypatch, capsys):
