@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 import pytest
 
@@ -22,6 +23,21 @@ def prefect_harness():
     # Prefect's default of 30 s to start is exceeded on a busy machine (RELIABILITY.md): minutes.
     with prefect_test_harness(server_startup_timeout=600):
         yield
+
+
+@contextmanager
+def clock_at(day: str):
+    """HUIZONG_TODAY set to `day` for the block (a module's fixture, where monkeypatch is not at
+    hand), and back as it was after."""
+    before = os.environ.get("HUIZONG_TODAY")
+    os.environ["HUIZONG_TODAY"] = day
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("HUIZONG_TODAY", None)
+        else:
+            os.environ["HUIZONG_TODAY"] = before
 
 
 def run_pass(inbox, warehouse, **kwargs) -> dict:

@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
-from conftest import query, run_pass
+from conftest import clock_at, query, run_pass
 from huizong.demo import true_value, write_unit_workbook
 from huizong.schemas import catalog as cat
 from test_cli import huizong, one_sentence
@@ -83,15 +83,8 @@ def corrected(tmp_path_factory, prefect_harness):
         "e1": send("教育局.xlsx", DEPARTMENT, 6),
         "e2": send("教育局_更正.xlsx", DEPARTMENT, 12, {(DEPARTMENT.code, "E01"): NEW[(DEPARTMENT.code, "E01")]}),
     }
-    before = os.environ.get("HUIZONG_TODAY")
-    os.environ["HUIZONG_TODAY"] = TODAY
-    try:
+    with clock_at(TODAY):
         run_pass(inbox, warehouse)
-    finally:
-        if before is None:
-            os.environ.pop("HUIZONG_TODAY", None)
-        else:
-            os.environ["HUIZONG_TODAY"] = before
     return root, warehouse, files
 
 

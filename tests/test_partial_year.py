@@ -6,14 +6,12 @@ the data, and its Word file follows GB/T 9704-2012 with the charts inside. Value
 here from the generator's, not read back from the marts."""
 from __future__ import annotations
 
-import os
 import re
 import zipfile
-from decimal import Decimal
 
 import pytest
 
-from conftest import query, run_pass
+from conftest import clock_at, query, run_pass
 from huizong.demo import generate, true_value
 from huizong.schemas import catalog as cat
 
@@ -29,18 +27,11 @@ OFFICE = "云岭县精神文明建设办公室"
 def half_year(tmp_path_factory, prefect_harness):
     root = tmp_path_factory.mktemp("half_year")
     inbox, warehouse = root / "inbox", root / "warehouse"
-    before = os.environ.get("HUIZONG_TODAY")
-    os.environ["HUIZONG_TODAY"] = TODAY
-    try:
+    with clock_at(TODAY):
         generate(inbox, PERIODS)
         (inbox / f"{GAP_TOWN.name}_2020Q1.xlsx").unlink()
         summary = run_pass(inbox, warehouse, write_summary=True)
         yield warehouse, summary
-    finally:
-        if before is None:
-            os.environ.pop("HUIZONG_TODAY", None)
-        else:
-            os.environ["HUIZONG_TODAY"] = before
 
 
 def report(warehouse, suffix: str) -> str:
@@ -293,17 +284,10 @@ def test_without_a_cjk_font_the_word_file_says_the_charts_were_left_out(half_yea
 def first_half_only(tmp_path_factory, prefect_harness):
     """Only 2020 Q1-Q2 in the county: nothing to compare with."""
     root = tmp_path_factory.mktemp("first_half_only")
-    before = os.environ.get("HUIZONG_TODAY")
-    os.environ["HUIZONG_TODAY"] = TODAY
-    try:
+    with clock_at(TODAY):
         generate(root / "inbox", H1)
         run_pass(root / "inbox", root / "warehouse", write_summary=True)
         yield root / "warehouse"
-    finally:
-        if before is None:
-            os.environ.pop("HUIZONG_TODAY", None)
-        else:
-            os.environ["HUIZONG_TODAY"] = before
 
 
 def test_only_this_half_year_in(first_half_only):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from conftest import run_pass
+from conftest import clock_at, run_pass
 from huizong.demo import write_unit_workbook
 from huizong.schemas import catalog as cat
 from test_cli import huizong, one_sentence
@@ -53,15 +53,8 @@ def april(tmp_path_factory, prefect_harness):
     send("just_in.xlsx", JUST_IN, at(4, 10, 23, 30))
     send("just_late.xlsx", JUST_LATE, at(4, 11, 0, 30))
     send("early_q2.xlsx", ON_TIME, at(4, 18, 9), period="2019Q2")  # handed in before its deadline
-    before = os.environ.get("HUIZONG_TODAY")
-    os.environ["HUIZONG_TODAY"] = TODAY
-    try:
+    with clock_at(TODAY):
         run_pass(inbox, warehouse)
-    finally:
-        if before is None:
-            os.environ.pop("HUIZONG_TODAY", None)
-        else:
-            os.environ["HUIZONG_TODAY"] = before
     return root, warehouse, {"bad": bad, "first_bad": first_bad}
 
 

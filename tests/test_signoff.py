@@ -5,7 +5,6 @@ Expected figures are computed here from the generator's values, never read back 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import shutil
 from decimal import Decimal
@@ -13,7 +12,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from conftest import query, run_pass
+from conftest import clock_at, query, run_pass
 from huizong import cli
 from huizong.demo import generate, true_value, write_unit_workbook
 from huizong.flows.rerun import rerun
@@ -190,20 +189,13 @@ def one_town_signed(tmp_path_factory, prefect_harness):
     """One town's 2019, passed without summaries (the sign-off writes them first), signed off."""
     root = tmp_path_factory.mktemp("one_town")
     inbox, warehouse = root / "inbox", root / "warehouse"
-    before = os.environ.get("HUIZONG_TODAY")
-    os.environ["HUIZONG_TODAY"] = TODAY
-    try:
+    with clock_at(TODAY):
         for period in YEAR_2019:
             write_unit_workbook(inbox / f"{period}.xlsx", LATE, period)
         run_pass(inbox, warehouse)
         assert not (warehouse / "reports").exists()
         signed = sign_off(warehouse, 2019, "王五")
         yield inbox, warehouse, signed
-    finally:
-        if before is None:
-            os.environ.pop("HUIZONG_TODAY", None)
-        else:
-            os.environ["HUIZONG_TODAY"] = before
 
 
 def test_missing_summaries_are_written_before_they_are_signed(one_town_signed):
