@@ -34,13 +34,11 @@ def select_recorded(warehouse: Path, failed: bool, unit: str | None, period: str
     if con is None:
         return []
     try:
-        rows = con.execute(wh.setup_sql("rerun_selection.sql"),
-                           {"failed": failed, "unit": unit, "period": period, "shas": shas}).fetchall()
+        return wh.recorded_versions(con, wh.setup_sql("rerun_selection.sql"),
+                                    {"failed": failed, "unit": unit, "period": period, "shas": shas},
+                                    warehouse=warehouse)
     finally:
         con.close()
-    return [{"path": warehouse / archive, "file_name": name, "sha256": sha, "received_at": received,
-             "first_seen_at": first_seen, "status": status, "rules_version": rules, "period": period}
-            for sha, name, _, period, status, received, archive, rules, first_seen in rows]
 
 
 def is_due(f: dict, force: bool) -> bool:

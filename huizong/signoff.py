@@ -36,7 +36,7 @@ import duckdb
 from huizong import clock
 from huizong.files import sha256_of
 from huizong.warehouse import (connect_read_only, discard_build, models_version_of, pass_lock, publish,
-                               setup_sql, statement)
+                               recorded_versions, setup_sql, statement)
 
 SIGNED_DIR = "signed"  # <warehouse>/signed/<year>/<n>/: the copies of each sign-off
 SUMMARY_SUFFIXES = (".md", ".html", ".docx")  # huizong.report.FORMATS, without importing charts
@@ -264,15 +264,11 @@ def released_versions(warehouse: Path) -> list[dict]:
     if con is None:
         return []
     try:
-        rows = con.execute(setup_sql("released_versions.sql")).fetchall()
+        return recorded_versions(con, setup_sql("released_versions.sql"), warehouse=warehouse)
     except duckdb.CatalogException:  # a warehouse older than sign-offs holds nothing
         return []
     finally:
         con.close()
-    return [{"path": warehouse / archive, "file_name": name, "sha256": sha, "unit_code": unit,
-             "period": period, "received_at": received, "first_seen_at": first_seen, "status": status,
-             "rules_version": rules}
-            for sha, name, unit, period, status, received, archive, rules, first_seen in rows]
 
 
 RECORDED = ("file_name", "sha256", "unit_code", "period", "status", "first_reason", "feedback_path")

@@ -84,6 +84,17 @@ def connect_read_only(warehouse: Path) -> duckdb.DuckDBPyConnection | None:
                           config={"enable_external_access": False, "lock_configuration": True})
 
 
+def recorded_versions(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None,
+                      *, warehouse: Path) -> list[dict]:
+    """Recorded versions as a pass reads them again, one dict each with its kept copy (`path`),
+    from a query with the columns of `sql/setup/rerun_selection.sql`."""
+    rows = con.execute(sql, params or {}).fetchall()
+    return [{"path": Path(warehouse) / archive, "file_name": name, "sha256": sha, "unit_code": unit,
+             "period": period, "received_at": received, "first_seen_at": first_seen, "status": status,
+             "rules_version": rules}
+            for sha, name, unit, period, status, received, archive, rules, first_seen in rows]
+
+
 def known_arrivals(warehouse: Path) -> tuple[set[str], set[tuple[str, str | None]], dict]:
     """What the published warehouse has received: the sha256 of every version, every
     (inbox path, sha256) arrival (sha256 None for a refused one), and the size and mtime each
