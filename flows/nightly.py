@@ -27,7 +27,9 @@ def nightly(inbox: Path = Path("inbox"), warehouse: Path = Path("warehouse"),
     `write_summary=False` leaves the annual summary and the reminders to a later pass (tests of
     other things)."""
     inbox, warehouse = Path(inbox).resolve(), Path(warehouse).resolve()
-    with wh.pass_lock(warehouse):
+    # the reading workers (started by a pass that reads, or by `read_ahead`) write the reports'
+    # Word files too, and are stopped at the end however the pass ends
+    with wh.pass_lock(warehouse), isolation.released_at_end():
         found = discover(inbox, warehouse, settle_seconds)
         recorded, problems, reports, report_error, rebuilt = [], [], [], None, False
         # Versions held `locked` for a year unlocked since: in now, by the version rules, from
@@ -40,17 +42,14 @@ def nightly(inbox: Path = Path("inbox"), warehouse: Path = Path("warehouse"),
         new = found["new"] + [f for f in released if f["rules_version"] != rules_version()]
         if new or found["copies"] or found["refused"]:
             if new:
-                isolation.shared_pool()  # the workers start their imports while this process does its own
+                pool = isolation.shared_pool()  # the workers start their imports while this process does its own
                 if write_summary:
-                    prepare_reports()
+                    prepare_reports(pool)
             from huizong.flows.importing import import_files  # pandas and duckdb: only when needed
 
-            try:
-                imported, problems = import_files(new, warehouse, batch_size=batch_size,
-                                                  arrivals=found["copies"] + found["refused"])
-                recorded = list({r["sha256"]: r for r in [*recorded, *imported]}.values())
-            finally:
-                isolation.release_shared_pool()
+            imported, problems = import_files(new, warehouse, batch_size=batch_size,
+                                              arrivals=found["copies"] + found["refused"])
+            recorded = list({r["sha256"]: r for r in [*recorded, *imported]}.values())
         elif not released and wh.built_models_version(warehouse) not in (None, models_version()):
             from huizong.flows.importing import rebuild_models
 
@@ -68,6 +67,22 @@ def nightly(inbox: Path = Path("inbox"), warehouse: Path = Path("warehouse"),
                 "rebuilt": rebuilt, "reports": reports, "report_error": report_error, "reminders": reminders,
                 "copies": [{"file_name": c["inbox_path"], "same_as": c["same_as"]} for c in found["copies"]],
                 "refused": [{"file_name": r["inbox_path"], "reason": r["reason"]} for r in found["refused"]]}
+
+
+def read_ahead(inbox: Path, warehouse: Path) -> None:
+    """Start the reading workers on the inbox's unread files before the pass's flow runs
+    (`huizong run` calls this while Prefect starts: see ReaderPool.read_ahead); with nothing
+    to read, nothing is started. Best effort: whatever fails here, the pass meets and says."""
+    from huizong.flows.tasks import unread_files
+
+    try:
+        files = unread_files(Path(inbox), Path(warehouse))
+        if files:
+            pool = isolation.shared_pool()
+            pool.reports_after = True  # `huizong run` writes them
+            pool.read_ahead(files, Path(warehouse))
+    except Exception:
+        pass
 
 
 NIGHTLY_CRON = "0 2 * * *"

@@ -30,34 +30,32 @@ def reports_are_stale(warehouse: Path) -> bool:
     return not marker.exists() or marker.read_text(encoding="utf-8").strip() != build
 
 
-def prepare_reports() -> None:
+def prepare_reports(pool=None) -> None:
     """Import what writing the reports needs (matplotlib, python-docx: about half a second) in a
     background thread, while the pass reads and builds: those wait on worker processes and
     DuckDB, which leave this process's interpreter free. Importing twice is harmless: Python's
-    import lock makes the pass's own import wait for this one."""
+    import lock makes the pass's own import wait for this one. The reading workers of `pool`,
+    which write the Word files, import them once they are idle."""
     import threading
 
-    def load() -> None:
-        try:
-            from huizong import charts, report  # noqa: F401
+    from huizong.report import import_libraries
 
-            charts._pyplot()
-            charts.cjk_font()
-            import docx  # noqa: F401
-        except Exception:  # the pass imports them itself, and says what fails
-            pass
-
-    threading.Thread(target=load, name="huizong-prepare-reports", daemon=True).start()
+    threading.Thread(target=import_libraries, name="huizong-prepare-reports", daemon=True).start()
+    if pool is not None:
+        pool.reports_after = True
 
 
 @task(**IO_TASK)
 def write_reports(warehouse: Path) -> list[str]:
     """Write the summaries (.md, .html, .docx) from the warehouse just published: last year's
     and this year's to date, each covering the quarters that are due (huizong.clock)."""
+    from huizong import isolation
     from huizong.report import write_year_reports  # matplotlib and python-docx: only when needed
 
     build = wh.latest_build(warehouse)
-    written = [str(p) for p in write_year_reports(warehouse)]
+    # the pass's reading workers, if it has them, write the Word files meanwhile
+    pool = isolation.running_pool()
+    written = [str(p) for p in write_year_reports(warehouse, write_apart=pool.write_report if pool else None)]
     for path in written:
         get_run_logger().info("report written: %s", path)
     if build is not None:

@@ -54,7 +54,7 @@ def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), fail
     """Import again what is named: rejected versions, a unit's or a quarter's, or given files."""
     logger = get_run_logger()
     inbox, warehouse = Path(inbox).resolve(), Path(warehouse).resolve()
-    with wh.pass_lock(warehouse):
+    with wh.pass_lock(warehouse), isolation.released_at_end():
         pool = isolation.shared_pool()  # a rerun reads: its workers start while it looks around
         named = [Path(p).resolve() for p in paths or []]
         shas = [sha256_of(p) for p in named]
@@ -89,15 +89,12 @@ def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), fail
         logger.info("rerun: %d file(s) to import again, %d valid under the same rules left as they are",
                     len(due), unchanged)
         done, problems, reports, report_error = [], [], [], None
-        try:
-            if due:
-                if write_summary:
-                    prepare_reports()
-                from huizong.flows.importing import import_files  # pandas and duckdb: only when reading
+        if due:
+            if write_summary:
+                prepare_reports(pool)
+            from huizong.flows.importing import import_files  # pandas and duckdb: only when reading
 
-                done, problems = import_files(due, warehouse)
-        finally:
-            isolation.release_shared_pool()
+            done, problems = import_files(due, warehouse)
         if done and write_summary:
             reports, report_error = reports_after_publish(warehouse)
         report_artifacts(done, 0, arriving, unchanged=unchanged, reports=reports, report_error=report_error,

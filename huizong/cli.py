@@ -188,10 +188,11 @@ class PassProgress:
 
 
 def run_pass_flow(flow_fn, warehouse: Path, announce: str | None = None, verbose: bool = False,
-                  **params) -> int:
+                  before_prefect=None, **params) -> int:
     """Run a pass flow on Prefect, print its summary; the exit status of CONTRACT.md. The pass
     lock is taken before Prefect starts: a second pass is told so in one sentence (the flow
-    takes the lock again; it is re-entrant within a process)."""
+    takes the lock again; it is re-entrant within a process). `before_prefect()` runs then,
+    before Prefect's start (which keeps this process waiting for seconds)."""
     import logging
 
     from huizong.warehouse import pass_lock
@@ -199,6 +200,8 @@ def run_pass_flow(flow_fn, warehouse: Path, announce: str | None = None, verbose
     with pass_lock(warehouse):
         if announce:
             console.print(announce, soft_wrap=True)
+        if before_prefect is not None:
+            before_prefect()
         from huizong.flows.server import prefect_api
 
         with prefect_api(warehouse, say=say) as ours:
@@ -238,12 +241,14 @@ def run_pass_flow(flow_fn, warehouse: Path, announce: str | None = None, verbose
 def cmd_run(args: argparse.Namespace) -> int:
     check_folders(args.inbox, args.warehouse)
     quiet_prefect()
-    from huizong.flows.nightly import nightly
+    from huizong.flows.nightly import nightly, read_ahead
     from huizong.flows.runners import with_runner
 
     announce = "[bold]huizong run[/]: " + escape(f"inbox {args.inbox} -> warehouse {args.warehouse}")
+    # the reading workers read the inbox while Prefect starts (on Dask, workers have their own)
+    ahead = None if args.dask else (lambda: read_ahead(args.inbox, args.warehouse))
     return run_pass_flow(with_runner(nightly, args.dask), args.warehouse, announce,
-                         verbose=getattr(args, "verbose", False), inbox=args.inbox)
+                         verbose=getattr(args, "verbose", False), before_prefect=ahead, inbox=args.inbox)
 
 
 def cmd_rerun(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 import tempfile
 from contextlib import contextmanager
@@ -107,12 +108,31 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
+def archive_path(sha256: str, suffix: str) -> Path:
+    """Where a received file is kept, relative to the warehouse: by its hash (and its ending,
+    when that is a plausible one: the rest of a town's file name never reaches the path)."""
+    suffix = suffix.lower() if re.fullmatch(r"\.[A-Za-z0-9]{1,8}", suffix) else ""
+    return Path("files") / sha256[:2] / f"{sha256}{suffix}"
+
+
+def keep_copy(data: bytes, sha256: str, suffix: str, warehouse: Path) -> Path:
+    """Keep `data`, the bytes of a received file whose hash is `sha256`, under the warehouse
+    (written whole, unless a copy of that content is kept already); where, relative to it."""
+    rel = archive_path(sha256, suffix)
+    if not (warehouse / rel).exists():
+        with written_whole(warehouse / rel) as tmp:
+            tmp.write_bytes(data)
+    return rel
+
+
 @contextmanager
 def written_whole(out: Path) -> Iterator[Path]:
     """A temporary path beside `out` to write to, renamed over `out` when the block ends and
-    removed when it fails: whoever opens `out` finds the old file or the new one, never half."""
+    removed when it fails: whoever opens `out` finds the old file or the new one, never half
+    (two writers of the same file: each renames its own whole copy)."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if not out.parent.is_dir():  # a look, not a mkdir: that costs as much as writing a small file
+        out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     os.close(fd)
     try:

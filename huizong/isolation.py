@@ -21,14 +21,17 @@ import subprocess
 import sys
 import tempfile
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from huizong.problems import Problem
 from huizong.worker import receive, send
 
-from huizong.settings import (FILE_SECONDS, MAX_WORKERS, VALIDATE_SECONDS,  # noqa: E402
-                              WORKER_MEMORY_BYTES as MEMORY_LIMIT_BYTES, WORKER_START_SECONDS as START_SECONDS)
+from huizong.settings import (FILE_SECONDS, MAX_WORKERS, READ_AHEAD_CHUNK, READ_AHEAD_FILE_SECONDS,  # noqa: E402
+                              VALIDATE_SECONDS, WORKER_MEMORY_BYTES as MEMORY_LIMIT_BYTES,
+                              WORKER_START_SECONDS as START_SECONDS)
 UNREADABLE = "unreadable"  # the check name of a file whose reading killed its worker
 
 
@@ -79,10 +82,10 @@ class _Worker:
         assert message == ("ready",), message
         self.ready = True
 
-    def run(self, job: dict) -> tuple | Crash:
+    def run(self, job: dict, file_seconds: float | None = None) -> tuple | Crash:
         """("done", outcomes, values), or the Crash that ended the worker."""
         self.wait_ready()
-        limit = float(os.environ.get("HUIZONG_FILE_SECONDS") or FILE_SECONDS)
+        limit = file_seconds or float(os.environ.get("HUIZONG_FILE_SECONDS") or FILE_SECONDS)
         index: int | None = None
         try:
             send(self.proc.stdin, job)
@@ -168,6 +171,12 @@ class ReaderPool:
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._workers: list[_Worker] = []
         self._lock = threading.Lock()
+        # readings of files read ahead (`read_ahead`), by (sha256, file name): outcome, values
+        self._ahead: dict[tuple[str, str], tuple] = {}  # (outcome, index of its chunk's values)
+        self._ahead_values: list = []  # values of each chunk read ahead
+        self._ahead_stop = threading.Event()
+        self._ahead_threads: list[threading.Thread] = []
+        self.reports_after = False  # the pass writes reports: workers import what they need when idle
         for _ in range(self.size):
             self._add()
 
@@ -177,10 +186,11 @@ class ReaderPool:
             self._workers.append(worker)
         self._idle.put(worker)
 
-    def _run(self, job: dict) -> tuple | Crash:
+    def _run(self, job: dict, file_seconds: float | None = None) -> tuple | Crash:
+        job = {**job, "reports_after": self.reports_after}
         worker = self._idle.get()
         try:
-            result = worker.run(job)
+            result = worker.run(job, file_seconds)
         except WorkerFailed:
             with self._lock:
                 self._workers.remove(worker)
@@ -195,14 +205,76 @@ class ReaderPool:
             self._idle.put(worker)
         return result
 
+    def read_ahead(self, files: list[dict], warehouse: Path) -> None:
+        """Start reading `files` (dicts with path, file_name), in chunks on every worker, before
+        a pass asks for them: `huizong run` does while Prefect starts its server, which leaves a
+        core idle for seconds. Reading stops when the pass first calls `read`, which takes the
+        valid files' readings whose content it asks for; anything else (a rejected file, whose
+        feedback is written from the kept copy, a file that took its worker down or more than
+        READ_AHEAD_FILE_SECONDS) is read by the pass as if never read ahead. The copies the pass
+        keeps under `warehouse` are written by the workers too (`files.keep_copy`)."""
+        chunks: queue.SimpleQueue[list[dict]] = queue.SimpleQueue()
+        for i in range(0, len(files), READ_AHEAD_CHUNK):
+            chunks.put([{"path": str(f["path"]), "file_name": f["file_name"]} for f in files[i:i + READ_AHEAD_CHUNK]])
+        self._ahead_stop.clear()
+        for _ in range(self.size):
+            thread = threading.Thread(target=self._read_ahead, args=(chunks, str(warehouse)), name="huizong-read-ahead",
+                                      daemon=True)
+            thread.start()
+            self._ahead_threads.append(thread)
+
+    def _read_ahead(self, chunks: queue.SimpleQueue, warehouse: str) -> None:
+        while not self._ahead_stop.is_set():
+            try:
+                chunk = chunks.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                result = self._run({"ahead": chunk, "warehouse": warehouse}, READ_AHEAD_FILE_SECONDS)
+            except WorkerFailed:  # the pass will meet it, and say so
+                return
+            if isinstance(result, Crash):  # that file is left to the pass; the others go on
+                if result.index is not None:
+                    chunks.put(chunk[:result.index] + chunk[result.index + 1:])
+                continue
+            _, outcomes, values = result
+            with self._lock:
+                self._ahead_values.append(values)
+                for o in outcomes:
+                    if o.ok:
+                        self._ahead[(o.sha256, o.file_name)] = (o, len(self._ahead_values) - 1)
+
+    def _stop_reading_ahead(self) -> None:
+        """No more files read ahead; the chunks being read are finished."""
+        self._ahead_stop.set()
+        for thread in self._ahead_threads:
+            thread.join()
+
+    def forget_read_ahead(self) -> None:
+        """Drop what was read ahead and not asked for (at the end of a pass)."""
+        self._stop_reading_ahead()
+        with self._lock:
+            self._ahead.clear()
+            self._ahead_values.clear()
+            self._ahead_threads = []
+
     def read(self, files: list[dict], warehouse: Path | None = None):
         """Read and validate `files` (dicts with read_path, sha256, file_name); returns
         (outcomes, values) as `validate_batch` does, feedback written under `warehouse` for
-        every rejected file. A file that kills its worker is rejected as unreadable."""
+        every rejected file. A file that kills its worker is rejected as unreadable. A file
+        of the same name and content read ahead (`read_ahead`) is not read again."""
         import pandas as pd
 
-        outcomes, frames = [], []
-        pending = [list(files)]
+        for thread in list(self._ahead_threads):  # what is being read ahead, read to the end
+            thread.join()
+        with self._lock:
+            ahead = [self._ahead.pop((f["sha256"], f["file_name"]), None) for f in files]
+        outcomes = [a[0] for a in ahead if a]
+        frames = []
+        for chunk in sorted({a[1] for a in ahead if a}):
+            values = self._ahead_values[chunk]
+            frames.append(values[values["sha256"].isin({o.sha256 for o in outcomes})])
+        pending = [[f for f, a in zip(files, ahead) if a is None]]
         while pending:
             batch = pending.pop()
             if not batch:
@@ -225,6 +297,16 @@ class ReaderPool:
 
             return outcomes, pd.DataFrame(columns=LOADED_COLUMNS)
         return outcomes, pd.concat(frames, ignore_index=True)
+
+    def write_report(self, data, out: Path) -> Path:
+        """One file of the annual summary (`report.write_file`), written by a worker; written
+        here instead if the worker cannot (its error, if any, is then this process's)."""
+        result = self._run({"report": (data, str(out))})
+        if isinstance(result, Crash) or result[1] is None:
+            from huizong.report import write_file
+
+            return write_file(data, Path(out))
+        return Path(result[1])
 
     def covers(self, paths: list[Path]) -> list[tuple[str | None, str | None]]:
         """(unit code, period) each file's cover states, read in a worker; (None, None) for a
@@ -252,12 +334,14 @@ class ReaderPool:
         return outcome
 
     def close(self) -> None:
+        self.forget_read_ahead()
         with self._lock:
             workers, self._workers = self._workers, []
         for worker in workers:  # all told first: their interpreters wind down side by side
             worker.ask_to_stop()
-        for worker in workers:
-            worker.wait_stopped()
+        # ... while the pass goes on (a quarter of a second): told to stop, each exits by itself
+        threading.Thread(target=lambda: [w.wait_stopped() for w in workers], name="huizong-reap-readers",
+                         daemon=True).start()
 
 
 _shared: ReaderPool | None = None
@@ -283,6 +367,13 @@ def shared_pool() -> ReaderPool:
     return _shared
 
 
+def running_pool() -> ReaderPool | None:
+    """This process's pool if it is running (a pass that read files) and its workers have the
+    environment this process has now (the clock, say), without starting one."""
+    pool = _shared
+    return pool if pool is not None and pool.environment == _environment() else None
+
+
 def close_shared_pool() -> None:
     global _shared
     with _shared_lock:
@@ -297,6 +388,17 @@ def release_shared_pool() -> None:
     nightly service frees their memory between nights)."""
     if os.environ.get("HUIZONG_KEEP_READERS") != "1":
         close_shared_pool()
+    elif _shared is not None:
+        _shared.forget_read_ahead()
+
+
+@contextmanager
+def released_at_end() -> Iterator[None]:
+    """A pass's block: this process's pool, if the block used one, is released at its end."""
+    try:
+        yield
+    finally:
+        release_shared_pool()
 
 
 atexit.register(close_shared_pool)

@@ -226,22 +226,50 @@ def refuse_signed(warehouse: Path, year: int, out: Path | None) -> None:
                           "name a file elsewhere with --out")
 
 
-def write_year_reports(warehouse: Path, year: int | None = None) -> list[Path]:
+def write_year_reports(warehouse: Path, year: int | None = None, write_apart=None) -> list[Path]:
     """The summaries in every format under `<warehouse>/reports/`, each named for what it covers
     (summary_2019.md, summary_2020_1-6月.md): of `year`, or by default of the years_to_report.
-    A summary of the same year that covered fewer quarters is removed. [] without data."""
+    A summary of the same year that covered fewer quarters is removed. [] without data.
+    `write_apart(data, out)`, when given, writes the Word files (the slowest: their charts are
+    drawn as images) in other processes, side by side with this one's Markdown and HTML."""
+    from concurrent.futures import ThreadPoolExecutor
+
     warehouse = Path(warehouse)
-    written = []
+    jobs = []  # (year, data, [out of each format])
     for y in ([year] if year else years_to_report(warehouse)):
         data = read_warehouse(warehouse, y)
-        if data is None:
-            continue
-        paths = [write_file(data, default_out(warehouse, data.coverage, suffix)) for suffix in FORMATS]
+        if data is not None:
+            jobs.append((y, data, [default_out(warehouse, data.coverage, suffix) for suffix in FORMATS]))
+    apart = {out for _, _, outs in jobs for out in outs if write_apart and out.suffix == ".docx"}
+    with ThreadPoolExecutor(max_workers=max(1, len(apart))) as others:
+        futures = [others.submit(write_apart, data, out) for _, data, outs in jobs for out in outs if out in apart]
+        for _, data, outs in jobs:
+            for out in outs:
+                if out not in apart:
+                    write_file(data, out)
+        for future in futures:
+            future.result()
+    written = []
+    for y, _, paths in jobs:
         for old in (warehouse / "reports").glob(f"summary_{y}*"):
             if old.suffix in FORMATS and old not in paths and old.stem.split("_")[1] == str(y):
                 old.unlink()  # an earlier pass's summary of fewer quarters of that year
         written += paths
     return written
+
+
+def import_libraries() -> None:
+    """Import what writing the reports needs (matplotlib, python-docx: about half a second) and
+    find the charts' font, ahead of time; never raises (writing a report imports them again,
+    and says what fails)."""
+    try:
+        from huizong import charts
+
+        charts._pyplot()
+        charts.cjk_font()
+        import docx  # noqa: F401
+    except Exception:
+        pass
 
 
 def write_file(data: ReportData, out: Path) -> Path:

@@ -8,6 +8,7 @@ pass killed at any point leaves the published file as it was (RELIABILITY.md).
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import re
 import shutil
@@ -20,7 +21,7 @@ import duckdb
 import huizong.sql as huizong_sql
 
 from huizong.failpoints import failpoint
-from huizong.files import open_regular, sha256_of
+from huizong.files import archive_path, open_regular, sha256_of, written_whole  # noqa: F401 (archive_path: re-exported)
 
 DB_NAME = "huizong.duckdb"
 SQL_DIR = Path(huizong_sql.__file__).resolve().parent  # the repository's sql/, or the installed copy
@@ -32,13 +33,6 @@ def published_path(warehouse: Path) -> Path:
 
 def build_path(warehouse: Path) -> Path:
     return warehouse / ".build" / DB_NAME
-
-
-def archive_path(sha256: str, suffix: str) -> Path:
-    """Where a received file is kept, relative to the warehouse: by its hash (and its ending,
-    when that is a plausible one: the rest of a town's file name never reaches the path)."""
-    suffix = suffix.lower() if re.fullmatch(r"\.[A-Za-z0-9]{1,8}", suffix) else ""
-    return Path("files") / sha256[:2] / f"{sha256}{suffix}"
 
 
 class LockHeld(RuntimeError):
@@ -153,24 +147,31 @@ def models_version_of(con: duckdb.DuckDBPyConnection) -> str:
 def archive_file(source: Path, warehouse: Path, sha256: str) -> Path | None:
     """Keep a copy of a received file under the warehouse, written whole or not at all, and
     return where (relative to the warehouse). None when the file is gone or no longer has the
-    content `sha256` said: it changed since it was found, and the next pass will see it anew."""
+    content `sha256` said: it changed since it was found, and the next pass will see it anew.
+    A copy kept already (by its content's name: one read ahead, say) is not written again."""
     rel = archive_path(sha256, source.suffix)
     dest = warehouse / rel
     if dest.exists():
         return rel
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".part")
     try:
         src = open_regular(source)
     except OSError:  # gone, or no longer a regular file (a link swapped in): not read
         return None
-    with src, tmp.open("wb") as out:
-        shutil.copyfileobj(src, out, 1 << 20)
-    if sha256_of(tmp) != sha256:
-        tmp.unlink()
+    digest = hashlib.sha256()
+    try:
+        with src, written_whole(dest) as tmp, tmp.open("wb") as out:
+            for chunk in iter(lambda: src.read(1 << 20), b""):
+                digest.update(chunk)
+                out.write(chunk)
+            if digest.hexdigest() != sha256:
+                raise _Changed
+    except _Changed:
         return None
-    os.replace(tmp, dest)
     return rel
+
+
+class _Changed(Exception):
+    """The file's content is no longer the one it was found with."""
 
 
 def discard_build(warehouse: Path) -> None:

@@ -295,10 +295,12 @@ class Book:
     explanations_hidden: bool = False  # the clerk does not see the 情况说明 sheet in Excel
 
 
-def read_submission(path: Path, sha256: str, file_name: str | None = None) -> Submission:
-    """Read `path` into a Submission; never raises on bad content."""
+def read_submission(path: Path, sha256: str, file_name: str | None = None,
+                    data: bytes | None = None) -> Submission:
+    """Read `path` (or `data`, its bytes read already) into a Submission; never raises on bad
+    content."""
     sub = Submission(file_name=file_name or path.name, sha256=sha256)
-    book = _open_sheets(path, sub)
+    book = _open_sheets(path, sub, data)
     if book is None:
         return sub
     grid = book.grid
@@ -339,14 +341,15 @@ def read_cover(path: Path) -> tuple[str | None, str | None]:
     return sub.unit_code, sub.period
 
 
-def _open_sheets(path: Path, sub: Submission) -> Book | None:
-    """Every sheet of the workbook, or None if it is unreadable or too large.
+def _open_sheets(path: Path, sub: Submission, data: bytes | None = None) -> Book | None:
+    """Every sheet of the workbook (of `data`, its bytes, when given), or None if it is
+    unreadable or too large.
 
     The file's kind is told by its first bytes, not its name (RELIABILITY.md). Its size is told
     by its bytes too, before calamine runs: calamine aborts the process on a sheet too large.
     """
-    with path.open("rb") as f:  # calamine reads these same bytes, not the path
-        data = f.read(min(os.fstat(f.fileno()).st_size, MAX_UNZIPPED_BYTES) + 1)
+    if data is None:
+        data = read_head(path)  # calamine reads these same bytes, not the path
     if len(data) > MAX_UNZIPPED_BYTES:
         sub.reject("", "", "too_large")
         return None
@@ -397,6 +400,13 @@ def _open_sheets(path: Path, sub: Submission) -> Book | None:
     except Exception:  # calamine raises several types for corrupt files; none must escape
         sub.reject("", "", "corrupt_file", variant="unsupported")
         return None
+
+
+def read_head(path: Path) -> bytes:
+    """A file's bytes, up to one byte more than a workbook may have (MAX_UNZIPPED_BYTES): enough
+    to read it, or to know it is too large."""
+    with path.open("rb") as f:
+        return f.read(min(os.fstat(f.fileno()).st_size, MAX_UNZIPPED_BYTES) + 1)
 
 
 def _check_merged(ranges: list, sheet: str, sub: Submission) -> None:

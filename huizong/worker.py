@@ -7,19 +7,25 @@ memory or hangs takes down this process only. It imports only what reading needs
 Protocol on stdin/stdout: length-prefixed pickles. The parent sends a job dict or None (stop);
 the worker answers ("ready",) once, then for each job ("start", i) before reading file i,
 ("validating",) before validating the batch, and ("done", outcomes, values); a job of
-{"covers": [paths]} is answered ("done", [(unit_code, period) of each cover], None).
+{"covers": [paths]} is answered ("done", [(unit_code, period) of each cover], None), and one of
+{"ahead": [{"path", "file_name"}]} (files read before the pass asks for them) as a batch is,
+without feedback. A job of {"report": (data, out)} writes one file of the annual summary and is
+answered ("done", out, None), or ("done", None, what went wrong). A job with "reports_after"
+set means that the pass will write reports: the worker imports what they need once it is idle.
 """
 from __future__ import annotations
 
 import os
 import pickle
 import resource
+import select
 import struct
 import sys
 from pathlib import Path
 from typing import BinaryIO
 
 _HEADER = struct.Struct("!Q")
+IDLE_SECONDS = 0.2  # no job for this long: the pass is busy elsewhere (recording, building)
 
 
 def send(stream: BinaryIO, message: object) -> None:
@@ -65,9 +71,66 @@ def run_covers(job: dict, out: BinaryIO) -> None:
     send(out, ("done", covers, None))
 
 
+def run_ahead(job: dict, out: BinaryIO) -> None:
+    """Inbox files read before the pass asks for them (`ReaderPool.read_ahead`). Each is opened
+    only if it is a regular file itself, and its sha256 is that of the very bytes read, so that
+    the pass takes a reading only for the content it keeps; the copy the pass keeps of each is
+    written here too. A file that cannot be opened, or is too large to read, is left to the
+    pass, which says so."""
+    import hashlib
+
+    from huizong.failpoints import reader_failpoint
+    from huizong.files import keep_copy, open_regular
+    from huizong.settings import MAX_UNZIPPED_BYTES
+    from huizong.validation import validate_batch
+    from huizong.workbook import read_submission
+
+    subs = []
+    for i, f in enumerate(job["ahead"]):
+        send(out, ("start", i))
+        path = Path(f["path"])
+        try:
+            with open_regular(path) as stream:
+                data = stream.read(MAX_UNZIPPED_BYTES + 1)
+            if len(data) > MAX_UNZIPPED_BYTES:
+                continue
+            sha256 = hashlib.sha256(data).hexdigest()
+            # the kept copy the pass would write (writing small files is slow on some disks)
+            keep_copy(data, sha256, path.suffix, Path(job["warehouse"]))
+        except OSError:
+            continue
+        reader_failpoint(f["file_name"])
+        subs.append(read_submission(path, sha256, f["file_name"], data))
+    send(out, ("validating",))
+    outcomes, values = validate_batch(subs)
+    send(out, ("done", outcomes, values))
+
+
+def prepare_reports() -> None:
+    """What writing a report needs (matplotlib, python-docx), imported ahead of time."""
+    from huizong.report import import_libraries
+
+    import_libraries()
+
+
+def run_report(job: dict, out: BinaryIO) -> None:
+    """One file of the annual summary, written here while the pass writes the others."""
+    try:
+        from huizong.report import write_file
+
+        data, path = job["report"]
+        send(out, ("done", str(write_file(data, Path(path))), None))
+    except Exception as e:  # the pass writes it itself, and says what fails
+        send(out, ("done", None, f"{type(e).__name__}: {e}"))
+
+
 def run_job(job: dict, out: BinaryIO) -> None:
+    if "report" in job:
+        return run_report(job, out)
     if "covers" in job:
         return run_covers(job, out)
+    if "ahead" in job:
+        return run_ahead(job, out)
     from huizong import feedback
     from huizong.failpoints import reader_failpoint
     from huizong.validation import validate_batch
@@ -92,6 +155,9 @@ def run_job(job: dict, out: BinaryIO) -> None:
 
 def main() -> None:
     _limit_memory()
+    from huizong.settings import WORKER_NICE
+
+    os.nice(WORKER_NICE)
     out = sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print must never corrupt the protocol
     inp = sys.stdin.buffer
@@ -99,7 +165,12 @@ def main() -> None:
     import huizong.workbook  # noqa: F401
 
     send(out, ("ready",))
+    reports_after = False
     while True:
+        # idle for a moment, with reports to come: import what they need now, not then
+        if reports_after and not select.select([inp], [], [], IDLE_SECONDS)[0]:
+            prepare_reports()
+            reports_after = False
         try:
             job = receive(inp)
         except EOFError:
@@ -107,6 +178,7 @@ def main() -> None:
         if job is None:
             return
         run_job(job, out)
+        reports_after = reports_after or bool(job.get("reports_after"))
 
 
 if __name__ == "__main__":
