@@ -69,22 +69,6 @@ def nightly(inbox: Path = Path("inbox"), warehouse: Path = Path("warehouse"),
                 "refused": [{"file_name": r["inbox_path"], "reason": r["reason"]} for r in found["refused"]]}
 
 
-def read_ahead(inbox: Path, warehouse: Path) -> None:
-    """Start the reading workers on the inbox's unread files before the pass's flow runs
-    (`huizong run` calls this while Prefect starts: see ReaderPool.read_ahead); with nothing
-    to read, nothing is started. Best effort: whatever fails here, the pass meets and says."""
-    from huizong.flows.tasks import unread_files
-
-    try:
-        files = unread_files(Path(inbox), Path(warehouse))
-        if files:
-            pool = isolation.shared_pool()
-            pool.reports_after = True  # `huizong run` writes them
-            pool.read_ahead(files, Path(warehouse))
-    except Exception:
-        pass
-
-
 NIGHTLY_CRON = "0 2 * * *"
 NIGHTLY_TIMEZONE = "Asia/Shanghai"
 

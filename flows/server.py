@@ -3,9 +3,10 @@
 Without PREFECT_API_URL, Prefect starts a temporary server itself, with a 20 s start-up limit
 that a busy machine or a fresh PREFECT_HOME (its database migrations) exceeds, and as a child
 that outlives a pass killed by a signal (RELIABILITY.md). `prefect_api()` starts that server
-instead: registered as Prefect's default temporary server (so Prefect's own `get_client()` finds
-it running), with minutes to start, one retry, its output in `<warehouse>/logs/prefect-server.log`,
-and a parent-death signal, so that it ends with the pass however the pass ends.
+instead, as Prefect's own command would, and the flow runs reach it by PREFECT_API_URL: with
+minutes to start, one retry, its output in `<warehouse>/logs/prefect-server.log`, and a
+parent-death signal, so that it ends with the pass however the pass ends. A pass launches it
+before importing Prefect (`start_early`), and never imports Prefect's server modules.
 """
 from __future__ import annotations
 
@@ -68,6 +69,100 @@ def _die_with_parent(parent: int) -> Callable[[], None]:
     return preexec
 
 
+def launch(port: int, log_path: Path | None, settings_env: dict[str, str]) -> subprocess.Popen:
+    """The server's process (uvicorn running Prefect's app) on `port`, its output appended to
+    `log_path`, ending with this process: Prefect's own command, with our settings."""
+    import importlib.util
+
+    env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1",
+           **settings_env, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+    env.pop("PREFECT_API_URL", None)
+    packages = Path(importlib.util.find_spec("prefect").origin).parent.parent  # found, not imported
+    args = [sys.executable, "-m", "uvicorn", "--app-dir", str(packages),
+            "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1",
+            "--port", str(port), "--log-level", "error", "--lifespan", "on"]
+    out = log_path.open("ab") if log_path else subprocess.DEVNULL
+    try:
+        return subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, preexec_fn=_die_with_parent(os.getpid()))
+    finally:
+        if log_path:
+            out.close()
+
+
+# --- starting early -----------------------------------------------------------------------------
+# Importing Prefect takes this process a second, and the server's start five more (its own
+# imports, on the other core). A pass launches the server's process first, then imports Prefect.
+
+class _Early:
+    def __init__(self, process: subprocess.Popen, port: int, fresh_database: bool) -> None:
+        self.process, self.port, self.fresh_database = process, port, fresh_database
+
+
+_early: _Early | None = None
+
+
+def start_early(warehouse: Path) -> None:
+    """Launch the temporary server's process now, before Prefect is imported, if nothing says
+    that an API is configured (PREFECT_API_URL in the environment, the Prefect profile, or a
+    settings file here); `prefect_api` takes it over, or stops it if an API is configured after
+    all. Best effort: whatever is unusual is left to `prefect_api`."""
+    global _early
+    if _early is not None or _api_may_be_configured():
+        return
+    quiet_settings()
+    try:
+        port = free_port()
+        log_path = Path(warehouse) / "logs" / LOG_NAME
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        home = Path(os.environ.get("PREFECT_HOME") or "~/.prefect").expanduser()
+        fresh = not any(k.endswith("DATABASE_CONNECTION_URL") for k in os.environ) and not (home / "prefect.db").exists()
+        process = launch(port, log_path, {})
+    except Exception:
+        return
+    import atexit
+
+    _early = _Early(process, port, fresh)
+    atexit.register(_discard_early)
+
+
+def _api_may_be_configured() -> bool:
+    """Whether PREFECT_API_URL may be set somewhere Prefect reads it: the environment, the
+    active profile, or a settings file in this folder (prefect.toml, .env, pyproject.toml)."""
+    import tomllib
+
+    if os.environ.get("PREFECT_API_URL") or os.environ.get("PREFECT_PROFILES_PATH"):
+        return True
+    if any(Path(name).exists() for name in ("prefect.toml", ".env")):
+        return True
+    try:
+        if "tool.prefect" in Path("pyproject.toml").read_text(encoding="utf-8"):
+            return True
+    except OSError:
+        pass
+    home = Path(os.environ.get("PREFECT_HOME") or "~/.prefect").expanduser()
+    try:
+        profiles = tomllib.loads((home / "profiles.toml").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError):
+        return True
+    active = os.environ.get("PREFECT_PROFILE") or profiles.get("active") or "ephemeral"
+    return "PREFECT_API_URL" in (profiles.get("profiles", {}).get(active) or {})
+
+
+def _take_early() -> _Early | None:
+    global _early
+    early, _early = _early, None
+    return early
+
+
+def _discard_early() -> None:
+    early = _take_early()
+    if early is not None:
+        _end(early.process)
+
+
 def startup_timeout() -> float:
     """Ours, unless the user set Prefect's own limit."""
     from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
@@ -77,102 +172,111 @@ def startup_timeout() -> float:
     return STARTUP_TIMEOUT_SECONDS
 
 
-def server_class():
-    """A SubprocessASGIServer whose process logs to a file and dies with ours (imported late:
-    Prefect's server modules take a second to import)."""
-    from prefect.server.api.server import SubprocessASGIServer
+class TemporaryServer:
+    """Prefect's server in a process of its own (`launch`), as Prefect's temporary server is,
+    but never imported into this process (Prefect's server modules take seconds to import):
+    the flow runs reach it through PREFECT_API_URL (`prefect_api`)."""
 
-    class TemporaryServer(SubprocessASGIServer):
-        log_path: Path | None = None
+    def __init__(self, log_path: Path | None) -> None:
+        self.log_path = log_path
+        self.port = 0
+        self.process: subprocess.Popen | None = None
 
-        def _run_uvicorn_command(self) -> subprocess.Popen:
-            from prefect.settings import get_current_settings
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
 
-            env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
-                   "PREFECT__SERVER_FINAL": "1",
-                   **get_current_settings().to_environment_variables(exclude_unset=True),
-                   "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
-            env.pop("PREFECT_API_URL", None)
-            import prefect
+    def start(self, timeout: float | None = None, launched: subprocess.Popen | None = None,
+              port: int = 0) -> None:
+        """Launch the server (or take over `launched`, already on `port`: `start_early`) and
+        wait until it answers; a process that exits is not waited for."""
+        import httpx
 
-            args = [sys.executable, "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent),
-                    "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1",
-                    "--port", str(self.port), "--log-level", "error", "--lifespan", "on"]
-            out = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
-            try:
-                return subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                        stderr=subprocess.STDOUT, preexec_fn=_die_with_parent(os.getpid()))
-            finally:
-                if self.log_path:
-                    out.close()
+        try:
+            if launched is None:
+                self._launch()
+            else:
+                self.process, self.port = launched, port
+            deadline = time.monotonic() + (timeout or startup_timeout())
+            with httpx.Client() as client:
+                while True:
+                    code = self.process.poll()
+                    if code == 3:  # the port was taken meanwhile: another one
+                        self._launch()
+                    elif code is not None:
+                        raise RuntimeError(f"the server exited with code {code}")
+                    try:
+                        if client.get(f"{self.api_url}/health", timeout=10).status_code == 200:
+                            return
+                    except httpx.HTTPError:
+                        pass
+                    if time.monotonic() > deadline:
+                        raise TimeoutError("the server did not answer in time")
+                    time.sleep(0.1)
+        except BaseException:
+            self.stop()
+            raise
 
-        def start(self, timeout: float | None = None) -> None:
-            """Prefect's start, less its wait for a process that has already exited."""
-            import httpx
+    def _launch(self) -> None:
+        from prefect.settings import get_current_settings
 
-            if self.running:
-                return
-            self.port = self.find_available_port()
-            self.running = True
-            try:
-                self.server_process = self._run_uvicorn_command()
-                deadline = time.monotonic() + (timeout or startup_timeout())
-                with httpx.Client() as client:
-                    while True:
-                        code = self.server_process.poll()
-                        if code == 3:  # the port was taken meanwhile: another one
-                            self.port = self.find_available_port()
-                            self.server_process = self._run_uvicorn_command()
-                        elif code is not None:
-                            raise RuntimeError(f"the server exited with code {code}")
-                        try:
-                            if client.get(f"{self.api_url}/health", timeout=10).status_code == 200:
-                                return
-                        except httpx.HTTPError:
-                            pass
-                        if time.monotonic() > deadline:
-                            raise TimeoutError("the server did not answer in time")
-                        time.sleep(0.2)
-            except BaseException:
-                self.stop()
-                raise
+        self.port = free_port()
+        self.process = launch(self.port, self.log_path,
+                              get_current_settings().to_environment_variables(exclude_unset=True))
 
-        def stop(self) -> None:
-            if self.server_process is not None:
-                process, self.server_process = self.server_process, None
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-            if SubprocessASGIServer._instances.get(None) is self:
-                del SubprocessASGIServer._instances[None]
-            self.running = False
-
-    return TemporaryServer
+    def stop(self, wait: bool = True) -> None:
+        """Stop the server; without `wait`, it is asked to and ends by itself (at a pass's end:
+        a fifth of a second sooner)."""
+        process, self.process = self.process, None
+        if process is not None and wait:
+            _end(process)
+        elif process is not None and process.poll() is None:
+            process.terminate()
 
 
-def start_temporary_server(log_path: Path, say: Callable[[str], None] = print):
-    """Our temporary server, running and registered as Prefect's default; ServerUnavailable if
-    it cannot be started in two attempts."""
+def free_port() -> int:
+    """A port free now on the loopback interface, as the kernel picks one."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _end(process: subprocess.Popen) -> None:
+    """Stop a server process: asked first (it closes its database), killed if it lingers."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def start_temporary_server(log_path: Path, say: Callable[[str], None] = print) -> TemporaryServer:
+    """Our temporary server, running; ServerUnavailable if it cannot be started in two
+    attempts. The first attempt takes over the process that `start_early` launched, if any."""
     import atexit
 
-    from prefect.server.api.server import SubprocessASGIServer
-
-    database = prefect_database()
-    if database is not None and not database.exists():
+    early = _take_early()
+    if early is not None:
+        fresh = early.fresh_database
+    else:
+        database = prefect_database()
+        fresh = database is not None and not database.exists()
+    if fresh:
         say("Preparing Prefect's database (first run, this may take a minute)...")
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    cls = server_class()
     cause = None
     for _ in range(STARTUP_ATTEMPTS):
-        server = object.__new__(cls)
-        SubprocessASGIServer.__init__(server, None)
-        server.log_path = log_path
-        SubprocessASGIServer._instances[None] = server  # what Prefect's get_client() uses
+        server = TemporaryServer(log_path)
         try:
-            server.start()
+            if early is not None:
+                early, launched = None, early
+                server.start(launched=launched.process, port=launched.port)
+            else:
+                server.start()
         except (RuntimeError, TimeoutError, OSError) as e:
             cause = e
             continue
@@ -189,6 +293,7 @@ def prefect_api(warehouse: Path, say: Callable[[str], None] = print) -> Iterator
     processes such as Dask workers)."""
     quiet_settings()
     if configured_api_url():
+        _discard_early()  # a profile or settings file named one after all
         yield None
         return
     server = start_temporary_server(Path(warehouse) / "logs" / LOG_NAME, say)
@@ -201,4 +306,4 @@ def prefect_api(warehouse: Path, say: Callable[[str], None] = print) -> Iterator
             os.environ.pop("PREFECT_API_URL", None)
         else:
             os.environ["PREFECT_API_URL"] = before
-        server.stop()
+        server.stop(wait=False)

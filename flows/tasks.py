@@ -74,7 +74,7 @@ def discover(inbox: Path, warehouse: Path, settle_seconds: float = SETTLE_SECOND
             else:
                 found["skipped"] += 1
             continue
-        if read_before(e, unchanged):
+        if wh.read_before(e, unchanged):
             found["skipped"] += 1
             continue
         try:
@@ -107,23 +107,6 @@ def discover(inbox: Path, warehouse: Path, settle_seconds: float = SETTLE_SECOND
         logger.info("%s is still being copied in: left for the next pass", name)
     failpoint("after_discover")
     return found
-
-
-def read_before(e, unchanged: dict) -> bool:
-    """Whether inbox entry `e` has the path, size and mtime of an arrival already read
-    (`warehouse.known_arrivals`): not hashed again (rsync's check)."""
-    modified = dt.datetime.fromtimestamp(e.mtime_ns / 1e9, dt.timezone.utc)
-    return unchanged.get(e.inbox_path) == (e.size, modified)
-
-
-def unread_files(inbox: Path, warehouse: Path, settle_seconds: float = SETTLE_SECONDS) -> list[dict]:
-    """The inbox's regular files not read before under the same path, size and mtime, and not
-    modified within `settle_seconds` (still being copied in, perhaps), by inbox path: what the
-    next pass will most likely read (`discover` tells which it does)."""
-    _, _, unchanged = wh.known_arrivals(warehouse)
-    settled = time.time() - settle_seconds
-    return [{"path": e.path, "file_name": e.inbox_path} for e in scan_inbox(inbox)
-            if not e.refused and not read_before(e, unchanged) and e.mtime_ns / 1e9 < settled]
 
 
 def log_files(warehouse: Path, recorded: list[dict], arrivals: list[dict]) -> None:

@@ -188,11 +188,10 @@ class PassProgress:
 
 
 def run_pass_flow(flow_fn, warehouse: Path, announce: str | None = None, verbose: bool = False,
-                  before_prefect=None, **params) -> int:
+                  **params) -> int:
     """Run a pass flow on Prefect, print its summary; the exit status of CONTRACT.md. The pass
     lock is taken before Prefect starts: a second pass is told so in one sentence (the flow
-    takes the lock again; it is re-entrant within a process). `before_prefect()` runs then,
-    before Prefect's start (which keeps this process waiting for seconds)."""
+    takes the lock again; it is re-entrant within a process)."""
     import logging
 
     from huizong.warehouse import pass_lock
@@ -200,13 +199,11 @@ def run_pass_flow(flow_fn, warehouse: Path, announce: str | None = None, verbose
     with pass_lock(warehouse):
         if announce:
             console.print(announce, soft_wrap=True)
-        if before_prefect is not None:
-            before_prefect()
         from huizong.flows.server import prefect_api
 
         with prefect_api(warehouse, say=say) as ours:
-            from prefect.settings import (PREFECT_FLOWS_HEARTBEAT_FREQUENCY, PREFECT_LOGGING_TO_API_ENABLED,
-                                          temporary_settings)
+            from prefect.settings import (PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+                                          PREFECT_LOGGING_TO_API_ENABLED, temporary_settings)
 
             logging.getLogger("EventsWorker").setLevel(logging.ERROR)  # "still processing" noise at exit
             if not verbose:
@@ -219,6 +216,7 @@ def run_pass_flow(flow_fn, warehouse: Path, announce: str | None = None, verbose
             quiet = {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
             if ours:
                 quiet[PREFECT_LOGGING_TO_API_ENABLED] = False
+                quiet[PREFECT_API_URL] = ours  # our temporary server (flows/server.py)
             with temporary_settings(quiet), PassProgress(bar=console.is_terminal and not verbose):
                 try:
                     state = flow_fn(warehouse=warehouse, **params, return_state=True)
@@ -241,14 +239,30 @@ def run_pass_flow(flow_fn, warehouse: Path, announce: str | None = None, verbose
 def cmd_run(args: argparse.Namespace) -> int:
     check_folders(args.inbox, args.warehouse)
     quiet_prefect()
-    from huizong.flows.nightly import nightly, read_ahead
-    from huizong.flows.runners import with_runner
+    from huizong.warehouse import pass_lock
 
-    announce = "[bold]huizong run[/]: " + escape(f"inbox {args.inbox} -> warehouse {args.warehouse}")
-    # the reading workers read the inbox while Prefect starts (on Dask, workers have their own)
-    ahead = None if args.dask else (lambda: read_ahead(args.inbox, args.warehouse))
-    return run_pass_flow(with_runner(nightly, args.dask), args.warehouse, announce,
-                         verbose=getattr(args, "verbose", False), before_prefect=ahead, inbox=args.inbox)
+    with pass_lock(args.warehouse):
+        console.print("[bold]huizong run[/]: " + escape(f"inbox {args.inbox} -> warehouse {args.warehouse}"),
+                      soft_wrap=True)
+        # Prefect's temporary server starts, and the reading workers read the inbox (on Dask,
+        # its workers read), while this process imports Prefect
+        start_prefect_early(args.warehouse)
+        if not args.dask:
+            from huizong.flows.ahead import read_ahead
+
+            read_ahead(args.inbox, args.warehouse)
+        from huizong.flows.nightly import nightly
+        from huizong.flows.runners import with_runner
+
+        return run_pass_flow(with_runner(nightly, args.dask), args.warehouse,
+                             verbose=getattr(args, "verbose", False), inbox=args.inbox)
+
+
+def start_prefect_early(warehouse: Path) -> None:
+    """Launch Prefect's temporary server before Prefect is imported (flows/server.py)."""
+    from huizong.flows.server import start_early
+
+    start_early(warehouse)
 
 
 def cmd_rerun(args: argparse.Namespace) -> int:
@@ -263,12 +277,16 @@ def cmd_rerun(args: argparse.Namespace) -> int:
         return EXIT_REJECTED
     check_folders(args.inbox if args.inbox.exists() else None, args.warehouse)
     quiet_prefect()
-    from huizong.flows.rerun import rerun
-    from huizong.flows.runners import with_runner
+    from huizong.warehouse import pass_lock
 
-    return run_pass_flow(with_runner(rerun, args.dask), args.warehouse, verbose=getattr(args, "verbose", False),
-                         inbox=args.inbox, failed=args.failed,
-                         unit=unit.code if unit else None, period=period, paths=args.paths, force=args.force)
+    with pass_lock(args.warehouse):
+        start_prefect_early(args.warehouse)
+        from huizong.flows.rerun import rerun
+        from huizong.flows.runners import with_runner
+
+        return run_pass_flow(with_runner(rerun, args.dask), args.warehouse, verbose=getattr(args, "verbose", False),
+                             inbox=args.inbox, failed=args.failed,
+                             unit=unit.code if unit else None, period=period, paths=args.paths, force=args.force)
 
 
 def print_pass_summary(summary: dict) -> None:
@@ -1057,12 +1075,13 @@ def main(argv: list[str] | None = None) -> int:
     verbose = getattr(args, "verbose", False)
     if argv is None:  # the command line, not a caller in Python: SIGTERM stops it like Ctrl-C
         signal.signal(signal.SIGTERM, _on_sigterm)
+        _exit_without_teardown()
     try:
         if args.command in DATED:
             from huizong.clock import today
 
             today()  # a bad HUIZONG_TODAY is one sentence here, not a failed flow run
-        return args.func(args)
+        return _exiting(args.func(args))
     except BrokenPipeError:
         _quiet_stdout()
         return EXIT_OK
@@ -1081,6 +1100,38 @@ def main(argv: list[str] | None = None) -> int:
                         f"{' '.join(str(e).split())[:300]}); run with --verbose for details")
         err_console.print(escape(sentence), soft_wrap=True, highlight=False)
         return EXIT_FAILED
+
+
+_exit_status: int | None = None
+
+
+def _exiting(status: int) -> int:
+    global _exit_status
+    _exit_status = status
+    return status
+
+
+def _exit_without_teardown() -> None:
+    """At the command's end, once every exit handler has run (Prefect's, the reading workers',
+    the temporary server's: registered later, they run first) and the output and logs are
+    flushed, end the process without tearing down the interpreter's objects: half a second
+    after a pass that held its data. Only when `main` returned its status normally."""
+    import atexit
+
+    def end() -> None:
+        if _exit_status is None:
+            return
+        import logging
+
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(_exit_status)
+
+    atexit.register(end)
 
 
 def _stop_now(sentence: str, verbose: bool) -> None:

@@ -24,9 +24,9 @@ WORKER_MEMORY_BYTES = 1 << 30  # address space of a worker: its imports take abo
 FILE_SECONDS = 60.0  # a real workbook reads in milliseconds; a hung reader is given up on
 VALIDATE_SECONDS = 120.0  # a batch's validation and feedback, after its files are read
 WORKER_START_SECONDS = 120.0  # a worker's imports, on a busy machine
-# Read ahead (while Prefect starts): chunks small enough that the pass, when it asks, waits for
-# little; a file that takes longer than a real workbook ever does is left to the pass's reading.
-READ_AHEAD_CHUNK = 100
+# Read ahead (while Prefect starts): chunks as large as a batch (one pandera call each); a file
+# that takes longer than a real workbook ever does is left to the pass's reading.
+READ_AHEAD_CHUNK = 200
 READ_AHEAD_FILE_SECONDS = 5.0
 # Workers yield the CPU to the pass's own process and to Prefect's server starting beside them
 # (the kernel shares CPU between sessions first: a busy machine's other work is not affected).

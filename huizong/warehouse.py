@@ -110,6 +110,29 @@ def known_arrivals(warehouse: Path) -> tuple[set[str], set[tuple[str, str | None
         con.close()
 
 
+def read_before(e, unchanged: dict) -> bool:
+    """Whether inbox entry `e` has the path, size and mtime of an arrival already read
+    (`warehouse.known_arrivals`): not hashed again (rsync's check)."""
+    import datetime as dt
+
+    modified = dt.datetime.fromtimestamp(e.mtime_ns / 1e9, dt.timezone.utc)
+    return unchanged.get(e.inbox_path) == (e.size, modified)
+
+
+def unread_files(inbox: Path, warehouse: Path, settle_seconds: float) -> list[dict]:
+    """The inbox's regular files not read before under the same path, size and mtime, and not
+    modified within `settle_seconds` (still being copied in, perhaps), by inbox path: what the
+    next pass will most likely read (`discover` tells which it does)."""
+    _, _, unchanged = known_arrivals(warehouse)
+    import time
+
+    settled = time.time() - settle_seconds
+    from huizong.files import scan_inbox
+
+    return [{"path": e.path, "file_name": e.inbox_path} for e in scan_inbox(inbox)
+            if not e.refused and not read_before(e, unchanged) and e.mtime_ns / 1e9 < settled]
+
+
 def latest_build(warehouse: Path) -> str | None:
     """When the published models were last built (ISO text), None without a build."""
     con = connect_read_only(warehouse)

@@ -39,12 +39,15 @@ history as (
         partition by period, unit_code, indicator_code order by is_candidate desc) = 1
 ),
 
--- for every quarter of a unit's history: the median and count of its earlier quarters
+-- for every quarter of a unit's history of a flow: the median and count of its earlier
+-- quarters (a median over a growing window is this query's cost: flags need none)
 earlier as (
     select unit_code, indicator_code, q, value,
         median(value) over earlier_quarters as earlier_median,
         count(*) over earlier_quarters as earlier_quarters
     from history
+    join raw.indicators as i using (indicator_code)
+    where i.kind = 'flow'
     window earlier_quarters as (
         partition by unit_code, indicator_code order by q
         rows between unbounded preceding and 1 preceding)
