@@ -185,13 +185,17 @@ def start_prefect_server(workdir: Path) -> tuple[subprocess.Popen, str]:
 
 
 def write_correction(inbox: Path, n: int) -> Path:
-    """A town's corrected file for 2019Q3: one village's V03 changed, a new version each time."""
+    """A town's corrected file for 2019Q3: one village's V03 changed, a new version each time.
+    It landed a minute ago: a file modified within SETTLE_SECONDS may still be being copied in,
+    and every pass waits that long (2 s) before it reads one (see the README)."""
     from huizong.demo import write_unit_workbook
     from huizong.schemas import catalog as cat
 
     town = cat.unit_by_code()["990101105"]
     village = cat.villages_of(town.code)[0]
-    return write_unit_workbook(inbox / f"correction_{n}.xlsx", town, "2019Q3", {(village.code, "V03"): 10 + n})
+    path = write_unit_workbook(inbox / f"correction_{n}.xlsx", town, "2019Q3", {(village.code, "V03"): 10 + n})
+    os.utime(path, (time.time() - 60,) * 2)
+    return path
 
 
 def main() -> None:

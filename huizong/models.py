@@ -276,10 +276,17 @@ def apply_docs(con: duckdb.DuckDBPyConnection, declarations: dict[str, Declarati
         if missing:
             raise DeclarationError(f"{d.relation}: declared column(s) {', '.join(missing)} not in the built "
                                    f"relation ({d.path})")
-        kind = "view" if d.relation in views else "table"
-        con.execute(f"comment on {kind} {d.relation} is {_literal(f'{d.zh} / {d.en}')}")
-        for c in d.columns:
-            con.execute(f"comment on column {d.relation}.{c.name} is {_literal(f'{c.zh} / {c.en}')}")
+    con.execute("begin")  # hundreds of comments in one commit: a third of their time
+    try:
+        for d in declarations.values():
+            kind = "view" if d.relation in views else "table"
+            con.execute(f"comment on {kind} {d.relation} is {_literal(f'{d.zh} / {d.en}')}")
+            for c in d.columns:
+                con.execute(f"comment on column {d.relation}.{c.name} is {_literal(f'{c.zh} / {c.en}')}")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
 
 
 def _literal(value: object) -> str:

@@ -464,13 +464,15 @@ def _read_village_sheet(rows: list[list], unit: cat.Unit, sub: Submission) -> No
     code_col = name_col = None
     columns: dict[int, cat.Indicator] = {}
     found: set[str] = set()
+    code_keys = (cat.VILLAGE_CODE_HEADER, cat.header_key(cat.VILLAGE_CODE_HEADER))
+    name_keys = (cat.VILLAGE_NAME_HEADER, cat.header_key(cat.VILLAGE_NAME_HEADER))
     for c, h in enumerate(header):
-        key = cat.header_key(h)
         if not h:
             continue
-        if key in (cat.VILLAGE_CODE_HEADER, cat.header_key(cat.VILLAGE_CODE_HEADER)):
+        key = cat.header_key(h)
+        if key in code_keys:
             code_col = c
-        elif key in (cat.VILLAGE_NAME_HEADER, cat.header_key(cat.VILLAGE_NAME_HEADER)):
+        elif key in name_keys:
             name_col = c
         elif key in by_name:
             ind = by_name[key]
@@ -488,14 +490,18 @@ def _read_village_sheet(rows: list[list], unit: cat.Unit, sub: Submission) -> No
         if ind.code not in found:
             sub.reject(S, "", "missing_column", indicator_code=ind.code, header=ind.header)
     letters = {c: column_letter(c) for c in [code_col, *columns]}
+    wanted = [(c, letters[c], ind.code) for c, ind in columns.items()]
+    values = sub.values
     for r in range(1, len(rows)):
-        if all(cell_text(v) == "" for v in rows[r]):
+        row = rows[r]
+        if all(cell_text(v) == "" for v in row):
             continue
-        village = code_text(_at(rows, r, code_col))
-        name = cell_text(_at(rows, r, name_col)) if name_col is not None else ""
+        width = len(row)  # a row may end early: its missing cells are empty (as `_at` reads them)
+        village = code_text(row[code_col] if code_col < width else "")
+        name = cell_text(row[name_col] if name_col < width else "") if name_col is not None else ""
         sub.villages.append((S, f"{letters[code_col]}{r + 1}", village, name))
-        for c, ind in columns.items():
-            sub.values.append((S, f"{letters[c]}{r + 1}", village, ind.code, _at(rows, r, c)))
+        for c, letter, code in wanted:  # the inner loop of a pass: 300 cells a workbook
+            values.append((S, f"{letter}{r + 1}", village, code, row[c] if c < width else ""))
 
 
 def _read_vertical_sheet(rows: list[list], unit: cat.Unit, sheet: str, sub: Submission) -> None:
