@@ -7,9 +7,10 @@ from pathlib import Path
 from huizong.settings import SETTLE_SECONDS
 
 
-def read_ahead(inbox: Path, warehouse: Path) -> None:
+def read_ahead(inbox: Path, warehouse: Path) -> int:
     """Start the reading workers on the inbox's unread files; with nothing to read, nothing is
-    started. Best effort: whatever fails here, the pass meets and says."""
+    started. Returns how many files are read ahead. Best effort: whatever fails here, the pass
+    meets and says."""
     from huizong import isolation
     from huizong.warehouse import unread_files
 
@@ -19,5 +20,6 @@ def read_ahead(inbox: Path, warehouse: Path) -> None:
             pool = isolation.shared_pool()
             pool.reports_after = True  # `huizong run` writes them
             pool.read_ahead(files, Path(warehouse))
+        return len(files)
     except Exception:
-        pass
+        return 0

@@ -42,7 +42,7 @@ def prepare_reports(pool=None) -> None:
 
     threading.Thread(target=import_libraries, name="huizong-prepare-reports", daemon=True).start()
     if pool is not None:
-        pool.reports_after = True
+        pool.prepare_reports()
 
 
 @task(**IO_TASK)

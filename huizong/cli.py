@@ -236,6 +236,22 @@ def run_pass_flow(flow_fn, warehouse: Path, announce: str | None = None, verbose
     return EXIT_REJECTED if any(f["status"] == "rejected" for f in summary["files"]) else EXIT_OK
 
 
+def _import_in_background(module: str) -> None:
+    """Import `module` in a thread (the pass's own import of it then finds it, or waits for it):
+    a pass that will read imports what reading needs (pandas, DuckDB, the ledger, the models:
+    half a second) while this process waits for Prefect's server and API."""
+    import importlib
+    import threading
+
+    def load() -> None:
+        try:
+            importlib.import_module(module)
+        except Exception:  # the pass imports it itself, and says what fails
+            pass
+
+    threading.Thread(target=load, name=f"huizong-import-{module}", daemon=True).start()
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     check_folders(args.inbox, args.warehouse)
     quiet_prefect()
@@ -250,7 +266,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not args.dask:
             from huizong.flows.ahead import read_ahead
 
-            read_ahead(args.inbox, args.warehouse)
+            if read_ahead(args.inbox, args.warehouse):
+                _import_in_background("huizong.flows.importing")
         from huizong.flows.nightly import nightly
         from huizong.flows.runners import with_runner
 
@@ -281,6 +298,7 @@ def cmd_rerun(args: argparse.Namespace) -> int:
 
     with pass_lock(args.warehouse):
         start_prefect_early(args.warehouse)
+        _import_in_background("huizong.flows.importing")
         from huizong.flows.rerun import rerun
         from huizong.flows.runners import with_runner
 

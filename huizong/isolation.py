@@ -298,6 +298,24 @@ class ReaderPool:
             return outcomes, pd.DataFrame(columns=LOADED_COLUMNS)
         return outcomes, pd.concat(frames, ignore_index=True)
 
+    def prepare_reports(self) -> None:
+        """Tell every worker, as soon as it is free, that reports are to come: each imports what
+        they need once idle (`huizong.worker`), so that whichever writes a Word file is ready."""
+        self.reports_after = True
+
+        def tell_each() -> None:
+            taken = [self._idle.get() for _ in range(self.size)]  # every worker, each once
+            try:
+                for worker in taken:
+                    worker.run({"noop": True, "reports_after": True})
+            except Exception:  # a worker that failed is met, and said, by the next real job
+                pass
+            finally:
+                for worker in taken:
+                    self._idle.put(worker)
+
+        threading.Thread(target=tell_each, name="huizong-prepare-readers", daemon=True).start()
+
     def write_report(self, data, out: Path) -> Path:
         """One file of the annual summary (`report.write_file`), written by a worker; written
         here instead if the worker cannot (its error, if any, is then this process's)."""

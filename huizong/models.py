@@ -19,6 +19,7 @@ key unique`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import duckdb
@@ -191,8 +192,8 @@ class Model:
     def relation(self) -> str:
         return f"{self.schema}.{self.name}"
 
-    @property
-    def depends_on(self) -> frozenset[str]:
+    @cached_property
+    def depends_on(self) -> frozenset[str]:  # parsed once: sqlglot takes milliseconds a model
         return dependencies(self.sql)
 
 
@@ -236,13 +237,48 @@ def build_models(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> lis
     for d in declarations.values():
         if d.relation.split(".")[0] in LAYERS and d.relation not in relations:
             raise DeclarationError(f"{d.path} declares {d.relation}, which has no SQL model")
-    built = []
-    for m in models:
-        body = m.sql.strip().rstrip(";")
-        con.execute(f"create or replace {LAYERS[m.schema]} {m.relation} as\n{body}")
-        built.append(m.relation)
+    _create_in_parallel(con, models)
     apply_docs(con, declarations)
-    return built
+    return [m.relation for m in models]
+
+
+def _create_in_parallel(con: duckdb.DuckDBPyConnection, models: list[Model], threads: int = 2) -> None:
+    """Create or replace `models` (in dependency order), each as soon as the models it selects
+    from are built, on `threads` cursors at once: much of a model's time is spent outside
+    DuckDB's parallel operators (writing the table, the catalog), so two overlap well (a
+    quarter of the models' time on two cores)."""
+    import threading
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    relations = {m.relation for m in models}
+    needs = {m.relation: m.depends_on & relations for m in models}
+    waiting = list(models)
+    built: set[str] = set()
+    local = threading.local()
+    cursors = []
+
+    def create(m: Model) -> str:
+        if not hasattr(local, "cursor"):
+            local.cursor = con.cursor()  # one per thread: a cursor runs one statement at a time
+            cursors.append(local.cursor)
+        body = m.sql.strip().rstrip(";")
+        local.cursor.execute(f"create or replace {LAYERS[m.schema]} {m.relation} as\n{body}")
+        return m.relation
+
+    try:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            running: dict = {}
+            while waiting or running:
+                for m in [m for m in waiting if needs[m.relation] <= built][:threads - len(running)]:
+                    waiting.remove(m)
+                    running[pool.submit(create, m)] = m
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    del running[future]
+                    built.add(future.result())  # a failed model raises here, after the running ones
+    finally:
+        for cursor in cursors:
+            cursor.close()
 
 
 def built_columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
