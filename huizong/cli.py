@@ -298,6 +298,10 @@ def cmd_rerun(args: argparse.Namespace) -> int:
 
     with pass_lock(args.warehouse):
         start_prefect_early(args.warehouse)
+        if not args.dask:  # a rerun reads: its workers start their imports beside this process's
+            from huizong import isolation
+
+            isolation.shared_pool()
         _import_in_background("huizong.flows.importing")
         from huizong.flows.rerun import rerun
         from huizong.flows.runners import with_runner

@@ -207,12 +207,13 @@ class ReaderPool:
 
     def read_ahead(self, files: list[dict], warehouse: Path) -> None:
         """Start reading `files` (dicts with path, file_name), in chunks on every worker, before
-        a pass asks for them: `huizong run` does while Prefect starts its server, which leaves a
-        core idle for seconds. Reading stops when the pass first calls `read`, which takes the
-        valid files' readings whose content it asks for; anything else (a rejected file, whose
-        feedback is written from the kept copy, a file that took its worker down or more than
-        READ_AHEAD_FILE_SECONDS) is read by the pass as if never read ahead. The copies the pass
-        keeps under `warehouse` are written by the workers too (`files.keep_copy`)."""
+        a pass asks for them: `huizong run` does while Prefect starts its server, which keeps
+        the pass waiting for seconds. The pass's first `read` waits for the files being read
+        ahead, then takes the valid files' readings whose content it asks for; anything else (a
+        rejected file, whose feedback is written from the kept copy, a file that took its worker
+        down or more than READ_AHEAD_FILE_SECONDS) is read by the pass as if never read ahead.
+        The copies the pass keeps under `warehouse` are written by the workers too
+        (`files.keep_copy`)."""
         chunks: queue.SimpleQueue[list[dict]] = queue.SimpleQueue()
         for i in range(0, len(files), READ_AHEAD_CHUNK):
             chunks.put([{"path": str(f["path"]), "file_name": f["file_name"]} for f in files[i:i + READ_AHEAD_CHUNK]])
