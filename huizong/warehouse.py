@@ -7,11 +7,11 @@ pass killed at any point leaves the published file as it was (RELIABILITY.md).
 """
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import hashlib
 import os
-import re
-import shutil
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -21,7 +21,8 @@ import duckdb
 import huizong.sql as huizong_sql
 
 from huizong.failpoints import failpoint
-from huizong.files import archive_path, open_regular, sha256_of, written_whole  # noqa: F401 (archive_path: re-exported)
+from huizong.files import (archive_path, open_regular, scan_inbox,  # noqa: F401 (archive_path: re-exported)
+                           written_whole)
 
 DB_NAME = "huizong.duckdb"
 SQL_DIR = Path(huizong_sql.__file__).resolve().parent  # the repository's sql/, or the installed copy
@@ -113,8 +114,6 @@ def known_arrivals(warehouse: Path) -> tuple[set[str], set[tuple[str, str | None
 def read_before(e, unchanged: dict) -> bool:
     """Whether inbox entry `e` has the path, size and mtime of an arrival already read
     (`warehouse.known_arrivals`): not hashed again (rsync's check)."""
-    import datetime as dt
-
     modified = dt.datetime.fromtimestamp(e.mtime_ns / 1e9, dt.timezone.utc)
     return unchanged.get(e.inbox_path) == (e.size, modified)
 
@@ -124,11 +123,7 @@ def unread_files(inbox: Path, warehouse: Path, settle_seconds: float) -> list[di
     modified within `settle_seconds` (still being copied in, perhaps), by inbox path: what the
     next pass will most likely read (`discover` tells which it does)."""
     _, _, unchanged = known_arrivals(warehouse)
-    import time
-
     settled = time.time() - settle_seconds
-    from huizong.files import scan_inbox
-
     return [{"path": e.path, "file_name": e.inbox_path} for e in scan_inbox(inbox)
             if not e.refused and not read_before(e, unchanged) and e.mtime_ns / 1e9 < settled]
 
