@@ -245,15 +245,12 @@ class ReaderPool:
                     if o.ok:
                         self._ahead[(o.sha256, o.file_name)] = (o, len(self._ahead_values) - 1)
 
-    def _stop_reading_ahead(self) -> None:
-        """No more files read ahead; the chunks being read are finished."""
+    def forget_read_ahead(self) -> None:
+        """Read no more ahead (the chunks being read are finished) and drop what was read ahead
+        and not asked for (at the end of a pass)."""
         self._ahead_stop.set()
         for thread in self._ahead_threads:
             thread.join()
-
-    def forget_read_ahead(self) -> None:
-        """Drop what was read ahead and not asked for (at the end of a pass)."""
-        self._stop_reading_ahead()
         with self._lock:
             self._ahead.clear()
             self._ahead_values.clear()

@@ -106,13 +106,6 @@ def run_ahead(job: dict, out: BinaryIO) -> None:
     send(out, ("done", outcomes, values))
 
 
-def prepare_reports() -> None:
-    """What writing a report needs (matplotlib, python-docx), imported ahead of time."""
-    from huizong.report import import_libraries
-
-    import_libraries()
-
-
 def run_report(job: dict, out: BinaryIO) -> None:
     """One file of the annual summary, written here while the pass writes the others."""
     try:
@@ -171,7 +164,9 @@ def main() -> None:
     while True:
         # idle for a moment, with reports to come: import what they need now, not then
         if reports_after and not select.select([inp], [], [], IDLE_SECONDS)[0]:
-            prepare_reports()
+            from huizong.report import import_libraries
+
+            import_libraries()
             reports_after = False
         try:
             job = receive(inp)
