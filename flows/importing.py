@@ -61,16 +61,34 @@ def load(warehouse: Path, files: list[dict], outcomes: list[Outcome],
 
 
 @task(cache_policy=NO_CACHE)
-def build_models(build: Path) -> list[str]:
-    """Rebuild every SQL model and run the checks; a failed check fails the pass."""
+def build_models(build: Path, warehouse: Path | None = None, draft_reports: bool = False) -> list[str]:
+    """Rebuild every SQL model and run the checks; a failed check fails the pass. With
+    `draft_reports`, the pass's reports are drafted from the build while its checks run, to be
+    put in place once it is published (flows/reporting.py); a draft that fails is only said:
+    the reports are then written after publishing, as without drafts."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from huizong.flows.reporting import discard_drafts, draft_reports as draft
+
     con = duckdb.connect(str(build))
+    failed, drafting = [], None
     try:
-        built = models.build_models(con)
-        failed = models.run_checks(con)
-        if not failed:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="huizong-draft") as drafter:
+            built, declarations = models.create_models(con)
+            # the build's name, which its drafts carry; a build that fails its checks is never published
             con.execute("insert into ops.builds values (now(), ?)", [models_version()])
+            if draft_reports and warehouse is not None:
+                drafting = drafter.submit(draft, con.cursor(), warehouse)
+            models.apply_docs(con, declarations)
+            failed = models.run_checks(con)
+        # (the drafts are finished, or failed, before the build is closed: they read it)
     finally:
         con.close()
+    if drafting is not None and drafting.exception() is not None and not failed:
+        get_run_logger().warning("the reports were not drafted (%s): they are written after publishing",
+                                 drafting.exception())
+    if failed or (drafting is not None and drafting.exception() is not None):
+        discard_drafts(warehouse)
     if failed:
         raise RuntimeError(f"data checks failed, nothing published: {'; '.join(map(str, failed))}")
     get_run_logger().info("built %d models", len(built))
@@ -92,10 +110,11 @@ def batches_of(files: list[dict], batch_size: int, workers: int) -> list[list[di
 
 
 def import_files(files: list[dict], warehouse: Path, *, batch_size: int = BATCH_SIZE,
-                 arrivals: list[dict] = ()) -> tuple[list[dict], list[dict]]:
+                 arrivals: list[dict] = (), draft_reports: bool = False) -> tuple[list[dict], list[dict]]:
     """Read, validate, load, rebuild and publish `files`, and record `arrivals` (copies and
     refused files of the pass); called inside a flow. Returns one row per file recorded and
-    the pass's problems grouped by rule and by unit (`sql/setup/pass_problems.sql`)."""
+    the pass's problems grouped by rule and by unit (`sql/setup/pass_problems.sql`). With
+    `draft_reports`, the reports are drafted from the build (`build_models`)."""
     batches = batches_of(files, batch_size, isolation.default_size())
     if files:
         get_run_logger().info("reading %d file(s) in %d batch(es)", len(files), len(batches))
@@ -118,7 +137,7 @@ def import_files(files: list[dict], warehouse: Path, *, batch_size: int = BATCH_
     build, recorded, problems = load(warehouse, quote(files), quote(outcomes), quote(values),
                                      quote(arrivals)).unquote()
     if files:
-        build_and_publish(build, warehouse)
+        build_and_publish(build, warehouse, draft_reports)
     else:  # only copies or refused files to record: the marts are unchanged
         try:
             publish(build, warehouse)
@@ -137,16 +156,17 @@ def start_rebuild(warehouse: Path) -> Path:
     return ledger.start_build(warehouse)
 
 
-def build_and_publish(build: Path, warehouse: Path) -> None:
-    """Models and checks on the build, then the swap; the build is gone either way."""
+def build_and_publish(build: Path, warehouse: Path, draft_reports: bool = False) -> None:
+    """Models and checks on the build (and drafts of the reports), then the swap; the build is
+    gone either way."""
     try:
-        build_models(build)
+        build_models(build, warehouse, draft_reports)
         publish(build, warehouse)
     finally:
         wh.discard_build(warehouse)  # after a failure, free the disk; after publish, a no-op
 
 
-def rebuild_models(warehouse: Path) -> None:
+def rebuild_models(warehouse: Path, draft_reports: bool = False) -> None:
     """The marts again from the recorded values, after the catalog or the SQL changed."""
     get_run_logger().info("the catalog or the SQL models changed since the last build: rebuilding")
-    build_and_publish(start_rebuild(warehouse), warehouse)
+    build_and_publish(start_rebuild(warehouse), warehouse, draft_reports)

@@ -48,12 +48,13 @@ def nightly(inbox: Path = Path("inbox"), warehouse: Path = Path("warehouse"),
             from huizong.flows.importing import import_files  # pandas and duckdb: only when needed
 
             imported, problems = import_files(new, warehouse, batch_size=batch_size,
-                                              arrivals=found["copies"] + found["refused"])
+                                              arrivals=found["copies"] + found["refused"],
+                                              draft_reports=write_summary)
             recorded = list({r["sha256"]: r for r in [*recorded, *imported]}.values())
         elif not released and wh.built_models_version(warehouse) not in (None, models_version()):
             from huizong.flows.importing import rebuild_models
 
-            rebuild_models(warehouse)
+            rebuild_models(warehouse, draft_reports=write_summary)
             rebuilt = True
         # Something was published, or a pass was stopped after publishing and before its reports.
         if write_summary and (recorded or rebuilt or reports_are_stale(warehouse)):

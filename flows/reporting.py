@@ -5,20 +5,29 @@ whole year, summary_2020_1-6月.md for the first half of one (huizong.report.yea
 `<warehouse>/reports/.build` names the published build the reports were written from, so that a
 pass stopped after publishing and before its reports is caught up by the next pass.
 
+A pass that builds drafts its reports from the build while the build's checks run
+(`draft_reports`, in `<warehouse>/reports/.drafts/`), and puts them in place once that very build
+is published: the reports come a second sooner, and never from data that was not published.
+
 A pass also leaves the reminders of the latest quarter past its deadline
 (`<warehouse>/reminders/<P>_催报.xlsx`, huizong.remind), written again when the data changed or
 a day passed (days overdue count on).
 """
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
+import duckdb
 from prefect import get_run_logger, task
 
 from huizong.flows.tasks import IO_TASK
 from huizong import warehouse as wh
 
 REPORTED_BUILD = Path("reports") / ".build"
+DRAFTS = Path("reports") / ".drafts"
+DRAFTED = "drafted.json"  # in DRAFTS, written last: the build drafted from, and each year's files
 
 
 def reports_are_stale(warehouse: Path) -> bool:
@@ -31,31 +40,90 @@ def reports_are_stale(warehouse: Path) -> bool:
 
 
 def prepare_reports(pool=None) -> None:
-    """Import what writing the reports needs (matplotlib, python-docx: about half a second) in a
-    background thread, while the pass reads and builds: those wait on worker processes and
-    DuckDB, which leave this process's interpreter free. Importing twice is harmless: Python's
-    import lock makes the pass's own import wait for this one. The reading workers of `pool`,
-    which write the Word files, import them once they are idle."""
+    """Import what writing the reports needs (matplotlib, python-docx: about half a second)
+    ahead of time: the reading workers of `pool`, which write the Word and HTML files, once
+    they are idle; this process in a background thread, while the pass reads and builds (those
+    wait on worker processes and DuckDB), unless its workers write both (`apart_formats`).
+    Importing twice is harmless: Python's import lock makes the pass's own import wait."""
     import threading
 
     from huizong.report import import_libraries
 
-    threading.Thread(target=import_libraries, name="huizong-prepare-reports", daemon=True).start()
     if pool is not None:
         pool.prepare_reports()
+    if apart_formats(pool) != (".docx", ".html"):
+        threading.Thread(target=import_libraries, name="huizong-prepare-reports", daemon=True).start()
+
+
+def apart_formats(pool) -> tuple[str, ...]:
+    """The formats the reading workers write: the Word file (its charts are images, the
+    slowest), and the HTML too when there is a second worker for it."""
+    return (".docx", ".html") if pool is not None and pool.size > 1 else (".docx",)
+
+
+def draft_reports(con: duckdb.DuckDBPyConnection, warehouse: Path) -> None:
+    """Draft the reports a pass writes from its build, open as `con` (a cursor of its own: the
+    checks run meanwhile), into `<warehouse>/reports/.drafts/`: `write_reports` puts them in place
+    if that build is the one published. The build must have its row in ops.builds."""
+    from huizong import isolation
+    from huizong.report import plan_year_reports, render_reports
+
+    drafts = Path(warehouse) / DRAFTS
+    shutil.rmtree(drafts, ignore_errors=True)  # an unfinished draft of a pass that stopped
+    drafts.mkdir(parents=True)
+    build = con.execute("select max(built_at) from ops.builds").fetchone()[0].isoformat()
+    plan = plan_year_reports(con, warehouse)
+    pool = isolation.running_pool()
+    render_reports(plan, into=drafts, write_apart=pool.write_report if pool else None, apart=apart_formats(pool))
+    drafted = {"build": build, "years": {str(y): [out.name for out in outs] for y, _, outs in plan}}
+    (drafts / DRAFTED).write_text(json.dumps(drafted), encoding="utf-8")
+
+
+def discard_drafts(warehouse: Path) -> None:
+    shutil.rmtree(Path(warehouse) / DRAFTS, ignore_errors=True)
+
+
+def place_drafts(warehouse: Path, build: str | None) -> list[Path] | None:
+    """The drafts of `build` moved into `<warehouse>/reports/`, as write_year_reports would
+    have written them; None when there are none of that build (or not all of them)."""
+    from huizong.report import replace_fewer_quarters
+
+    drafts = Path(warehouse) / DRAFTS
+    try:
+        drafted = json.loads((drafts / DRAFTED).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if build is None or drafted.get("build") != build:
+        return None
+    plan = [(int(y), None, [Path(warehouse) / "reports" / name for name in names])
+            for y, names in drafted["years"].items()]
+    if not all((drafts / out.name).is_file() for _, _, outs in plan for out in outs):
+        return None
+    for _, _, outs in plan:
+        for out in outs:
+            (drafts / out.name).replace(out)
+    return replace_fewer_quarters(warehouse, plan)
 
 
 @task(**IO_TASK)
 def write_reports(warehouse: Path) -> list[str]:
-    """Write the summaries (.md, .html, .docx) from the warehouse just published: last year's
-    and this year's to date, each covering the quarters that are due (huizong.clock)."""
+    """Put the summaries (.md, .html, .docx) of the build just published in place: drafted while
+    its checks ran, or written now from the published warehouse. Last year's and this year's to
+    date, each covering the quarters that are due (huizong.clock)."""
     from huizong import isolation
     from huizong.report import write_year_reports  # matplotlib and python-docx: only when needed
 
     build = wh.latest_build(warehouse)
-    # the pass's reading workers, if it has them, write the Word files meanwhile
-    pool = isolation.running_pool()
-    written = [str(p) for p in write_year_reports(warehouse, write_apart=pool.write_report if pool else None)]
+    try:
+        placed = place_drafts(warehouse, build)
+    finally:
+        discard_drafts(warehouse)
+    if placed is None:
+        # the pass's reading workers, if it has them, write the Word files meanwhile
+        pool = isolation.running_pool()
+        placed = write_year_reports(warehouse, write_apart=pool.write_report if pool else None,
+                                    apart=apart_formats(pool))
+    written = [str(p) for p in placed]
     for path in written:
         get_run_logger().info("report written: %s", path)
     if build is not None:

@@ -94,7 +94,7 @@ def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), fail
                 prepare_reports(pool)
             from huizong.flows.importing import import_files  # pandas and duckdb: only when reading
 
-            done, problems = import_files(due, warehouse)
+            done, problems = import_files(due, warehouse, draft_reports=write_summary)
         if done and write_summary:
             reports, report_error = reports_after_publish(warehouse)
         report_artifacts(done, 0, arriving, unchanged=unchanged, reports=reports, report_error=report_error,

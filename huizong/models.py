@@ -228,6 +228,14 @@ def build_models(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> lis
     """Create or replace every model, then check every declaration against what was built and
     comment it; returns the relations built, in order. Raises DeclarationError when a model has
     no declaration or a relation's columns differ from its declaration's."""
+    built, declarations = create_models(con, sql_dir)
+    apply_docs(con, declarations)
+    return built
+
+
+def create_models(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> tuple[list[str], dict[str, Declaration]]:
+    """build_models without the comments: the relations built, in order, and the declarations
+    to check them against (`apply_docs`)."""
     declarations = read_declarations(sql_dir)
     models = discover_models(sql_dir)
     for m in models:
@@ -238,8 +246,7 @@ def build_models(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> lis
         if d.relation.split(".")[0] in LAYERS and d.relation not in relations:
             raise DeclarationError(f"{d.path} declares {d.relation}, which has no SQL model")
     _create_in_parallel(con, models)
-    apply_docs(con, declarations)
-    return [m.relation for m in models]
+    return [m.relation for m in models], declarations
 
 
 def _create_in_parallel(con: duckdb.DuckDBPyConnection, models: list[Model], threads: int = 2) -> None:

@@ -1,0 +1,76 @@
+"""Reports drafted from a pass's build while its checks run, and put in place only once that
+very build is published (flows/reporting.py)."""
+from __future__ import annotations
+
+import json
+import re
+
+import duckdb
+import pytest
+
+from conftest import LATE_TOWN, run_pass
+from huizong.demo import write_unit_workbook
+from huizong.report import write_report
+
+
+def report_files(warehouse) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((warehouse / "reports").iterdir())}
+
+
+def without_times(md: str) -> str:
+    """The summary's text without the minute it was written at (its note says when)."""
+    return re.sub(r"\d{4}年\d{2}月\d{2}日 \d{2}:\d{2}", "<when>", md)
+
+
+@pytest.fixture
+def one_quarter(tmp_path, prefect_harness):
+    """A warehouse after a pass that read one town's 2019Q1 and wrote its reports."""
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse"
+    write_unit_workbook(inbox / "q1.xlsx", LATE_TOWN, "2019Q1")
+    summary = run_pass(inbox, warehouse, write_summary=True)
+    assert summary["report_error"] is None
+    return inbox, warehouse, summary
+
+
+def test_a_pass_puts_in_place_the_reports_it_drafted_from_its_build(one_quarter, tmp_path):
+    _, warehouse, summary = one_quarter
+    reports = warehouse / "reports"
+    md = reports / "summary_2019.md"
+    assert sorted(p.name for p in reports.iterdir()) == [
+        ".build", "summary_2019.docx", "summary_2019.html", "summary_2019.md"]  # no drafts left
+    assert sorted(summary["reports"]) == sorted(str(p) for p in reports.glob("summary_2019.*"))
+    # written before the warehouse was published (drafted while the checks ran) ...
+    assert md.stat().st_mtime <= (warehouse / "huizong.duckdb").stat().st_mtime
+    # ... and the same as the report written afterwards from the published warehouse
+    again = write_report(warehouse, 2019, tmp_path / "again.md").read_text(encoding="utf-8")
+    assert without_times(md.read_text(encoding="utf-8")) == without_times(again)
+
+
+def test_drafts_of_another_build_are_never_put_in_place(one_quarter, tmp_path):
+    inbox, warehouse, _ = one_quarter
+    drafts = warehouse / "reports" / ".drafts"
+    drafts.mkdir()
+    (drafts / "summary_2019.md").write_text("a draft of a build never published", encoding="utf-8")
+    (drafts / "drafted.json").write_text(json.dumps({"build": "2019-01-01T00:00:00",
+                                                     "years": {"2019": ["summary_2019.md"]}}))
+    (warehouse / "reports" / ".build").unlink()  # the next pass, with nothing new, writes its reports
+    summary = run_pass(inbox, warehouse, write_summary=True)
+    assert summary["files"] == [] and summary["reports"]
+    assert not drafts.exists()
+    written = (warehouse / "reports" / "summary_2019.md").read_text(encoding="utf-8")
+    again = write_report(warehouse, 2019, tmp_path / "again.md").read_text(encoding="utf-8")
+    assert without_times(written) == without_times(again)
+
+
+def test_a_build_that_fails_its_checks_leaves_the_reports_as_they_were(one_quarter):
+    inbox, warehouse, _ = one_quarter
+    before = report_files(warehouse)
+    con = duckdb.connect(str(warehouse / "huizong.duckdb"))  # a ledger row no pass would write
+    con.execute("update ops.imports set status = 'mislaid'")
+    con.close()
+    published = (warehouse / "huizong.duckdb").read_bytes()
+    write_unit_workbook(inbox / "q2.xlsx", LATE_TOWN, "2019Q2")
+    state = run_pass(inbox, warehouse, write_summary=True, return_state=True)
+    assert state.is_failed() and "assert_import_status_known" in str(state.message)
+    assert report_files(warehouse) == before  # nothing drafted from the failed build is left
+    assert (warehouse / "huizong.duckdb").read_bytes() == published
