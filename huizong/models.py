@@ -12,6 +12,13 @@ runner comments every relation and column (`zh / en`) and generates checks: the 
 not null, and each column's `not_null`, `accepted_values` and `relationships`. A built relation
 with a column that is not declared, or a declared column it does not have, is a build error.
 
+A mart whose YAML says `incremental_by: year` is built by year: a build whose models are those of
+the last one (the same models_version) makes it again only for the years whose inputs changed
+(`sql/setup/year_inputs.sql`: the loaded versions of a year and their values), deleting and
+inserting those years' rows; anything else builds it whole. Such a mart promises that its rows
+of a year come only from that year's inputs and the catalog's seeds; that it reads nothing else
+is checked here (`INCREMENTAL_SOURCES`).
+
 A check returns the rows that break a rule: no row is a pass. Hand-written checks are
 `sql/checks/assert_*.sql`; generated ones are named for their relation (`marts.county_totals:
 key unique`).
@@ -30,6 +37,9 @@ from sqlglot import exp
 from huizong.warehouse import SQL_DIR
 
 LAYERS = {"staging": "view", "intermediate": "view", "marts": "table"}
+# What a mart built by year may read, through any model: what sql/setup/year_inputs.sql
+# fingerprints by year, and the seeds that models_version covers.
+INCREMENTAL_SOURCES = frozenset({"ops.imports", "raw.submitted_values", "raw.units", "raw.indicators", "raw.levels"})
 SOURCES_FILE = Path("setup") / "warehouse.yml"  # ops and raw: the warehouse's own tables
 DOCUMENTED_SCHEMAS = ("ops", "raw", *LAYERS)
 COLUMN_TESTS = ("not_null", "accepted_values", "relationships")
@@ -61,6 +71,7 @@ class Declaration:
     columns: tuple[Column, ...]
     path: Path
     nullable_key: tuple[str, ...] = ()  # key columns where null is one value of the grain
+    incremental_by: str | None = None  # "year": built again only for the years whose inputs changed
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -110,7 +121,7 @@ def _declaration(entry: object, schema: str, path: Path, *, key_required: bool) 
         raise DeclarationError(f"{path}: every model or table needs a `name`")
     relation = f"{schema}.{entry['name']}"
     where = f"{relation} ({path})"
-    unknown = set(entry) - {"name", "zh", "en", "grain", "key", "nullable_key", "columns"}
+    unknown = set(entry) - {"name", "zh", "en", "grain", "key", "nullable_key", "incremental_by", "columns"}
     if unknown:
         raise DeclarationError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
     key = entry.get("key") or []
@@ -128,8 +139,11 @@ def _declaration(entry: object, schema: str, path: Path, *, key_required: bool) 
     nullable_key = entry.get("nullable_key") or []
     if not isinstance(nullable_key, list) or not set(nullable_key) <= set(key):
         raise DeclarationError(f"{where}: `nullable_key` must be a list of key columns")
+    incremental_by = entry.get("incremental_by")
+    if incremental_by is not None and (incremental_by != "year" or "year" not in names or schema != "marts"):
+        raise DeclarationError(f"{where}: `incremental_by` may only be `year`, for a mart with a year column")
     return Declaration(relation, _text(entry, "zh", where), _text(entry, "en", where),
-                       _text(entry, "grain", where), tuple(key), columns, path, tuple(nullable_key))
+                       _text(entry, "grain", where), tuple(key), columns, path, tuple(nullable_key), incremental_by)
 
 
 def _load_yaml(path: Path) -> dict:
@@ -235,7 +249,8 @@ def build_models(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> lis
 
 def create_models(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> tuple[list[str], dict[str, Declaration]]:
     """build_models without the comments: the relations built, in order, and the declarations
-    to check them against (`apply_docs`)."""
+    to check them against (`apply_docs`). The marts built by year are made again only for the
+    years whose inputs changed, when they can be (`years_to_build`)."""
     declarations = read_declarations(sql_dir)
     models = discover_models(sql_dir)
     for m in models:
@@ -245,18 +260,77 @@ def create_models(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> tu
     for d in declarations.values():
         if d.relation.split(".")[0] in LAYERS and d.relation not in relations:
             raise DeclarationError(f"{d.path} declares {d.relation}, which has no SQL model")
-    _create_in_parallel(con, models)
+    by_year = [m for m in models if declarations[m.relation].incremental_by]
+    _check_incremental_sources(by_year, models)
+    inputs = year_inputs(con) if by_year else None
+    years = years_to_build(con, by_year, declarations, inputs, sql_dir) if by_year else None
+    _create_in_parallel(con, models, {} if years is None else dict.fromkeys([m.relation for m in by_year], years))
+    if inputs is not None:  # what the marts built by year were built from, for the next build
+        con.execute("begin")
+        con.execute("delete from ops.year_inputs")
+        if inputs:
+            con.executemany("insert into ops.year_inputs values (?, ?)", sorted(inputs.items()))
+        con.execute("commit")
     return [m.relation for m in models], declarations
 
 
-def _create_in_parallel(con: duckdb.DuckDBPyConnection, models: list[Model], threads: int = 2) -> None:
+def year_inputs(con: duckdb.DuckDBPyConnection) -> dict[int, str]:
+    """Each year's fingerprint of what the marts built by year read (sql/setup/year_inputs.sql)."""
+    from huizong.warehouse import setup_sql
+
+    return dict(con.execute(setup_sql("year_inputs.sql")).fetchall())
+
+
+def years_to_build(con: duckdb.DuckDBPyConnection, by_year: list[Model], declarations: dict[str, Declaration],
+                   inputs: dict[int, str], sql_dir: Path = SQL_DIR) -> frozenset[int] | None:
+    """The years the marts built by year are to be made again: those whose inputs differ from
+    what the last build recorded (a year gone included). None, to build them whole, when the
+    last build was under other models (or recorded nothing), or one of them is missing or has
+    other columns than declared."""
+    from huizong.versions import models_version
+    from huizong.warehouse import models_version_of
+
+    built = built_columns(con)
+    if sql_dir != SQL_DIR or models_version_of(con) != models_version() or any(
+            set(built.get(m.relation) or ()) != set(declarations[m.relation].column_names) for m in by_year):
+        return None
+    recorded = dict(con.execute("select year, fingerprint from ops.year_inputs").fetchall())
+    if not recorded:
+        return None
+    return frozenset(y for y in inputs.keys() | recorded.keys() if inputs.get(y) != recorded.get(y))
+
+
+def _check_incremental_sources(by_year: list[Model], models: list[Model]) -> None:
+    """DeclarationError for a mart built by year that reads, through any model, a table that
+    is not among INCREMENTAL_SOURCES: a change to it would go unseen."""
+    by_relation = {m.relation: m for m in models}
+    for m in by_year:
+        seen, todo, sources = set(), [m.relation], set()
+        while todo:
+            rel = todo.pop()
+            if rel not in seen:
+                seen.add(rel)
+                if rel in by_relation:
+                    todo.extend(by_relation[rel].depends_on)
+                else:
+                    sources.add(rel)
+        if unseen := sources - INCREMENTAL_SOURCES:
+            raise DeclarationError(
+                f"{m.relation} is built by year (incremental_by) but reads {', '.join(sorted(unseen))}, which "
+                "sql/setup/year_inputs.sql does not fingerprint: build it whole, or fingerprint what it reads")
+
+
+def _create_in_parallel(con: duckdb.DuckDBPyConnection, models: list[Model],
+                        years: dict[str, frozenset[int]] | None = None, threads: int = 2) -> None:
     """Create or replace `models` (in dependency order), each as soon as the models it selects
     from are built, on `threads` cursors at once: much of a model's time is spent outside
     DuckDB's parallel operators (writing the table, the catalog), so two overlap well (a
-    quarter of the models' time on two cores)."""
+    quarter of the models' time on two cores). A model in `years` keeps its table and has only
+    those years' rows made again (none: it is left as it is)."""
     import threading
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
+    years = years or {}
     relations = {m.relation for m in models}
     needs = {m.relation: m.depends_on & relations for m in models}
     waiting = list(models)
@@ -269,7 +343,18 @@ def _create_in_parallel(con: duckdb.DuckDBPyConnection, models: list[Model], thr
             local.cursor = con.cursor()  # one per thread: a cursor runs one statement at a time
             cursors.append(local.cursor)
         body = m.sql.strip().rstrip(";")
-        local.cursor.execute(f"create or replace {LAYERS[m.schema]} {m.relation} as\n{body}")
+        if m.relation not in years:
+            local.cursor.execute(f"create or replace {LAYERS[m.schema]} {m.relation} as\n{body}")
+        elif years[m.relation]:
+            listed = ", ".join(str(int(y)) for y in sorted(years[m.relation]))
+            local.cursor.execute("begin")
+            try:
+                local.cursor.execute(f"delete from {m.relation} where year in ({listed})")
+                local.cursor.execute(f"insert into {m.relation} by name\nselect * from (\n{body}\n) where year in ({listed})")
+                local.cursor.execute("commit")
+            except BaseException:
+                local.cursor.execute("rollback")
+                raise
         return m.relation
 
     try:

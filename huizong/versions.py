@@ -37,11 +37,12 @@ def rules_version() -> str:
 
 @cache
 def models_version() -> str:
-    """The catalog and registry (the models' seeds), the SQL models, their checks and their
-    declarations (the YAML beside each model, and `setup/warehouse.yml`, which comment the
-    warehouse and generate checks): when it changes, a pass rebuilds the marts even with no new
-    file."""
+    """The catalog and registry (the models' seeds, `catalog.py` holding the levels'), the SQL
+    models, their checks and their declarations (the YAML beside each model, and
+    `setup/warehouse.yml`, which comment the warehouse and generate checks), and how they are
+    built (`models.py`, with what the marts built by year are rebuilt from): when it changes, a
+    pass rebuilds the marts even with no new file, and builds them whole."""
     models = sorted(p for layer in ("staging", "intermediate", "marts", "checks")
                     for p in (*(_SQL / layer).glob("*.sql"), *(_SQL / layer).glob("*.yml")))
-    return _digest([_SCHEMAS / "indicators.csv", _SCHEMAS / "units.csv", *models,
-                    _SQL / "setup" / "warehouse.yml"])
+    return _digest([_SCHEMAS / "indicators.csv", _SCHEMAS / "units.csv", _SCHEMAS / "catalog.py", *models,
+                    _SQL / "setup" / "warehouse.yml", _SQL / "setup" / "year_inputs.sql", _HERE / "models.py"])

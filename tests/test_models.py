@@ -212,6 +212,7 @@ def test_a_source_table_column_not_declared_fails_the_build(tmp_path):
 @pytest.mark.parametrize("bad, message", [
     ("    key: [year, nowhere]\n", "key column nowhere is not among its columns"),
     ("    colour: red\n", "unknown field"),
+    ("    key: [year, indicator_code]\n    incremental_by: quarter\n", "may only be `year`"),
 ])
 def test_a_malformed_declaration_is_refused(tmp_path, bad, message):
     sql_dir = copy_of_sql(tmp_path)
@@ -235,3 +236,17 @@ def test_the_declarations_are_part_of_the_models_version(tmp_path, monkeypatch):
         assert versions.models_version() != before
         before = versions.models_version()
     versions.models_version.cache_clear()
+
+
+def test_a_mart_built_by_year_may_read_only_what_is_fingerprinted_by_year(tmp_path):
+    """A mart built again only for the years whose inputs changed must not read what those
+    inputs leave out (the office's reviews, say): a change there would go unseen."""
+    sql_dir, con = synthetic(tmp_path)
+    write_model(sql_dir, "staging.stg_reviews", "select 2019 as year, decision from ops.reviews", ["year", "decision"])
+    write_model(sql_dir, "marts.reviewed", "select year, count(*) as n from staging.stg_reviews group by all",
+                ["year", "n"])
+    yml = sql_dir / "marts" / "reviewed.yml"
+    yml.write_text(yml.read_text(encoding="utf-8").replace("    key: [year]\n", "    key: [year]\n    incremental_by: year\n"),
+                   encoding="utf-8")
+    with pytest.raises(models.DeclarationError, match=r"marts\.reviewed is built by year .* reads ops\.reviews"):
+        models.build_models(con, sql_dir)

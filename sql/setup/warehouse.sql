@@ -106,6 +106,14 @@ create table if not exists ops.builds (
     models_version  varchar not null
 );
 
+-- The inputs of each year as the published models were built from them (sql/setup/
+-- year_inputs.sql): a build makes the marts built by year (`incremental_by: year`) again only
+-- for the years whose inputs changed since (huizong/models.py).
+create table if not exists ops.year_inputs (
+    year            integer not null,
+    fingerprint     varchar not null
+);
+
 -- Sign-off and lock (huizong/signoff.py). One row per sign-off or unlock of a year: who, when,
 -- why (an unlock's reason), and the published build it was made on. A year is locked while its
 -- latest row is `signed`.
