@@ -14,7 +14,7 @@ with a column that is not declared, or a declared column it does not have, is a 
 
 A mart whose YAML says `incremental_by: year` is built by year: a build whose models are those of
 the last one (the same models_version) makes it again only for the years whose inputs changed
-(`sql/setup/year_inputs.sql`: the loaded versions of a year and their values), deleting and
+(`sql/setup/year_inputs.sql`: a year's versions in the ledger and their values), deleting and
 inserting those years' rows; anything else builds it whole. Such a mart promises that its rows
 of a year come only from that year's inputs and the catalog's seeds; that it reads nothing else
 is checked here (`INCREMENTAL_SOURCES`).

@@ -97,7 +97,7 @@ def test_other_models_build_them_whole(copy_of_county):
     assert marked_periods(warehouse) == []
 
 
-def test_a_year_left_without_a_version_in_force_is_emptied(copy_of_county):
+def test_a_year_without_a_version_in_force_or_gone_is_emptied(copy_of_county):
     _, warehouse = copy_of_county
     mark_a_row_of_each_year(warehouse)
     con = duckdb.connect(str(warehouse / "huizong.duckdb"))
@@ -105,6 +105,14 @@ def test_a_year_left_without_a_version_in_force_is_emptied(copy_of_county):
     models.create_models(con)
     for m in by_year():
         assert con.execute(f"select distinct year from {m.relation}").fetchall() == [(2018,)], m.relation
-    assert con.execute("select year from ops.year_inputs").fetchall() == [(2018,)]
+    assert con.execute("select year from ops.year_inputs order by year").fetchall() == [(2018,), (2019,)]
     assert con.execute("select count(*) from marts.unit_quarter_values where cell = 'MARK'").fetchall() == [(1,)]
+    con.execute("update ops.imports set status = 'loaded' where period like '2019%' and superseded_by is null")
+    models.create_models(con)
+    assert con.execute("select count(*) from marts.unit_quarter_values where year = 2019").fetchall()[0][0] > 0
+    con.execute("delete from ops.imports where period like '2018%'")  # a year gone from the ledger
+    models.create_models(con)
+    for m in by_year():
+        assert con.execute(f"select distinct year from {m.relation}").fetchall() == [(2019,)], m.relation
+    assert con.execute("select year from ops.year_inputs").fetchall() == [(2019,)]
     con.close()
