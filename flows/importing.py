@@ -71,7 +71,7 @@ def build_models(build: Path, warehouse: Path | None = None, draft_reports: bool
     from huizong.flows.reporting import discard_drafts, draft_reports as draft
 
     con = duckdb.connect(str(build))
-    failed, drafting = [], None
+    drafting = None
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="huizong-draft") as drafter:
             built, declarations = models.create_models(con)
@@ -82,12 +82,16 @@ def build_models(build: Path, warehouse: Path | None = None, draft_reports: bool
             models.apply_docs(con, declarations)
             failed = models.run_checks(con)
         # (the drafts are finished, or failed, before the build is closed: they read it)
+    except BaseException:
+        if drafting is not None:
+            discard_drafts(warehouse)
+        raise
     finally:
         con.close()
     if drafting is not None and drafting.exception() is not None and not failed:
         get_run_logger().warning("the reports were not drafted (%s): they are written after publishing",
                                  drafting.exception())
-    if failed or (drafting is not None and drafting.exception() is not None):
+    if drafting is not None and (failed or drafting.exception() is not None):
         discard_drafts(warehouse)
     if failed:
         raise RuntimeError(f"data checks failed, nothing published: {'; '.join(map(str, failed))}")

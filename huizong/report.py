@@ -1,8 +1,9 @@
 """The annual work summary as a file: Markdown, HTML (with charts) or Word, by the file's ending.
 
-Reads the published warehouse (read-only, like an analyst) through the queries of `sql/report/`,
-fills the template (`summary.py`) and writes the file whole or not at all (a temporary file
-renamed into place), so that a reader never opens half a report.
+Reads the published warehouse (read-only, like an analyst), or a pass's build to draft from
+(flows/reporting.py), through the queries of `sql/report/`, fills the template (`summary.py`)
+and writes the file whole or not at all (a temporary file renamed into place), so that a reader
+never opens half a report.
 """
 from __future__ import annotations
 
@@ -275,7 +276,7 @@ def render_reports(plan: ReportPlan, into: Path | None = None, write_apart=None,
     with ThreadPoolExecutor(max_workers=max(1, len(sent))) as others:
         futures = [others.submit(write_apart, data, out) for data, out in sent]
         for data, out in jobs:
-            if out not in {out for _, out in sent}:
+            if not any(out == sent_out for _, sent_out in sent):
                 write_file(data, out)
         for future in futures:
             future.result()
