@@ -262,42 +262,33 @@ def create_models(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> tu
             raise DeclarationError(f"{d.path} declares {d.relation}, which has no SQL model")
     by_year = [m for m in models if declarations[m.relation].incremental_by]
     _check_incremental_sources(by_year, models)
-    inputs = year_inputs(con) if by_year else None
-    years = years_to_build(con, by_year, declarations, inputs, sql_dir) if by_year else None
+    years = years_to_build(con, by_year, declarations, sql_dir) if by_year else None
     _create_in_parallel(con, models, {} if years is None else dict.fromkeys([m.relation for m in by_year], years))
-    if inputs is not None:  # what the marts built by year were built from, for the next build
+    if by_year:  # what the marts built by year were built from, for the next build to compare
         con.execute("begin")
         con.execute("delete from ops.year_inputs")
-        if inputs:
-            con.executemany("insert into ops.year_inputs values (?, ?)", sorted(inputs.items()))
+        con.execute("insert into ops.year_inputs select year, fingerprint from year_inputs_now")
         con.execute("commit")
     return [m.relation for m in models], declarations
 
 
-def year_inputs(con: duckdb.DuckDBPyConnection) -> dict[int, str]:
-    """Each year's fingerprint of what the marts built by year read (sql/setup/year_inputs.sql)."""
-    from huizong.warehouse import setup_sql
-
-    return dict(con.execute(setup_sql("year_inputs.sql")).fetchall())
-
-
 def years_to_build(con: duckdb.DuckDBPyConnection, by_year: list[Model], declarations: dict[str, Declaration],
-                   inputs: dict[int, str], sql_dir: Path = SQL_DIR) -> frozenset[int] | None:
+                   sql_dir: Path = SQL_DIR) -> frozenset[int] | None:
     """The years the marts built by year are to be made again: those whose inputs differ from
-    what the last build recorded (a year gone included). None, to build them whole, when the
-    last build was under other models (or recorded nothing), or one of them is missing or has
-    other columns than declared."""
+    what the last build recorded (sql/setup/changed_years.sql), left in the temporary table
+    year_inputs_now of `con`. None, to build them whole, when the last build was under other
+    models (or recorded nothing), or one of them is missing or has other columns than declared."""
     from huizong.versions import models_version
-    from huizong.warehouse import models_version_of
+    from huizong.warehouse import models_version_of, setup_sql
 
+    con.execute(f"create or replace temp table year_inputs_now as\n{setup_sql('year_inputs.sql')}")
     built = built_columns(con)
     if sql_dir != SQL_DIR or models_version_of(con) != models_version() or any(
             set(built.get(m.relation) or ()) != set(declarations[m.relation].column_names) for m in by_year):
         return None
-    recorded = dict(con.execute("select year, fingerprint from ops.year_inputs").fetchall())
-    if not recorded:
+    if not con.execute("select count(*) from ops.year_inputs").fetchone()[0]:
         return None
-    return frozenset(y for y in inputs.keys() | recorded.keys() if inputs.get(y) != recorded.get(y))
+    return frozenset(y for (y,) in con.execute(setup_sql("changed_years.sql")).fetchall())
 
 
 def _check_incremental_sources(by_year: list[Model], models: list[Model]) -> None:
