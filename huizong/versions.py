@@ -45,4 +45,5 @@ def models_version() -> str:
     models = sorted(p for layer in ("staging", "intermediate", "marts", "checks")
                     for p in (*(_SQL / layer).glob("*.sql"), *(_SQL / layer).glob("*.yml")))
     return _digest([_SCHEMAS / "indicators.csv", _SCHEMAS / "units.csv", _SCHEMAS / "catalog.py", *models,
-                    _SQL / "setup" / "warehouse.yml", _SQL / "setup" / "year_inputs.sql", _HERE / "models.py"])
+                    _SQL / "setup" / "warehouse.yml", _SQL / "setup" / "year_inputs.sql",
+                    _SQL / "setup" / "changed_years.sql", _HERE / "models.py"])
