@@ -61,24 +61,24 @@ def load(warehouse: Path, files: list[dict], outcomes: list[Outcome],
 
 
 @task(cache_policy=NO_CACHE)
-def build_models(build: Path, warehouse: Path | None = None, draft_reports: bool = False) -> list[str]:
-    """Rebuild every SQL model and run the checks; a failed check fails the pass. With
-    `draft_reports`, the pass's reports are drafted from the build while its checks run, to be
-    put in place once it is published (flows/reporting.py); a draft that fails is only said:
-    the reports are then written after publishing, as without drafts."""
+def build_models(build: Path, warehouse: Path | None = None, drafts: str | None = None) -> str | None:
+    """Rebuild every SQL model and run the checks; a failed check fails the pass. With `drafts`
+    (a name), the pass's reports are drafted from the build under that name while its checks
+    run, to be put in place once it is published (flows/reporting.py); returns the name if they
+    were. A draft that fails is only said: the reports are then written after publishing."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from huizong.flows.reporting import discard_drafts, draft_reports as draft
+    from huizong.flows.reporting import can_draft, discard_drafts, draft_reports
 
     con = duckdb.connect(str(build))
     drafting = None
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="huizong-draft") as drafter:
             built, declarations = models.create_models(con)
-            # the build's name, which its drafts carry; a build that fails its checks is never published
+            # the build's row, which the reports read (a build that fails its checks is never published)
             con.execute("insert into ops.builds values (now(), ?)", [models_version()])
-            if draft_reports and warehouse is not None:
-                drafting = drafter.submit(draft, con.cursor(), warehouse)
+            if drafts and warehouse is not None and can_draft():
+                drafting = drafter.submit(draft_reports, con.cursor(), warehouse, drafts)
             models.apply_docs(con, declarations)
             failed = models.run_checks(con)
         # (the drafts are finished, or failed, before the build is closed: they read it)
@@ -88,16 +88,17 @@ def build_models(build: Path, warehouse: Path | None = None, draft_reports: bool
         raise
     finally:
         con.close()
-    if drafting is not None and drafting.exception() is not None and not failed:
+    drafted = drafting is not None and drafting.exception() is None
+    if drafting is not None and not drafted and not failed:
         get_run_logger().warning("the reports were not drafted (%s): they are written after publishing",
                                  drafting.exception())
-    if drafting is not None and (failed or drafting.exception() is not None):
+    if drafting is not None and (failed or not drafted):
         discard_drafts(warehouse)
     if failed:
         raise RuntimeError(f"data checks failed, nothing published: {'; '.join(map(str, failed))}")
     get_run_logger().info("built %d models", len(built))
     failpoint("after_models")
-    return built
+    return drafts if drafted else None
 
 
 @task(**IO_TASK)
@@ -114,11 +115,12 @@ def batches_of(files: list[dict], batch_size: int, workers: int) -> list[list[di
 
 
 def import_files(files: list[dict], warehouse: Path, *, batch_size: int = BATCH_SIZE,
-                 arrivals: list[dict] = (), draft_reports: bool = False) -> tuple[list[dict], list[dict]]:
+                 arrivals: list[dict] = (), draft_reports: bool = False
+                 ) -> tuple[list[dict], list[dict], str | None]:
     """Read, validate, load, rebuild and publish `files`, and record `arrivals` (copies and
-    refused files of the pass); called inside a flow. Returns one row per file recorded and
-    the pass's problems grouped by rule and by unit (`sql/setup/pass_problems.sql`). With
-    `draft_reports`, the reports are drafted from the build (`build_models`)."""
+    refused files of the pass); called inside a flow. Returns one row per file recorded, the
+    pass's problems grouped by rule and by unit (`sql/setup/pass_problems.sql`), and, with
+    `draft_reports`, the name of the reports drafted from the build (`build_models`), if any."""
     batches = batches_of(files, batch_size, isolation.default_size())
     if files:
         get_run_logger().info("reading %d file(s) in %d batch(es)", len(files), len(batches))
@@ -130,7 +132,7 @@ def import_files(files: list[dict], warehouse: Path, *, batch_size: int = BATCH_
     # a file that arrived now (not a recorded version read again by a rerun) is an arrival too
     arrivals = [*arrivals, *({k: f[k] for k in ARRIVAL_KEYS} for f in files if "inbox_path" in f)]
     if not files and not arrivals:
-        return [], []
+        return [], [], None
     values = pd.concat([v for _, v in results], ignore_index=True)
     by_sha = {o.sha256: o for o in outcomes}
     for f in files:  # what the batch tasks kept and wrote (on Dask, in other processes)
@@ -140,15 +142,16 @@ def import_files(files: list[dict], warehouse: Path, *, batch_size: int = BATCH_
     # (about 1.5 s for 2,000 workbooks); these are plain data.
     build, recorded, problems = load(warehouse, quote(files), quote(outcomes), quote(values),
                                      quote(arrivals)).unquote()
+    drafts = None
     if files:
-        build_and_publish(build, warehouse, draft_reports)
+        drafts = build_and_publish(build, warehouse, draft_reports)
     else:  # only copies or refused files to record: the marts are unchanged
         try:
             publish(build, warehouse)
         finally:
             wh.discard_build(warehouse)
     log_files(warehouse, recorded, arrivals)
-    return recorded, problems
+    return recorded, problems, drafts
 
 
 ARRIVAL_KEYS = ("inbox_path", "sha256", "status", "size_bytes", "modified_at", "first_seen_at")
@@ -160,17 +163,21 @@ def start_rebuild(warehouse: Path) -> Path:
     return ledger.start_build(warehouse)
 
 
-def build_and_publish(build: Path, warehouse: Path, draft_reports: bool = False) -> None:
-    """Models and checks on the build (and drafts of the reports), then the swap; the build is
-    gone either way."""
+def build_and_publish(build: Path, warehouse: Path, draft_reports: bool = False) -> str | None:
+    """Models and checks on the build (and drafts of the reports: their name is returned, if
+    they were drafted), then the swap; the build is gone either way."""
+    import uuid
+
     try:
-        build_models(build, warehouse, draft_reports)
+        drafts = build_models(build, warehouse, uuid.uuid4().hex if draft_reports else None)
         publish(build, warehouse)
     finally:
         wh.discard_build(warehouse)  # after a failure, free the disk; after publish, a no-op
+    return drafts
 
 
-def rebuild_models(warehouse: Path, draft_reports: bool = False) -> None:
-    """The marts again from the recorded values, after the catalog or the SQL changed."""
+def rebuild_models(warehouse: Path, draft_reports: bool = False) -> str | None:
+    """The marts again from the recorded values, after the catalog or the SQL changed; the
+    name of the reports drafted meanwhile, if any."""
     get_run_logger().info("the catalog or the SQL models changed since the last build: rebuilding")
-    build_and_publish(start_rebuild(warehouse), warehouse, draft_reports)
+    return build_and_publish(start_rebuild(warehouse), warehouse, draft_reports)

@@ -31,7 +31,7 @@ def nightly(inbox: Path = Path("inbox"), warehouse: Path = Path("warehouse"),
     # Word files too, and are stopped at the end however the pass ends
     with wh.pass_lock(warehouse), isolation.released_at_end():
         found = discover(inbox, warehouse, settle_seconds)
-        recorded, problems, reports, report_error, rebuilt = [], [], [], None, False
+        recorded, problems, reports, report_error, rebuilt, drafts = [], [], [], None, False, None
         # Versions held `locked` for a year unlocked since: in now, by the version rules, from
         # their recorded values; read again only if checked under other rules (as a rerun would).
         released = released_versions(warehouse)
@@ -47,18 +47,18 @@ def nightly(inbox: Path = Path("inbox"), warehouse: Path = Path("warehouse"),
                     prepare_reports(pool)
             from huizong.flows.importing import import_files  # pandas and duckdb: only when needed
 
-            imported, problems = import_files(new, warehouse, batch_size=batch_size,
-                                              arrivals=found["copies"] + found["refused"],
-                                              draft_reports=write_summary)
+            imported, problems, drafts = import_files(new, warehouse, batch_size=batch_size,
+                                                      arrivals=found["copies"] + found["refused"],
+                                                      draft_reports=write_summary)
             recorded = list({r["sha256"]: r for r in [*recorded, *imported]}.values())
         elif not released and wh.built_models_version(warehouse) not in (None, models_version()):
             from huizong.flows.importing import rebuild_models
 
-            rebuild_models(warehouse, draft_reports=write_summary)
+            drafts = rebuild_models(warehouse, draft_reports=write_summary)
             rebuilt = True
         # Something was published, or a pass was stopped after publishing and before its reports.
         if write_summary and (recorded or rebuilt or reports_are_stale(warehouse)):
-            reports, report_error = reports_after_publish(warehouse)
+            reports, report_error = reports_after_publish(warehouse, drafts)
         # the office's list of whom to chase for the latest quarter due, as of today
         reminders = reminders_after_publish(warehouse, bool(recorded or rebuilt)) if write_summary else None
         report_artifacts(recorded, found["skipped"], found["arriving"], reports=reports,

@@ -6,8 +6,11 @@ whole year, summary_2020_1-6月.md for the first half of one (huizong.report.yea
 pass stopped after publishing and before its reports is caught up by the next pass.
 
 A pass that builds drafts its reports from the build while the build's checks run
-(`draft_reports`, in `<warehouse>/reports/.drafts/`), and puts them in place once that very build
-is published: the reports come a second sooner, and never from data that was not published.
+(`draft_reports`, in `<warehouse>/reports/.drafts/`), and puts them in place right after it has
+published that very build: the reports come a second sooner, and never from data that was not
+published. Drafts carry a name of their own that only the pass that made them knows: whatever a
+pass leaves (killed after publishing, say) is never put in place by another pass, whose clock,
+signed-off years or published data may differ; it writes its reports anew.
 
 A pass also leaves the reminders of the latest quarter past its deadline
 (`<warehouse>/reminders/<P>_催报.xlsx`, huizong.remind), written again when the data changed or
@@ -61,21 +64,33 @@ def apart_formats(pool) -> tuple[str, ...]:
     return (".docx", ".html") if pool is not None and pool.size > 1 else (".docx",)
 
 
-def draft_reports(con: duckdb.DuckDBPyConnection, warehouse: Path) -> None:
+def can_draft() -> bool:
+    """Whether this pass drafts its reports: when its reading workers write both the Word and
+    the HTML files, so that nothing but the Markdown is drawn in this process while the build
+    waits to be published (a report that fails or hangs holds back the reports, never the data)."""
+    from huizong import isolation
+
+    return apart_formats(isolation.running_pool()) == (".docx", ".html")
+
+
+def draft_reports(con: duckdb.DuckDBPyConnection, warehouse: Path, name: str) -> None:
     """Draft the reports a pass writes from its build, open as `con` (a cursor of its own: the
-    checks run meanwhile), into `<warehouse>/reports/.drafts/`: `write_reports` puts them in place
-    if that build is the one published. The build must have its row in ops.builds."""
+    checks run meanwhile), into `<warehouse>/reports/.drafts/` under `name`, known only to the
+    pass, which puts them in place once the build is published (`write_reports`). A worker that
+    cannot write its file fails the draft: the pass then writes the reports after publishing."""
+    from functools import partial
+
     from huizong import isolation
     from huizong.report import plan_year_reports, render_reports
 
     drafts = Path(warehouse) / DRAFTS
-    shutil.rmtree(drafts, ignore_errors=True)  # an unfinished draft of a pass that stopped
+    shutil.rmtree(drafts, ignore_errors=True)  # another pass's, never to be put in place
     drafts.mkdir(parents=True)
-    build = con.execute("select max(built_at) from ops.builds").fetchone()[0].isoformat()
     plan = plan_year_reports(con, warehouse)
     pool = isolation.running_pool()
-    render_reports(plan, into=drafts, write_apart=pool.write_report if pool else None, apart=apart_formats(pool))
-    drafted = {"build": build, "years": {str(y): [out.name for out in outs] for y, _, outs in plan}}
+    render_reports(plan, into=drafts, write_apart=partial(pool.write_report, fall_back=False),
+                   apart=apart_formats(pool))
+    drafted = {"name": name, "years": {str(y): [out.name for out in outs] for y, _, outs in plan}}
     (drafts / DRAFTED).write_text(json.dumps(drafted), encoding="utf-8")
 
 
@@ -83,9 +98,9 @@ def discard_drafts(warehouse: Path) -> None:
     shutil.rmtree(Path(warehouse) / DRAFTS, ignore_errors=True)
 
 
-def place_drafts(warehouse: Path, build: str | None) -> list[Path] | None:
-    """The drafts of `build` moved into `<warehouse>/reports/`, as write_year_reports would
-    have written them; None when there are none of that build (or not all of them)."""
+def place_drafts(warehouse: Path, name: str | None) -> list[Path] | None:
+    """The drafts named `name` moved into `<warehouse>/reports/`, as write_year_reports would
+    have written them; None when there are none of that name (or not all of them)."""
     from huizong.report import replace_fewer_quarters
 
     drafts = Path(warehouse) / DRAFTS
@@ -93,10 +108,10 @@ def place_drafts(warehouse: Path, build: str | None) -> list[Path] | None:
         drafted = json.loads((drafts / DRAFTED).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if build is None or drafted.get("build") != build:
+    if name is None or drafted.get("name") != name:
         return None
-    plan = [(int(y), None, [Path(warehouse) / "reports" / name for name in names])
-            for y, names in drafted["years"].items()]
+    plan = [(int(y), None, [Path(warehouse) / "reports" / file for file in files])
+            for y, files in drafted["years"].items()]
     if not all((drafts / out.name).is_file() for _, _, outs in plan for out in outs):
         return None
     for _, _, outs in plan:
@@ -106,16 +121,17 @@ def place_drafts(warehouse: Path, build: str | None) -> list[Path] | None:
 
 
 @task(**IO_TASK)
-def write_reports(warehouse: Path) -> list[str]:
-    """Put the summaries (.md, .html, .docx) of the build just published in place: drafted while
-    its checks ran, or written now from the published warehouse. Last year's and this year's to
-    date, each covering the quarters that are due (huizong.clock)."""
+def write_reports(warehouse: Path, drafts: str | None = None) -> list[str]:
+    """Put the summaries (.md, .html, .docx) of the build just published in place: those this
+    pass drafted while its checks ran (`drafts`, their name), or written now from the published
+    warehouse. Last year's and this year's to date, each covering the quarters that are due
+    (huizong.clock)."""
     from huizong import isolation
     from huizong.report import write_year_reports  # matplotlib and python-docx: only when needed
 
     build = wh.latest_build(warehouse)
     try:
-        placed = place_drafts(warehouse, build)
+        placed = place_drafts(warehouse, drafts)
     finally:
         discard_drafts(warehouse)
     if placed is None:
@@ -133,11 +149,12 @@ def write_reports(warehouse: Path) -> list[str]:
     return written
 
 
-def reports_after_publish(warehouse: Path) -> tuple[list[str], str | None]:
-    """Write the reports once the data is published. The pass has done its work by then: a
-    report that cannot be written (after its retries) is said loudly, in the log, the artifact
-    and the terminal, but does not turn a published pass into a failed one (exit 1)."""
-    state = write_reports(warehouse, return_state=True)
+def reports_after_publish(warehouse: Path, drafts: str | None = None) -> tuple[list[str], str | None]:
+    """Write the reports once the data is published (or put in place those the pass drafted,
+    named `drafts`). The pass has done its work by then: a report that cannot be written (after
+    its retries) is said loudly, in the log, the artifact and the terminal, but does not turn a
+    published pass into a failed one (exit 1)."""
+    state = write_reports(warehouse, drafts, return_state=True)
     if state.is_completed():
         return state.result(), None
     get_run_logger().error("the annual summary was not written (the data is published): %s", state.message)

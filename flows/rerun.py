@@ -88,15 +88,15 @@ def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), fail
         unchanged = len(chosen) - len(due)
         logger.info("rerun: %d file(s) to import again, %d valid under the same rules left as they are",
                     len(due), unchanged)
-        done, problems, reports, report_error = [], [], [], None
+        done, problems, reports, report_error, drafts = [], [], [], None, None
         if due:
             if write_summary:
                 prepare_reports(pool)
             from huizong.flows.importing import import_files  # pandas and duckdb: only when reading
 
-            done, problems = import_files(due, warehouse, draft_reports=write_summary)
+            done, problems, drafts = import_files(due, warehouse, draft_reports=write_summary)
         if done and write_summary:
-            reports, report_error = reports_after_publish(warehouse)
+            reports, report_error = reports_after_publish(warehouse, drafts)
         report_artifacts(done, 0, arriving, unchanged=unchanged, reports=reports, report_error=report_error,
                          problems=problems)
         return {"files": done, "problems": problems, "skipped": 0, "unchanged": unchanged, "held": len(held),

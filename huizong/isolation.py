@@ -314,11 +314,15 @@ class ReaderPool:
 
         threading.Thread(target=tell_each, name="huizong-prepare-readers", daemon=True).start()
 
-    def write_report(self, data, out: Path) -> Path:
+    def write_report(self, data, out: Path, fall_back: bool = True) -> Path:
         """One file of the annual summary (`report.write_file`), written by a worker; written
-        here instead if the worker cannot (its error, if any, is then this process's)."""
+        here instead if the worker cannot (its error, if any, is then this process's), or, with
+        `fall_back` False, a RuntimeError saying why."""
         result = self._run({"report": (data, str(out))})
         if isinstance(result, Crash) or result[1] is None:
+            if not fall_back:
+                why = result.cause if isinstance(result, Crash) else result[2]
+                raise RuntimeError(f"a reading worker did not write {Path(out).name}: {why}")
             from huizong.report import write_file
 
             return write_file(data, Path(out))

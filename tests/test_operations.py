@@ -110,6 +110,7 @@ def test_a_pass_killed_at_any_point_loses_nothing(point, killed_passes, referenc
     # its reports are written, also after a kill between publishing and reporting
     assert summary["reports"] and (warehouse / "reports" / ".build").exists()
     assert not (warehouse / ".build" / "huizong.duckdb").exists()
+    assert not (warehouse / "reports" / ".drafts").exists()  # a killed pass's drafts: never put in place
 
 
 ANALYST = textwrap.dedent("""
