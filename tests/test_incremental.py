@@ -37,6 +37,12 @@ def mark_a_row_of_each_year(warehouse) -> None:
     con.close()
 
 
+def marked_and_open(warehouse) -> duckdb.DuckDBPyConnection:
+    """The warehouse with a marked row in each year (`mark_a_row_of_each_year`), opened to write."""
+    mark_a_row_of_each_year(warehouse)
+    return duckdb.connect(str(warehouse / "huizong.duckdb"))
+
+
 def marked_periods(warehouse) -> list[str]:
     return [p for (p,) in query(warehouse, "select period from marts.unit_quarter_values where cell = 'MARK' "
                                            "order by period")]
@@ -101,8 +107,7 @@ def test_other_models_build_them_whole(copy_of_county):
 
 def test_a_year_without_a_version_in_force_or_gone_is_emptied(copy_of_county):
     _, warehouse = copy_of_county
-    mark_a_row_of_each_year(warehouse)
-    con = duckdb.connect(str(warehouse / "huizong.duckdb"))
+    con = marked_and_open(warehouse)
     con.execute("update ops.imports set status = 'rejected' where period like '2019%'")
     models.create_models(con)
     for m in by_year():
@@ -123,8 +128,7 @@ def test_a_year_without_a_version_in_force_or_gone_is_emptied(copy_of_county):
 def test_a_change_to_most_years_builds_them_whole(copy_of_county):
     """Deleting and inserting most of a table is slower than making it anew."""
     _, warehouse = copy_of_county
-    mark_a_row_of_each_year(warehouse)
-    con = duckdb.connect(str(warehouse / "huizong.duckdb"))
+    con = marked_and_open(warehouse)
     con.execute("update ops.imports set first_reason = 'read again' where period in ('2018Q1', '2019Q1')")
     models.create_models(con)
     assert con.execute("select count(*) from marts.unit_quarter_values where cell = 'MARK'").fetchall() == [(0,)]
