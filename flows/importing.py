@@ -68,7 +68,7 @@ def build_models(build: Path, warehouse: Path | None = None, drafts: str | None 
     were. A draft that fails is only said: the reports are then written after publishing."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from huizong.flows.reporting import can_draft, discard_drafts, draft_reports
+    from huizong.flows.reporting import discard_drafts, draft_reports, workers_write_both
 
     con = duckdb.connect(str(build))
     drafting = None
@@ -77,7 +77,7 @@ def build_models(build: Path, warehouse: Path | None = None, drafts: str | None 
             built, declarations = models.create_models(con)
             # the build's row, which the reports read (a build that fails its checks is never published)
             con.execute("insert into ops.builds values (now(), ?)", [models_version()])
-            if drafts and warehouse is not None and can_draft():
+            if drafts and warehouse is not None and workers_write_both(isolation.running_pool()):
                 drafting = drafter.submit(draft_reports, con.cursor(), warehouse, drafts)
             models.apply_docs(con, declarations)
             failed = models.run_checks(con)

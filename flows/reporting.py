@@ -30,7 +30,7 @@ from huizong import warehouse as wh
 
 REPORTED_BUILD = Path("reports") / ".build"
 DRAFTS = Path("reports") / ".drafts"
-DRAFTED = "drafted.json"  # in DRAFTS, written last: the build drafted from, and each year's files
+DRAFTED = "drafted.json"  # in DRAFTS, written last: the drafts' name, and each year's files
 
 
 def reports_are_stale(warehouse: Path) -> bool:
@@ -54,7 +54,7 @@ def prepare_reports(pool=None) -> None:
 
     if pool is not None:
         pool.prepare_reports()
-    if apart_formats(pool) != (".docx", ".html"):
+    if not workers_write_both(pool):
         threading.Thread(target=import_libraries, name="huizong-prepare-reports", daemon=True).start()
 
 
@@ -64,13 +64,11 @@ def apart_formats(pool) -> tuple[str, ...]:
     return (".docx", ".html") if pool is not None and pool.size > 1 else (".docx",)
 
 
-def can_draft() -> bool:
-    """Whether this pass drafts its reports: when its reading workers write both the Word and
-    the HTML files, so that nothing but the Markdown is drawn in this process while the build
-    waits to be published (a report that fails or hangs holds back the reports, never the data)."""
-    from huizong import isolation
-
-    return apart_formats(isolation.running_pool()) == (".docx", ".html")
+def workers_write_both(pool) -> bool:
+    """Whether the reading workers of `pool` write both the Word and the HTML files: then this
+    process draws nothing but the Markdown. Only then does a pass draft its reports, so that a
+    report that fails or hangs holds back the reports while the build waits, never the data."""
+    return apart_formats(pool) == (".docx", ".html")
 
 
 def draft_reports(con: duckdb.DuckDBPyConnection, warehouse: Path, name: str) -> None:

@@ -263,7 +263,8 @@ def create_models(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> tu
     by_year = [m for m in models if declarations[m.relation].incremental_by]
     _check_incremental_sources(by_year, models)
     years = years_to_build(con, by_year, declarations, sql_dir) if by_year else None
-    _create_in_parallel(con, models, {} if years is None else dict.fromkeys([m.relation for m in by_year], years))
+    _create_in_parallel(con, models, by_year=frozenset() if years is None else {m.relation for m in by_year},
+                        years=years or frozenset())
     if by_year:  # what the marts built by year were built from, for the next build to compare
         con.execute("begin")
         con.execute("delete from ops.year_inputs")
@@ -316,17 +317,16 @@ def _check_incremental_sources(by_year: list[Model], models: list[Model]) -> Non
                 "sql/setup/year_inputs.sql does not fingerprint: build it whole, or fingerprint what it reads")
 
 
-def _create_in_parallel(con: duckdb.DuckDBPyConnection, models: list[Model],
-                        years: dict[str, frozenset[int]] | None = None, threads: int = 2) -> None:
+def _create_in_parallel(con: duckdb.DuckDBPyConnection, models: list[Model], by_year: set[str] = frozenset(),
+                        years: frozenset[int] = frozenset(), threads: int = 2) -> None:
     """Create or replace `models` (in dependency order), each as soon as the models it selects
     from are built, on `threads` cursors at once: much of a model's time is spent outside
     DuckDB's parallel operators (writing the table, the catalog), so two overlap well (a
-    quarter of the models' time on two cores). A model in `years` keeps its table and has only
-    those years' rows made again (none: it is left as it is)."""
+    quarter of the models' time on two cores). A model in `by_year` keeps its table and has only
+    the rows of `years` made again (none: it is left as it is)."""
     import threading
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
-    years = years or {}
     relations = {m.relation for m in models}
     needs = {m.relation: m.depends_on & relations for m in models}
     waiting = list(models)
@@ -339,10 +339,10 @@ def _create_in_parallel(con: duckdb.DuckDBPyConnection, models: list[Model],
             local.cursor = con.cursor()  # one per thread: a cursor runs one statement at a time
             cursors.append(local.cursor)
         body = m.sql.strip().rstrip(";")
-        if m.relation not in years:
+        if m.relation not in by_year:
             local.cursor.execute(f"create or replace {LAYERS[m.schema]} {m.relation} as\n{body}")
-        elif years[m.relation]:
-            listed = ", ".join(str(int(y)) for y in sorted(years[m.relation]))
+        elif years:
+            listed = ", ".join(str(int(y)) for y in sorted(years))
             local.cursor.execute("begin")
             try:
                 local.cursor.execute(f"delete from {m.relation} where year in ({listed})")
