@@ -1,7 +1,8 @@
-"""The analysts' questions of README.md ("### For analysts"): every ```sql query of that section
-runs on the generated county's warehouse, and the answers of most of them equal what the demo
-generator (huizong.demo.true_value, received_time) says, added up here by hand, not by the
-models under test. The new marts' relations to the yearly marts are checked too."""
+"""The analysts' questions of the docs (docs/analysts.md, "## The everyday questions"): every
+```sql query of that section runs on the generated county's warehouse, and the answers of most
+of them equal what the demo generator (huizong.demo.true_value, received_time) says, added up
+here by hand, not by the models under test. The new marts' relations to the yearly marts are
+checked too."""
 from __future__ import annotations
 
 import re
@@ -15,13 +16,14 @@ from huizong.schemas import catalog as cat
 
 from conftest import MISSING, LATE_TOWN, expected_total, query, reporters_of
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ANALYSTS_PAGE = Path(__file__).resolve().parents[1] / "docs" / "analysts.md"
 
 
 def analyst_queries() -> dict[str, str]:
-    """The queries of README's "### For analysts", by their first comment line (the question)."""
-    text = README.read_text(encoding="utf-8")
-    section = text.split("### For analysts", 1)[1].split("\n## ", 1)[0]
+    """The queries of the analysts' page ("## The everyday questions"), by their first comment
+    line (the question)."""
+    text = ANALYSTS_PAGE.read_text(encoding="utf-8")
+    section = text.split("\n## The everyday questions\n", 1)[1].split("\n## ", 1)[0]
     queries: dict[str, str] = {}
     for block in re.findall(r"```sql\n(.*?)```", section, flags=re.S):
         for statement in re.split(r";\s*\n", block):
@@ -29,7 +31,7 @@ def analyst_queries() -> dict[str, str]:
             if not statement:
                 continue
             question = statement.splitlines()[0].removeprefix("--").strip()
-            assert statement.startswith("--"), f"a README query without its question: {statement[:60]}"
+            assert statement.startswith("--"), f"an analysts' query without its question: {statement[:60]}"
             queries[question] = statement
     return queries
 
@@ -56,7 +58,7 @@ def test_the_section_asks_the_nine_questions_and_more():
 
 
 @pytest.mark.parametrize("question", list(QUERIES))
-def test_every_readme_query_runs(county, question):
+def test_every_analysts_query_runs(county, question):
     _, warehouse, _ = county
     query(warehouse, QUERIES[question])  # no error; the answers are checked below
 
