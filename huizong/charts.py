@@ -2,10 +2,11 @@
 
 In the SVG, text stays text (`svg.fonttype: none`), so the reader's browser draws the Chinese
 labels with its own fonts: the server needs no Chinese font for it. A PNG is drawn by the server,
-so it needs a font with a glyph for every character of every label: `cjk_font()` finds one
-(WenQuanYi Micro Hei from Debian's fonts-wqy-microhei, which README's set-up and .ci/run install,
-or a Noto / Source Han CJK font), and a PNG whose text the font cannot draw is not made (None),
-never drawn with empty boxes. Each chart function takes plain rows read from the marts and
+so it needs a font with a glyph for every character of every label: `cjk_font()` gives the one
+the project installs with its own dependencies (Noto Sans SC, SIL OFL 1.1, from the PyPI package
+pylopdf-fonts-zh-cn), so the same PNG is drawn wherever `pip install` works; failing that, a
+Noto / Source Han / WenQuanYi font of the system. A PNG whose text the font cannot draw is not
+made (None), never drawn with empty boxes. Each chart function takes plain rows read from the marts and
 returns an SVG string (PNG bytes with `fmt="png"`), or None when there is nothing to draw.
 """
 from __future__ import annotations
@@ -18,9 +19,9 @@ from pathlib import Path
 from huizong.vocabulary import SUBMISSION_LABELS as STATUS_STYLE  # status -> (label, colour)
 FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", "SimHei",
          "WenQuanYi Micro Hei", "sans-serif"]
-# The fonts a PNG may be drawn in, best first, all free (OFL or Apache 2.0); fonts-wqy-microhei is
-# the small one the set-up installs (a 1.6 MB download, 5 MB installed).
-PNG_FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "Noto Sans SC",
+# The fonts a PNG may be drawn in, best first, all free (OFL or Apache 2.0): first the bundled one
+# (Noto Sans SC), then those a system may have.
+PNG_FONTS = ["Noto Sans SC", "Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei",
              "Droid Sans Fallback"]
 FONT_FILES = ("notosanscjk", "sourcehansans", "wqy-microhei", "notosanssc", "droidsansfallback")
 
@@ -41,10 +42,24 @@ def _pyplot(family=None):
     return plt
 
 
+def bundled_font() -> str | None:
+    """The file of the Simplified Chinese sans font installed with huizong's dependencies."""
+    try:
+        import pylopdf_fonts_zh_cn
+    except ImportError:  # an install without its dependencies: the system's fonts may serve
+        return None
+    path = pylopdf_fonts_zh_cn.sans_path()
+    return str(path) if path.is_file() else None
+
+
 def cjk_font() -> tuple[str, str] | None:
-    """(family name, font file) of the first of PNG_FONTS installed, or None."""
+    """(family name, font file) of the first of PNG_FONTS installed, or None. The bundled font
+    is registered with matplotlib here: it is in no folder matplotlib searches."""
     from matplotlib import font_manager
 
+    bundled = bundled_font()
+    if bundled and bundled not in {f.fname for f in font_manager.fontManager.ttflist}:
+        font_manager.fontManager.addfont(bundled)
     for attempt in range(2):
         installed = {f.name: f.fname for f in font_manager.fontManager.ttflist}
         for name in PNG_FONTS:
@@ -174,12 +189,17 @@ def completeness_chart(rows: list[tuple[str, str, str]], periods: list[str], fmt
     return _out(plt, fig, fmt)
 
 
+def comparable(rows: list[tuple[str, float | None, float | None]]) -> list[tuple]:
+    """The rows of the year chart that it draws: a value this year and one last year, not 0."""
+    return [(label, this, last) for label, this, last in rows if this is not None and last]
+
+
 def year_chart(rows: list[tuple[str, float | None, float | None]], year: int, fmt: str = "svg",
                span: str = ""):
     """The year against the last over the same quarters (`span`, e.g. 1—6月; empty: the whole
     years): rows of (indicator label, this year, last year); only indicators with both. Bars
     show the change in percent."""
-    both = [(label, this, last) for label, this, last in rows if this is not None and last]
+    both = comparable(rows)
     if not both:
         return None
     plt = _start(fmt)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import io
+import re
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -350,9 +351,10 @@ def compare_note(data: ReportData) -> str:
     return note + (f"（另有{data.years_left_out}项指标有一年报送不完整，未作比较）。" if data.years_left_out else "。")
 
 
-def data_notes(data: ReportData) -> list[str]:
+def data_notes(data: ReportData, quote=lambda text: text) -> list[str]:
     """The note under the summary: what it covers, where the figures come from, how complete
-    they are, which may still change, and what the office must confirm."""
+    they are, which may still change, and what the office must confirm. Text from a town or a
+    clerk (explanations, review notes) goes through `quote`."""
     notes = [coverage_note(data),
              f"本总结中的数字由 huizong 根据各镇、各部门报送的季度报表汇总生成"
              f"（{data.as_of:%Y年%m月%d日 %H:%M}）。所涵盖季度应报送 "
@@ -369,7 +371,7 @@ def data_notes(data: ReportData) -> list[str]:
         notes.append(f"另有{len(settled)}个数字虽然也有单位季度未报，但补报不会改变它们（时点数取各单位所涵盖的最后一个季度，"
                      "该季度已报齐；或计数已达全部单位），故未标“" + INCOMPLETE_MARK + "”。")
     notes.append(compare_note(data))
-    notes += review_notes(data.reviewed)
+    notes += review_notes(data.reviewed, quote)
     if data.summary.to_confirm:
         notes.append(f"文中标“{CONFIRM}”的{sum(s.kind == 'confirm' for s in data.summary.to_confirm)}处"
                      "内容不是由报表数据生成的，印发前请核实；标“【待填：…】”的"
@@ -380,9 +382,16 @@ def data_notes(data: ReportData) -> list[str]:
 NOTED_FIGURES = 3  # warned figures named per state in the notes; the rest are counted
 
 
-def review_notes(reviewed: list[tuple]) -> list[str]:
+def one_line(text: str) -> str:
+    """Text a town or a clerk typed, as one line: every run of spaces, tabs, line or paragraph
+    breaks is one space, other control characters are dropped."""
+    return re.sub(r"[\x00-\x1f\x7f-\x9f]", "", re.sub(r"\s+", " ", text)).strip()
+
+
+def review_notes(reviewed: list[tuple], quote=lambda text: text) -> list[str]:
     """The year's warned figures (huizong review): how many in each state, and the first few
-    explained, accepted and returned ones with the town's or the office's reason."""
+    explained, accepted and returned ones with the town's or the office's reason, folded to one
+    line and cut, then passed through `quote` (the Markdown file escapes it there)."""
     if not reviewed:
         return []
     by_state = {s: [r for r in reviewed if r[0] == s] for s in ("explained", "accepted", "returned", "open")}
@@ -392,9 +401,10 @@ def review_notes(reviewed: list[tuple]) -> list[str]:
             _, unit, period, village, indicator, measure, value, *_ = r
             # an accepted figure the town did not explain (confirmed by telephone): the office's note
             why, said = (r[reason], label) if r[reason] or reason != 7 else (r[8], "审核意见")
-            why = (why or "") if len(why or "") <= 40 else why[:40] + "…"
+            why = one_line(why or "")
+            why = why if len(why) <= 40 else why[:40] + "…"
             figure = f"{unit}{period}{village or ''}“{indicator}”{plain_number(value)}{measure}"
-            return f"{figure}（{said}：{why}）" if why else figure
+            return f"{figure}（{said}：{quote(why)}）" if why else figure
         more = f"等{len(rows)}个" if len(rows) > NOTED_FIGURES else ""
         return "；".join(one(r) for r in rows[:NOTED_FIGURES]) + more
 
@@ -439,6 +449,14 @@ def year_caption(data: ReportData) -> str:
 
 # --- Markdown ----------------------------------------------------------------------------------
 
+def md_literal(text: str) -> str:
+    """Text from a town as Markdown that shows exactly that text and nothing live: every ASCII
+    punctuation character backslash-escaped (CommonMark lets each be), so no emphasis, link,
+    image, HTML tag, entity, table cell or code span can start; it is one line already
+    (`one_line`), so it cannot start a paragraph, heading or list either."""
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", one_line(text))
+
+
 def _md_cell(text: str) -> str:
     return text.replace("|", "\\|")
 
@@ -463,7 +481,7 @@ def render_markdown(data: ReportData) -> str:
         lines += [prefix + "".join(_md_span(s) for s in block.spans), ""]
         if block.kind == "title":
             lines += [f"> {coverage_note(data)}", ""]
-    lines += ["---", "", "## 附：数据说明", ""] + [n + "\n" for n in data_notes(data)]
+    lines += ["---", "", "## 附：数据说明", ""] + [n + "\n" for n in data_notes(data, md_literal)]
     lines += ["### 报送情况", "", *_md_table(*status_table(data)), ""]
     lines += ["### 总结中的数字", "", *_md_table(FIGURE_HEADER, figure_rows(data.summary)), ""]
     if data.years:
@@ -527,17 +545,45 @@ def _html_table(header, rows) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+# On paper (the Word file's PNG) a chart is printed 156 mm wide and must fit the 225 mm text block
+# with its caption: a long one is drawn as several parts of at most this many rows (a part of 30
+# indicators is 176 mm tall, of 20 units 170 mm).
+YEAR_ROWS_PER_CHART = 30
+UNITS_PER_CHART = 20
+
+
+def parts(items: list, most: int) -> list[list]:
+    """`items` in as few runs of at most `most` as can be, of even length (31 rows: 16 and 15)."""
+    if len(items) <= most:
+        return [items]
+    count = -(-len(items) // most)
+    size = -(-len(items) // count)
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def numbered(caption: str, i: int, count: int) -> str:
+    return caption if count == 1 else f"{caption}（{i}/{count}）"
+
+
 def drawn_charts(data: ReportData, fmt: str) -> list[tuple[str, object, str]]:
-    """(key, drawing or None, caption) of the report's three charts."""
+    """(key, drawing or None, caption) of the report's charts: three, or for paper (PNG) more
+    when one is long (each part with its own axis, title and legend)."""
     from huizong import charts
 
     c = data.coverage
-    return [
-        ("towns", charts.towns_chart(data.towns, fmt=fmt), f"各镇主要指标对比（{c.year}年{'' if c.full else c.months}）"),
-        ("completeness", charts.completeness_chart(data.status, data.periods, fmt=fmt), "报送完整度"),
-        ("years", charts.year_chart([(label, _f(v), _f(p)) for label, v, p in data.years], c.year, fmt=fmt,
-                                    span="" if c.full else c.months), year_caption(data)),
-    ]
+    years = charts.comparable([(label, _f(v), _f(p)) for label, v, p in data.years])
+    units = list(dict.fromkeys(r[0] for r in data.status))
+    year_parts = parts(years, YEAR_ROWS_PER_CHART) if fmt == "png" else [years]
+    unit_parts = parts(units, UNITS_PER_CHART) if fmt == "png" else [units]
+    drawn = [("towns", charts.towns_chart(data.towns, fmt=fmt), f"各镇主要指标对比（{c.year}年{'' if c.full else c.months}）")]
+    for i, mine in enumerate(unit_parts, start=1):
+        rows = [r for r in data.status if r[0] in set(mine)]
+        drawn.append(("completeness", charts.completeness_chart(rows, data.periods, fmt=fmt),
+                      numbered("报送完整度", i, len(unit_parts))))
+    for i, rows in enumerate(year_parts, start=1):
+        drawn.append(("years", charts.year_chart(rows, c.year, fmt=fmt, span="" if c.full else c.months),
+                      numbered(year_caption(data), i, len(year_parts))))
+    return drawn
 
 
 def render_html(data: ReportData) -> str:
@@ -586,8 +632,13 @@ BODY_FONT, TITLE_FONT, H1_FONT, H2_FONT = "仿宋_GB2312", "方正小标宋简�
 LATIN_FONT = "Times New Roman"
 FONT_ALT = {"仿宋_GB2312": "仿宋", "楷体_GB2312": "楷体", "方正小标宋简体": "宋体"}  # where missing
 LINE_PITCH_TWIPS = 579  # 225 mm / 22 lines
-CHAR_SPACE = -842  # 156 mm / 28 characters = 15.79 pt: (15.79 - 16) pt x 4096
-CHARTS_LEFT_OUT = "（图表未插入：生成本文件的计算机缺少可显示图表中文字的中文字体。请安装 fonts-wqy-microhei 后重新生成，或查看同名 HTML 文件中的图表。）"
+# 28 characters of 16 pt in 156 mm (442.2 pt) is 15.79 pt a character: a line grid of 22 lines,
+# and the characters set 0.25 pt closer (w:spacing -5 twips: 28 x 15.75 pt = 441 pt). Not a
+# character grid (linesAndChars, charSpace -842): Word squeezes 16 pt characters into its 15.79 pt
+# cells, but LibreOffice gives each character as many whole cells as its size needs, two, so
+# 14 characters a line and 29 pages.
+CHAR_SPACING_TWIPS = -5
+CHARTS_LEFT_OUT = "（图表未插入：生成本文件的计算机缺少可显示图表中文字的中文字体。请重新安装 huizong（其依赖包带有中文字体 Noto Sans SC）后重新生成，或查看同名 HTML 文件中的图表。）"
 
 
 def _fonts(target, east_asia: str, size_pt: float | None = None, bold: bool | None = None) -> None:
@@ -637,10 +688,25 @@ def _page_setup(doc) -> None:
     for old in sect.findall(qn("w:docGrid")):
         sect.remove(old)
     grid = OxmlElement("w:docGrid")
-    grid.set(qn("w:type"), "linesAndChars")
+    grid.set(qn("w:type"), "lines")
     grid.set(qn("w:linePitch"), str(LINE_PITCH_TWIPS))
-    grid.set(qn("w:charSpace"), str(CHAR_SPACE))
     sect.append(grid)
+
+
+# what follows w:spacing in a w:rPr (ECMA-376 CT_RPr): Word refuses a file out of this order
+RPR_AFTER_SPACING = ("w:w", "w:kern", "w:position", "w:sz", "w:szCs", "w:highlight", "w:u", "w:effect",
+                     "w:bdr", "w:shd", "w:fitText", "w:vertAlign", "w:rtl", "w:cs", "w:em", "w:lang",
+                     "w:eastAsianLayout", "w:specVanish", "w:oMath")
+
+
+def _condensed(style) -> None:
+    """The style's characters set CHAR_SPACING_TWIPS closer, 28 a line (see above)."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    spacing = OxmlElement("w:spacing")
+    spacing.set(qn("w:val"), str(CHAR_SPACING_TWIPS))
+    style.element.get_or_add_rPr().insert_element_before(spacing, *RPR_AFTER_SPACING)
 
 
 def _page_number(paragraph, size_pt: float = 14) -> None:
@@ -752,6 +818,7 @@ def render_docx(data: ReportData, path: Path) -> None:
     _page_setup(doc)
     normal = doc.styles["Normal"]
     _fonts(normal, BODY_FONT, 16)
+    _condensed(normal)
     normal.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
     normal.paragraph_format.line_spacing = Pt(LINE_PITCH_TWIPS / 20)
     normal.paragraph_format.space_before = normal.paragraph_format.space_after = Pt(0)
@@ -763,6 +830,8 @@ def render_docx(data: ReportData, path: Path) -> None:
     h1.paragraph_format.first_line_indent = Pt(32)
     h2 = _paragraph_style(doc, "二级标题", H2_FONT, 16, outline=2)
     h2.paragraph_format.first_line_indent = Pt(32)
+    for heading in (h1, h2):  # never a heading alone at a page's foot
+        heading.paragraph_format.keep_with_next = True
     note_style = _paragraph_style(doc, "附注", BODY_FONT, 12)
     note_style.paragraph_format.line_spacing = Pt(20)
     _footers(doc)
@@ -808,9 +877,11 @@ def render_docx(data: ReportData, path: Path) -> None:
                 why = "没有可比较的数据" if not has_rows[key] else "字体缺少图中的字，未插入"
                 doc.add_paragraph(f"（{caption}：{why}）")
                 continue
-            doc.add_picture(io.BytesIO(png), width=Mm(156))
-            doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
-            doc.paragraphs[-1].paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+            doc.add_picture(io.BytesIO(png), **picture_size(png))
+            picture = doc.paragraphs[-1]
+            picture.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            picture.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+            picture.paragraph_format.keep_with_next = True  # its caption under it, on its page
             cap = doc.add_paragraph(caption, style=note_style)
             cap.alignment = WD_ALIGN_PARAGRAPH.CENTER
     for title, (header, rows) in (("（二）报送情况", status_table(data)),
@@ -823,14 +894,41 @@ def render_docx(data: ReportData, path: Path) -> None:
         for row in rows:
             for cell, value in zip(table.add_row().cells, row):
                 cell.text = str(value)
-        for row in table.rows:
+        for i, row in enumerate(table.rows):
             for cell in row.cells:
                 for para in cell.paragraphs:
                     # the style's id set directly: `para.style = note_style` looks through every
                     # style for the default one, each time (a third of the Word file's time)
                     para._p.style = note_style.style_id
+                    if i == 0:  # the header row stays with the first row of figures
+                        para.paragraph_format.keep_with_next = True
+        for_paper(table)
     _metadata(doc, data.summary.title, data.as_of)
     doc.save(str(path))
+
+
+CHART_MOST_MM = 200  # a chart's height on paper: with its caption within the 225 mm text block
+
+
+def picture_size(png: bytes) -> dict:
+    """The width (156 mm, the text block's) a chart is inserted at, or the height that keeps it
+    within CHART_MOST_MM when it is taller: PNG's IHDR holds its size in pixels."""
+    from docx.shared import Mm
+
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    return {"width": Mm(156)} if 156 * height / width <= CHART_MOST_MM else {"height": Mm(CHART_MOST_MM)}
+
+
+def for_paper(table) -> None:
+    """A table as printed: its header row repeated on each page (w:tblHeader), no row split
+    across two pages (w:cantSplit)."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    for i, row in enumerate(table.rows):
+        tr_pr = row._tr.get_or_add_trPr()
+        for tag in ("w:cantSplit", "w:tblHeader") if i == 0 else ("w:cantSplit",):
+            tr_pr.append(OxmlElement(tag))
 
 
 def _no_font() -> bool:
