@@ -187,7 +187,7 @@ def start_prefect_server(workdir: Path) -> tuple[subprocess.Popen, str]:
 def write_correction(inbox: Path, n: int) -> Path:
     """A town's corrected file for 2019Q3: one village's V03 changed, a new version each time.
     It landed a minute ago: a file modified within SETTLE_SECONDS may still be being copied in,
-    and every pass waits that long (2 s) before it reads one (see the README)."""
+    and every pass waits that long (2 s) before it reads one (see docs/performance.md)."""
     from huizong.demo import write_unit_workbook
     from huizong.schemas import catalog as cat
 
