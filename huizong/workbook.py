@@ -183,7 +183,9 @@ def scan_sheet(xml: bytes, recalculated: bool = False) -> SheetScan:
     Excel to recalculate on open (`recalculated`), its formulas, whose saved results are stale.
 
     calamine gives '' for errors and for formulas saved without a result (RELIABILITY.md), which
-    would silently count as zero. A formula whose text result is "" (t="str", <v></v>) is saved.
+    would silently count as zero. A formula whose text result is "" (t="str", <v></v> or <v/>,
+    a shared or array formula alike) is saved: Excel computed it, and it is read as the form
+    reads an empty cell, even where the workbook asks to be recalculated.
     """
     scan = SheetScan(*sheet_extent(xml))
     if b"<f" not in xml and b't="e"' not in xml and b"t='e'" not in xml and not _PREFIXED.search(xml):
@@ -199,10 +201,13 @@ def scan_sheet(xml: bytes, recalculated: bool = False) -> SheetScan:
             scan.unreadable[position] = Unreadable(EXCEL_ERROR, text)
         elif formula := _FORMULA.search(inner or b""):
             text = "=" + (formula.group(1) or b"").decode("utf-8", "replace")
+            text_result = _STRING_TYPE.search(attrs)
             # openpyxl writes <v></v> for a result never computed; t="str" marks a saved "".
-            if value is None or not (value.group(1) or _STRING_TYPE.search(attrs)):
+            if value is None or not (value.group(1) or text_result):
                 scan.unreadable[position] = Unreadable(UNSAVED_FORMULA, text)
-            elif recalculated:
+            elif recalculated and not text_result:
+                # A number may be a writer's placeholder (xlsxwriter saves 0 for every formula);
+                # a text result, "" included, is one no writer puts there without computing it.
                 scan.formulas.append((*position, text))
     return scan
 
