@@ -108,9 +108,6 @@ _ANY_REF = re.compile(rb'\sr\s*=\s*["\']([^"\']*)["\']')
 _A1 = re.compile(rb"([A-Za-z]+)(\d+)")
 _UNIQUE_COUNT = re.compile(rb'uniqueCount\s*=\s*["\']([^"\']*)["\']')
 _FULL_CALC_ON_LOAD = re.compile(_P + rb'calcPr\b[^>]*\sfullCalcOnLoad\s*=\s*["\'](?:1|true)["\']')
-_NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-       "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-       "p": "http://schemas.openxmlformats.org/package/2006/relationships"}
 
 
 @dataclass
@@ -239,6 +236,34 @@ def _inflate(data: bytes, z: zipfile.ZipFile) -> dict[str, bytes] | None:
     return parts
 
 
+def _local(name: str) -> str:
+    """An element's or attribute's name without its namespace: `{ns}sheet` -> `sheet`."""
+    return name.rpartition("}")[2]
+
+
+def sheet_members(workbook_xml: bytes, rels_xml: bytes) -> dict[str, str]:
+    """{zip member: sheet name} of every sheet workbook.xml lists, as calamine finds them.
+
+    By local names, as calamine reads them: Excel's Strict Open XML writes the same elements in
+    other namespaces (purl.oclc.org/ooxml/...) than the transitional dialect does."""
+    targets = {r.get("Id"): r.get("Target") or "" for r in ET.fromstring(rels_xml).iter()
+               if _local(r.tag) == "Relationship"}
+    names = {}
+    for sheet in ET.fromstring(workbook_xml).iter():
+        if _local(sheet.tag) != "sheet":
+            continue
+        rid = next((v for k, v in sheet.attrib.items() if k.startswith("{") and _local(k) == "id"), "")
+        target = targets.get(rid, "")
+        # calamine's own rule: "/xl/..." and "xl/..." are from the zip's root, others from xl/
+        member = target[1:] if target.startswith("/xl/") else (
+            target if target.startswith("xl/") else f"xl/{target}")
+        name = sheet.get("name", "").strip()
+        if name in names.values():  # calamine reads the first, a scan by name only one of them
+            raise ValueError(f"two sheets named {name!r}")
+        names[member] = name
+    return names
+
+
 def _scan_zip(data: bytes, sub: Submission) -> dict[str, SheetScan] | None:
     """Each sheet's scan by sheet name, from the zip's bytes before any reader runs; None if
     the zip is too large (a zip bomb) or not a workbook."""
@@ -255,15 +280,7 @@ def _scan_zip(data: bytes, sub: Submission) -> dict[str, SheetScan] | None:
             for count in _UNIQUE_COUNT.findall(xml):
                 if not count.isdigit() or int(count) > MAX_ROWS * MAX_COLS:
                     raise ValueError(f"shared strings uniqueCount={count!r}")  # a lie: 24 bytes each
-    book = ET.fromstring(parts["xl/workbook.xml"])
-    rels = ET.fromstring(parts["xl/_rels/workbook.xml.rels"])
-    targets = {r.get("Id"): r.get("Target") or "" for r in rels.findall("p:Relationship", _NS)}
-    names = {}
-    for sheet in book.findall("m:sheets/m:sheet", _NS):
-        target = targets.get(sheet.get(f"{{{_NS['r']}}}id"), "")
-        member = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
-            posixpath.join("xl", target))
-        names[member] = sheet.get("name", "").strip()
+    names = sheet_members(parts["xl/workbook.xml"], parts["xl/_rels/workbook.xml.rels"])
     recalculated = bool(_FULL_CALC_ON_LOAD.search(parts["xl/workbook.xml"]))
     # Any member with cells is scanned, named or not: calamine might find a sheet we do not.
     return {names.get(member, member): scan_sheet(xml, recalculated)
@@ -392,7 +409,9 @@ def _open_sheets(path: Path, sub: Submission, data: bytes | None = None) -> Book
                            rows=sheet.total_height, cols=sheet.total_width)
                 return None
             rows = sheet.to_python(skip_empty_area=False)
-            scan = scans.get(name.strip(), SheetScan())
+            if name.strip() not in scans:  # its errors and formulas would go unchecked
+                raise ValueError(f"sheet {name!r} was not scanned")
+            scan = scans[name.strip()]
             for (r, c), cell in scan.unreadable.items():
                 while len(rows) <= r:  # calamine may drop a trailing row of unsaved formulas
                     rows.append([])
