@@ -20,6 +20,7 @@ from pathlib import Path
 
 import python_calamine
 import xlrd
+import xlrd.compdoc
 from xlrd.biffh import error_text_from_code
 
 from huizong import clock
@@ -108,6 +109,81 @@ _ANY_REF = re.compile(rb'\sr\s*=\s*["\']([^"\']*)["\']')
 _A1 = re.compile(rb"([A-Za-z]+)(\d+)")
 _UNIQUE_COUNT = re.compile(rb'uniqueCount\s*=\s*["\']([^"\']*)["\']')
 _FULL_CALC_ON_LOAD = re.compile(_P + rb'calcPr\b[^>]*\sfullCalcOnLoad\s*=\s*["\'](?:1|true)["\']')
+
+
+# What a file that is no workbook we read is, by its content: (variant, values) of not_a_workbook.
+_SAVE_AS = "save_as"  # a spreadsheet of another format: the clerk saves it as .xlsx
+_ODF_KINDS = {
+    b"application/vnd.oasis.opendocument.spreadsheet":
+        (_SAVE_AS, {"kind": "OpenDocument 电子表格（.ods，WPS、LibreOffice 等软件保存的格式）",
+                    "program": "WPS、LibreOffice 或 Excel"}),
+    b"application/vnd.oasis.opendocument.text": ("other", {"kind": "OpenDocument 文本文档（.odt）"}),
+    b"application/vnd.oasis.opendocument.presentation": ("other", {"kind": "OpenDocument 演示文稿（.odp）"}),
+}
+_ZIP_KINDS = (  # a member only that kind of file has
+    ("xl/workbook.bin", (_SAVE_AS, {"kind": "Excel 二进制工作簿（.xlsb）", "program": "Excel"})),
+    ("content.xml", _ODF_KINDS[b"application/vnd.oasis.opendocument.spreadsheet"]),
+    ("word/document.xml", ("other", {"kind": "Word 文档（.docx）"})),
+    ("ppt/presentation.xml", ("other", {"kind": "PowerPoint 演示文稿（.pptx）"})),
+)
+_OLE2_KINDS = (  # stream names of an OLE2 compound file that is not a workbook
+    ("WordDocument", ("other", {"kind": "Word 文档（.doc）"})),
+    ("PowerPoint Document", ("other", {"kind": "PowerPoint 演示文稿（.ppt）"})),
+)
+_MAGIC_KINDS = (
+    (b"%PDF", ("other", {"kind": "PDF 文件"})),
+    (b"\x89PNG", ("other", {"kind": "图片（PNG）"})),
+    (b"\xff\xd8\xff", ("other", {"kind": "图片（JPEG 照片）"})),
+    (b"GIF8", ("other", {"kind": "图片（GIF）"})),
+    (b"BM", ("other", {"kind": "图片（BMP）"})),
+    (b"II*\x00", ("other", {"kind": "图片（TIFF）"})),
+    (b"MM\x00*", ("other", {"kind": "图片（TIFF）"})),
+    (b"{\\rtf", ("other", {"kind": "RTF 文档（Word 等软件保存的格式）"})),
+    (b"Rar!", ("archive", {"kind": "RAR 压缩包"})),
+    (b"7z\xbc\xaf\x27\x1c", ("archive", {"kind": "7z 压缩包"})),
+    (b"\x1f\x8b", ("archive", {"kind": "gzip 压缩包"})),
+)
+
+
+def zip_kind(names: set[str], mimetype: bytes) -> tuple[str, dict]:
+    """What a zip that holds no xl/workbook.xml is, from its member names and its ODF mimetype."""
+    if mimetype.strip() in _ODF_KINDS:
+        return _ODF_KINDS[mimetype.strip()]
+    for member, kind in _ZIP_KINDS:
+        if member in names:
+            return kind
+    return "archive", {"kind": "压缩包（.zip）"}
+
+
+def ole2_kind(data: bytes) -> tuple[str, dict] | None:
+    """What an OLE2 compound file is when its streams are not a workbook's; None when they are
+    (or cannot be listed: xlrd then says whether it is damaged)."""
+    try:
+        streams = {e.name for e in xlrd.compdoc.CompDoc(data, logfile=io.StringIO()).dirlist}
+    except Exception:
+        return None
+    if streams & {"Workbook", "Book"}:
+        return None
+    return next((kind for stream, kind in _OLE2_KINDS if stream in streams), None)
+
+
+def other_kind(data: bytes, suffix: str) -> tuple[str, dict]:
+    """What a file that is neither a zip nor an OLE2 file is, by its first bytes (or by its
+    name where they do not say)."""
+    if not data:
+        return "other", {"kind": "空文件（0 字节）"}
+    for magic, kind in _MAGIC_KINDS:
+        if data.startswith(magic):
+            return kind
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith(b"<?xml") and b"urn:schemas-microsoft-com:office:spreadsheet" in data[:65536]:
+        return _SAVE_AS, {"kind": "XML 格式的表格（Excel 2003 XML）", "program": "Excel 或 WPS"}
+    if head.startswith((b"<!doctype html", b"<html", b"<table", b"<meta")) or b"<html" in head[:512]:
+        return _SAVE_AS, {"kind": "网页格式的表格（从其他系统导出、扩展名为 .xls 的文件常是这样）",
+                          "program": "Excel 或 WPS"}
+    if suffix in (".csv", ".txt") or b"\x00" not in data[:4096]:
+        return "other", {"kind": "CSV 或文本文件"}
+    return "other", {"kind": "其他类型的文件"}
 
 
 @dataclass
@@ -209,9 +285,9 @@ def scan_sheet(xml: bytes, recalculated: bool = False) -> SheetScan:
     return scan
 
 
-def _inflate(data: bytes, z: zipfile.ZipFile) -> dict[str, bytes] | None:
+def _inflate(data: bytes, z: zipfile.ZipFile) -> dict[str, bytes] | tuple[str, int]:
     """Every member of the zip `data`, inflated once while counting the bytes that come out;
-    None when past the bounds (a zip bomb).
+    when past the bounds (a zip bomb, a large picture), the largest member and its bytes so far.
 
     The uncompressed sizes in the headers are not trusted: calamine inflates in full a member
     whose header understates it (RELIABILITY.md). zlib is told instead how many bytes are left.
@@ -230,10 +306,49 @@ def _inflate(data: bytes, z: zipfile.ZipFile) -> dict[str, bytes] | None:
         else:  # Excel writes only these two
             raise zipfile.BadZipFile(f"compression {info.compress_type}")
         left -= len(out)
-        if left < 0 or len(out) > LARGE_ENTRY_BYTES and len(out) > MAX_RATIO * max(1, len(raw)):
-            return None
         parts[info.filename] = out
+        if len(out) > LARGE_ENTRY_BYTES and len(out) > MAX_RATIO * max(1, len(raw)):
+            return info.filename, len(out)  # compressed a hundredfold: this one is the bomb
+        if left < 0:
+            return max(((m, len(b)) for m, b in parts.items()), key=lambda p: p[1])
     return parts
+
+
+def reject_too_large(sub: Submission, members: list[tuple[str, int]],
+                     largest: tuple[str, int] | None) -> None:
+    """Say why a zip is too large: too many parts (how many are sheets), or its largest part
+    (a picture the clerk can remove, a sheet, or another part), as far as `members` (name and
+    size of each, the sizes as the zip's headers claim them) and `largest` (name and bytes
+    counted while inflating) tell."""
+    sheets = sum(1 for name, _ in members if name.startswith(("xl/worksheets/", "xl/chartsheets/"))
+                 and name.endswith(".xml"))
+    if len(members) > MAX_ZIP_ENTRIES:
+        sub.reject("", "", "too_large", variant="entries", count=len(members), max=MAX_ZIP_ENTRIES,
+                   sheets=sheets)
+        return
+    if largest is None:
+        largest = max(members, key=lambda m: m[1], default=None)
+    if largest is None:
+        sub.reject("", "", "too_large")
+        return
+    member, size = largest
+    what = ("picture" if member.startswith("xl/media/") or member.lower().endswith(_PICTURES)
+            else "sheet" if member.startswith("xl/worksheets/") else "part")
+    sub.reject("", "", "too_large", variant=what, member=member, size=f"{size / 2**20:.1f}",
+               limit=MAX_UNZIPPED_BYTES // 2**20)
+
+
+_PICTURES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".emf", ".wmf", ".webp")
+
+
+def _zip_members(path: Path) -> list[tuple[str, int]]:
+    """(name, claimed size) of each member of the zip at `path`, from its central directory
+    alone (nothing is inflated); [] when it cannot be read."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            return [(i.filename, i.file_size) for i in z.infolist()]
+    except Exception:
+        return []
 
 
 def _local(name: str) -> str:
@@ -268,12 +383,14 @@ def _scan_zip(data: bytes, sub: Submission) -> dict[str, SheetScan] | None:
     """Each sheet's scan by sheet name, from the zip's bytes before any reader runs; None if
     the zip is too large (a zip bomb) or not a workbook."""
     with zipfile.ZipFile(io.BytesIO(data)) as z:
-        parts = _inflate(data, z) if len(z.infolist()) <= MAX_ZIP_ENTRIES else None
-    if parts is None:
-        sub.reject("", "", "too_large")
+        members = [(i.filename, i.file_size) for i in z.infolist()]
+        parts = _inflate(data, z) if len(members) <= MAX_ZIP_ENTRIES else None
+    if not isinstance(parts, dict):
+        reject_too_large(sub, members, parts)
         return None
     if "xl/workbook.xml" not in parts:
-        sub.reject("", "", "not_a_workbook")
+        variant, values = zip_kind(set(parts), parts.get("mimetype", b""))
+        sub.reject("", "", "not_a_workbook", variant=variant, **values)
         return None
     for member, xml in parts.items():  # calamine reserves room for uniqueCount strings on open
         if member.lower().replace("\\", "/").endswith("sharedstrings.xml"):
@@ -372,8 +489,9 @@ def _open_sheets(path: Path, sub: Submission, data: bytes | None = None) -> Book
     """
     if data is None:
         data = read_head(path)  # calamine reads these same bytes, not the path
-    if len(data) > MAX_UNZIPPED_BYTES:
-        sub.reject("", "", "too_large")
+    if len(data) > MAX_UNZIPPED_BYTES:  # its zip directory may still say why
+        members = _zip_members(path) if data.startswith(ZIP_MAGIC) else []
+        reject_too_large(sub, members, None)
         return None
     try:
         if data.startswith(ZIP_MAGIC):
@@ -382,10 +500,13 @@ def _open_sheets(path: Path, sub: Submission, data: bytes | None = None) -> Book
             if "EncryptedPackage".encode("utf-16-le") in data:
                 sub.reject("", "", "encrypted")
                 return None
+            if kind := ole2_kind(data):
+                sub.reject("", "", "not_a_workbook", variant=kind[0], **kind[1])
+                return None
             scans = _scan_xls(data)
         else:
-            kind = "CSV 或文本文件" if path.suffix.lower() in (".csv", ".txt") else "文件"
-            sub.reject("", "", "not_a_workbook", variant="other", kind=kind)
+            variant, values = other_kind(data, path.suffix.lower())
+            sub.reject("", "", "not_a_workbook", variant=variant, **values)
             return None
     except Exception:  # zipfile, zlib, expat and xlrd raise many types for a damaged file
         sub.reject("", "", "corrupt_file")
