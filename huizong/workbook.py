@@ -24,7 +24,8 @@ import xlrd.compdoc
 from xlrd.biffh import error_text_from_code
 
 from huizong import clock
-from huizong.cells import EXCEL_ERROR, UNSAVED_FORMULA, Unreadable, cell_text, code_text, parse_period
+from huizong.cells import (EXCEL_ERROR, UNSAVED_FORMULA, Percent, Unreadable, cell_text, code_text, parse_period,
+                           shown_visibly)
 from huizong.problems import Problem, located
 from huizong.schemas import catalog as cat, rules
 
@@ -62,8 +63,9 @@ class Submission:
         """Record that rule `check` failed at sheet!cell, worded from the rule table with
         `values` for its placeholders; `what` names the cell's field for the clerk."""
         found = rules.rule(check)
-        self.problems.append(Problem(self.sha256, sheet, cell, indicator_code, check,
-                                     located(sheet, cell, what, found.word(variant, **values)),
+        values = {k: shown_visibly(v) if isinstance(v, str) else v for k, v in values.items()}
+        text = located(shown_visibly(sheet), cell, what, found.word(variant, **values))
+        self.problems.append(Problem(self.sha256, sheet, cell, indicator_code, check, text,
                                      found.severity))
 
 
@@ -195,6 +197,46 @@ class SheetScan:
     unreadable: dict[tuple[int, int], Unreadable] = field(default_factory=dict)
     # (row, col, "=formula") of formulas with a saved result: stale if Excel recalculates on open.
     formulas: list[tuple[int, int, str]] = field(default_factory=list)
+    # Cells formatted as a percentage, and the decimals shown: 0.05 is 5% to the clerk.
+    percent: dict[tuple[int, int], int] = field(default_factory=dict)
+
+
+_STYLE = re.compile(rb'\ss\s*=\s*["\'](\d+)["\']')
+_BUILTIN_PERCENT = {9: "0%", 10: "0.00%"}  # Excel's built-in number formats 9 and 10
+_FORMAT_LITERAL = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]|_.|\*.')  # text, escapes, [colour], padding
+
+
+def percent_decimals(code: str | None) -> int | None:
+    """The decimals a number format shows a percentage with ("0.0%" -> 1), None if the format
+    shows no percentage. Only its first section counts (the one for positive numbers)."""
+    if not code:
+        return None
+    section = _FORMAT_LITERAL.sub("", code.split(";")[0])
+    if "%" not in section:
+        return None
+    digits = section.partition("%")[0].partition(".")
+    return sum(ch in "0#?" for ch in digits[2]) if digits[1] else 0
+
+
+def percent_styles(styles_xml: bytes | None) -> dict[int, int]:
+    """{cell style index (the s= of a <c>): decimals} of the styles that show a percentage."""
+    if not styles_xml or b"%" not in styles_xml and b'numFmtId="9"' not in styles_xml \
+            and b'numFmtId="10"' not in styles_xml:
+        return {}
+    root = ET.fromstring(styles_xml)
+    codes = dict(_BUILTIN_PERCENT)
+    for el in root.iter():
+        if _local(el.tag) == "numFmt" and (el.get("numFmtId") or "").isdigit():
+            codes[int(el.get("numFmtId"))] = el.get("formatCode") or ""
+    found = {}
+    for el in root.iter():
+        if _local(el.tag) == "cellXfs":
+            for i, xf in enumerate(x for x in el if _local(x.tag) == "xf"):
+                number_format = xf.get("numFmtId") or "0"
+                decimals = percent_decimals(codes.get(int(number_format))) if number_format.isdigit() else None
+                if decimals is not None:
+                    found[i] = decimals
+    return found
 
 
 def _row_number(digits: bytes) -> int:
@@ -251,7 +293,15 @@ def sheet_extent(xml: bytes) -> tuple[int, int]:
     return rows, cols
 
 
-def scan_sheet(xml: bytes, recalculated: bool = False) -> SheetScan:
+def _scan_percent(xml: bytes, styles: dict[int, int], scan: SheetScan) -> None:
+    """The cells of `xml` whose style (`styles`: see percent_styles) shows a percentage."""
+    for attrs, _ in _CELL.findall(xml):
+        style, found = _STYLE.search(attrs), _REF.search(attrs)
+        if style and found and int(style.group(1)) in styles:
+            scan.percent[cell_position(found.group(1).decode())] = styles[int(style.group(1))]
+
+
+def scan_sheet(xml: bytes, recalculated: bool = False, percent: dict[int, int] | None = None) -> SheetScan:
     """One pass over a sheet's XML: its extent, its unreadable cells, and, if the workbook asks
     Excel to recalculate on open (`recalculated`), its formulas, whose saved results are stale.
 
@@ -261,6 +311,8 @@ def scan_sheet(xml: bytes, recalculated: bool = False) -> SheetScan:
     reads an empty cell, even where the workbook asks to be recalculated.
     """
     scan = SheetScan(*sheet_extent(xml))
+    if percent:
+        _scan_percent(xml, percent, scan)
     if b"<f" not in xml and b't="e"' not in xml and b"t='e'" not in xml and not _PREFIXED.search(xml):
         return scan  # the common case: nothing to look for
     for attrs, inner in _CELL.findall(xml):
@@ -309,8 +361,9 @@ def _inflate(data: bytes, z: zipfile.ZipFile) -> dict[str, bytes] | tuple[str, i
         parts[info.filename] = out
         if len(out) > LARGE_ENTRY_BYTES and len(out) > MAX_RATIO * max(1, len(raw)):
             return info.filename, len(out)  # compressed a hundredfold: this one is the bomb
-        if left < 0:
-            return max(((m, len(b)) for m, b in parts.items()), key=lambda p: p[1])
+        if left < 0:  # this member was cut short: its header says how large it claims to be
+            sizes = {m: len(b) for m, b in parts.items()} | {info.filename: max(len(out), info.file_size)}
+            return max(sizes.items(), key=lambda p: p[1])
     return parts
 
 
@@ -399,8 +452,9 @@ def _scan_zip(data: bytes, sub: Submission) -> dict[str, SheetScan] | None:
                     raise ValueError(f"shared strings uniqueCount={count!r}")  # a lie: 24 bytes each
     names = sheet_members(parts["xl/workbook.xml"], parts["xl/_rels/workbook.xml.rels"])
     recalculated = bool(_FULL_CALC_ON_LOAD.search(parts["xl/workbook.xml"]))
+    percent = percent_styles(parts.get("xl/styles.xml"))
     # Any member with cells is scanned, named or not: calamine might find a sheet we do not.
-    return {names.get(member, member): scan_sheet(xml, recalculated)
+    return {names.get(member, member): scan_sheet(xml, recalculated, percent)
             for member, xml in parts.items() if member in names or b"sheetData" in xml}
 
 
@@ -538,6 +592,9 @@ def _open_sheets(path: Path, sub: Submission, data: bytes | None = None) -> Book
                     rows.append([])
                 rows[r].extend([""] * (c + 1 - len(rows[r])))
                 rows[r][c] = cell
+            for (r, c), decimals in scan.percent.items():
+                if r < len(rows) and c < len(rows[r]) and type(rows[r][c]) is float:
+                    rows[r][c] = Percent(rows[r][c], decimals)
             grid[name.strip()] = rows
             merged[name.strip()] = sheet.merged_cell_ranges or []
         return Book(grid, hidden, merged, {name: scan.formulas for name, scan in scans.items()},

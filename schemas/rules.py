@@ -154,6 +154,11 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+# Said before a value's message when its cell shows the value as a percentage (validation.py):
+# the clerk sees 5% where the value is 0.05.
+PERCENT_SHOWN = "单元格设置成了百分比格式，显示为 {shown}，实际数值是 {raw}（请把单元格格式改为“常规”后按数值填写）；"
+
+
 def placeholders(template: str) -> set[str]:
     """The `{named}` placeholders of a message; RuleError for a positional or malformed one."""
     try:
