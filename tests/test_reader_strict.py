@@ -161,3 +161,16 @@ def test_two_sheets_of_one_name_are_refused(tmp_path: Path):
              SHEET_XML: cell("E2", b'<c r="E2" t="e"><v>#REF!</v></c>')}
     for path in both_dialects(tmp_path, edits):
         assert problems(path) == {("", "", "corrupt_file")}
+
+
+def test_a_percentage_is_told_as_shown_in_a_strict_file_too(tmp_path: Path):
+    """Number formats are read from styles.xml by local names as well."""
+    first = cat.villages_of(TOWN.code)[0]
+
+    def percent(wb):
+        wb[S]["E2"].number_format = "0%"
+
+    for path in both_dialects(tmp_path, {}, values={(first.code, "V03"): 0.05}, by_hand=percent):
+        (outcome,), _ = validate_batch([read_submission(path, "h")])
+        assert [(p.cell, p.check) for p in outcome.problems] == [("E2", "decimals")]
+        assert "显示为 5%，实际数值是 0.05" in outcome.problems[0].message
