@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import os
-import posixpath
 import re
 import struct
 import unicodedata
@@ -137,7 +136,6 @@ _MAGIC_KINDS = (
     (b"\x89PNG", ("other", {"kind": "图片（PNG）"})),
     (b"\xff\xd8\xff", ("other", {"kind": "图片（JPEG 照片）"})),
     (b"GIF8", ("other", {"kind": "图片（GIF）"})),
-    (b"BM", ("other", {"kind": "图片（BMP）"})),
     (b"II*\x00", ("other", {"kind": "图片（TIFF）"})),
     (b"MM\x00*", ("other", {"kind": "图片（TIFF）"})),
     (b"{\\rtf", ("other", {"kind": "RTF 文档（Word 等软件保存的格式）"})),
@@ -177,6 +175,8 @@ def other_kind(data: bytes, suffix: str) -> tuple[str, dict]:
     for magic, kind in _MAGIC_KINDS:
         if data.startswith(magic):
             return kind
+    if data.startswith(b"BM") and data[6:10] == b"\0\0\0\0":  # a BMP header's reserved bytes
+        return "other", {"kind": "图片（BMP）"}
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if head.startswith(b"<?xml") and b"urn:schemas-microsoft-com:office:spreadsheet" in data[:65536]:
         return _SAVE_AS, {"kind": "XML 格式的表格（Excel 2003 XML）", "program": "Excel 或 WPS"}
@@ -367,6 +367,9 @@ def _inflate(data: bytes, z: zipfile.ZipFile) -> dict[str, bytes] | tuple[str, i
     return parts
 
 
+_PICTURES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".emf", ".wmf", ".webp")
+
+
 def reject_too_large(sub: Submission, members: list[tuple[str, int]],
                      largest: tuple[str, int] | None) -> None:
     """Say why a zip is too large: too many parts (how many are sheets), or its largest part
@@ -389,9 +392,6 @@ def reject_too_large(sub: Submission, members: list[tuple[str, int]],
             else "sheet" if member.startswith("xl/worksheets/") else "part")
     sub.reject("", "", "too_large", variant=what, member=member, size=f"{size / 2**20:.1f}",
                limit=MAX_UNZIPPED_BYTES // 2**20)
-
-
-_PICTURES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".emf", ".wmf", ".webp")
 
 
 def _zip_members(path: Path) -> list[tuple[str, int]]:
