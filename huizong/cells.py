@@ -38,6 +38,23 @@ class Unreadable:
     text: str  # what the clerk sees in Excel: "#REF!" or "=SUM(C2:C9)"
 
 
+class Percent(float):
+    """A number its cell shows as a percentage: 0.05 that the clerk sees as 5%."""
+    decimals: int  # as its number format shows it: "0%" 0, "0.00%" 2
+
+    def __new__(cls, value: float, decimals: int = 0) -> "Percent":
+        number = super().__new__(cls, value)
+        number.decimals = decimals
+        return number
+
+    def __reduce__(self):  # to a worker's parent and back, with its decimals
+        return Percent, (float(self), self.decimals)
+
+    @property
+    def shown(self) -> str:
+        return f"{self * 100:.{self.decimals}f}%"
+
+
 @dataclass(frozen=True, slots=True)
 class Cell:
     value: float | None = None
@@ -60,6 +77,16 @@ def cell_text(raw: object) -> str:
     if isinstance(raw, float) and raw.is_integer():
         return str(int(raw))
     return str(raw).strip()
+
+
+def shown_visibly(text: str) -> str:
+    """Text quoted back to a clerk with what Excel does not show written out: a zero-width
+    space, a BOM, a no-break or full-width space, a control character become 〈U+200B〉, so that
+    `村级指标` and `村级指标〈U+200B〉` no longer look alike. (Python's non-printable characters:
+    Unicode's "Other" and "Separator" ones, but for the ASCII space.)"""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else f"〈U+{ord(ch):04X}〉" for ch in text)
 
 
 def parse_number(raw: object) -> Cell:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import pandera.errors
 
-from huizong.cells import cell_text, parse_cell
+from huizong.cells import Percent, cell_text, parse_cell, shown_visibly
 from huizong.problems import Outcome, Problem, located  # noqa: F401  (Outcome: re-exported)
 from huizong.workbook import Submission
 from huizong.schemas import catalog as cat, rules
@@ -27,10 +27,11 @@ def values_frame(subs: list[Submission]) -> pd.DataFrame:
             ind = kinds[code]
             parsed = parse_cell(raw, ind.kind)
             rows.append((sub.sha256, sheet, cell, unit_code, code, ind.kind, cell_text(raw),
-                         parsed.value, parsed.level, parsed.issue, ind.min, ind.max, ind.decimals))
+                         parsed.value, parsed.level, parsed.issue, ind.min, ind.max, ind.decimals,
+                         raw.shown if isinstance(raw, Percent) else None))
     df = pd.DataFrame(rows, columns=["sha256", "sheet", "cell", "unit_code", "indicator_code",
                                      "kind", "raw", "value", "level", "issue", "min", "max",
-                                     "decimals"])
+                                     "decimals", "shown"])
     for col in ("value", "min", "max", "decimals"):
         df[col] = df[col].astype("float64")
     return df
@@ -78,7 +79,7 @@ def _value_message(check: str, row: pd.Series) -> str:
     """A failed value check, worded from the rule table: which wording (variant) and the
     values its placeholders take both come from the row and its indicator."""
     ind = cat.indicator_by_code()[row["indicator_code"]]
-    variant, values = "", {"raw": row["raw"]}
+    variant, values = "", {"raw": shown_visibly(row["raw"])}
     if check == "readable":
         variant = row["issue"]
     elif check == "decimals" and ind.decimals:
@@ -89,11 +90,14 @@ def _value_message(check: str, row: pd.Series) -> str:
         values.update(min=f"{ind.min:g}", max=f"{ind.max:g}")
     elif check.startswith("cross:"):  # cross:<left>:<op>:<right>
         values["other"] = cat.indicator_by_code()[check.split(":")[3]].name
-    return located(row["sheet"], row["cell"], ind.header, rules.word(check, variant, **values))
+    text = rules.word(check, variant, **values)
+    if isinstance(row["shown"], str):  # the clerk sees 5%, not 0.05
+        text = rules.PERCENT_SHOWN.format(shown=row["shown"], raw=row["raw"]) + text
+    return located(row["sheet"], row["cell"], ind.header, text)
 
 
 def _village_message(check: str, row: pd.Series) -> str:
-    values = {"code": row["village_code"], "name": row["village_name"]}
+    values = {"code": shown_visibly(row["village_code"]), "name": shown_visibly(row["village_name"])}
     if check == "village_missing":
         return located(row["sheet"], "", "", rules.word(check, **values))
     variant = ""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import os
-import posixpath
 import re
 import struct
 import unicodedata
@@ -20,10 +19,12 @@ from pathlib import Path
 
 import python_calamine
 import xlrd
+import xlrd.compdoc
 from xlrd.biffh import error_text_from_code
 
 from huizong import clock
-from huizong.cells import EXCEL_ERROR, UNSAVED_FORMULA, Unreadable, cell_text, code_text, parse_period
+from huizong.cells import (EXCEL_ERROR, UNSAVED_FORMULA, Percent, Unreadable, cell_text, code_text, parse_period,
+                           shown_visibly)
 from huizong.problems import Problem, located
 from huizong.schemas import catalog as cat, rules
 
@@ -61,8 +62,9 @@ class Submission:
         """Record that rule `check` failed at sheet!cell, worded from the rule table with
         `values` for its placeholders; `what` names the cell's field for the clerk."""
         found = rules.rule(check)
-        self.problems.append(Problem(self.sha256, sheet, cell, indicator_code, check,
-                                     located(sheet, cell, what, found.word(variant, **values)),
+        values = {k: shown_visibly(v) if isinstance(v, str) else v for k, v in values.items()}
+        text = located(shown_visibly(sheet), cell, what, found.word(variant, **values))
+        self.problems.append(Problem(self.sha256, sheet, cell, indicator_code, check, text,
                                      found.severity))
 
 
@@ -108,9 +110,82 @@ _ANY_REF = re.compile(rb'\sr\s*=\s*["\']([^"\']*)["\']')
 _A1 = re.compile(rb"([A-Za-z]+)(\d+)")
 _UNIQUE_COUNT = re.compile(rb'uniqueCount\s*=\s*["\']([^"\']*)["\']')
 _FULL_CALC_ON_LOAD = re.compile(_P + rb'calcPr\b[^>]*\sfullCalcOnLoad\s*=\s*["\'](?:1|true)["\']')
-_NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-       "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-       "p": "http://schemas.openxmlformats.org/package/2006/relationships"}
+
+
+# What a file that is no workbook we read is, by its content: (variant, values) of not_a_workbook.
+_SAVE_AS = "save_as"  # a spreadsheet of another format: the clerk saves it as .xlsx
+_ODF_KINDS = {
+    b"application/vnd.oasis.opendocument.spreadsheet":
+        (_SAVE_AS, {"kind": "OpenDocument 电子表格（.ods，WPS、LibreOffice 等软件保存的格式）",
+                    "program": "WPS、LibreOffice 或 Excel"}),
+    b"application/vnd.oasis.opendocument.text": ("other", {"kind": "OpenDocument 文本文档（.odt）"}),
+    b"application/vnd.oasis.opendocument.presentation": ("other", {"kind": "OpenDocument 演示文稿（.odp）"}),
+}
+_ZIP_KINDS = (  # a member only that kind of file has
+    ("xl/workbook.bin", (_SAVE_AS, {"kind": "Excel 二进制工作簿（.xlsb）", "program": "Excel"})),
+    ("content.xml", _ODF_KINDS[b"application/vnd.oasis.opendocument.spreadsheet"]),
+    ("word/document.xml", ("other", {"kind": "Word 文档（.docx）"})),
+    ("ppt/presentation.xml", ("other", {"kind": "PowerPoint 演示文稿（.pptx）"})),
+)
+_OLE2_KINDS = (  # stream names of an OLE2 compound file that is not a workbook
+    ("WordDocument", ("other", {"kind": "Word 文档（.doc）"})),
+    ("PowerPoint Document", ("other", {"kind": "PowerPoint 演示文稿（.ppt）"})),
+)
+_MAGIC_KINDS = (
+    (b"%PDF", ("other", {"kind": "PDF 文件"})),
+    (b"\x89PNG", ("other", {"kind": "图片（PNG）"})),
+    (b"\xff\xd8\xff", ("other", {"kind": "图片（JPEG 照片）"})),
+    (b"GIF8", ("other", {"kind": "图片（GIF）"})),
+    (b"II*\x00", ("other", {"kind": "图片（TIFF）"})),
+    (b"MM\x00*", ("other", {"kind": "图片（TIFF）"})),
+    (b"{\\rtf", ("other", {"kind": "RTF 文档（Word 等软件保存的格式）"})),
+    (b"Rar!", ("archive", {"kind": "RAR 压缩包"})),
+    (b"7z\xbc\xaf\x27\x1c", ("archive", {"kind": "7z 压缩包"})),
+    (b"\x1f\x8b", ("archive", {"kind": "gzip 压缩包"})),
+)
+
+
+def zip_kind(names: set[str], mimetype: bytes) -> tuple[str, dict]:
+    """What a zip that holds no xl/workbook.xml is, from its member names and its ODF mimetype."""
+    if mimetype.strip() in _ODF_KINDS:
+        return _ODF_KINDS[mimetype.strip()]
+    for member, kind in _ZIP_KINDS:
+        if member in names:
+            return kind
+    return "archive", {"kind": "压缩包（.zip）"}
+
+
+def ole2_kind(data: bytes) -> tuple[str, dict] | None:
+    """What an OLE2 compound file is when its streams are not a workbook's; None when they are
+    (or cannot be listed: xlrd then says whether it is damaged)."""
+    try:
+        streams = {e.name for e in xlrd.compdoc.CompDoc(data, logfile=io.StringIO()).dirlist}
+    except Exception:
+        return None
+    if streams & {"Workbook", "Book"}:
+        return None
+    return next((kind for stream, kind in _OLE2_KINDS if stream in streams), None)
+
+
+def other_kind(data: bytes, suffix: str) -> tuple[str, dict]:
+    """What a file that is neither a zip nor an OLE2 file is, by its first bytes (or by its
+    name where they do not say)."""
+    if not data:
+        return "other", {"kind": "空文件（0 字节）"}
+    for magic, kind in _MAGIC_KINDS:
+        if data.startswith(magic):
+            return kind
+    if data.startswith(b"BM") and data[6:10] == b"\0\0\0\0":  # a BMP header's reserved bytes
+        return "other", {"kind": "图片（BMP）"}
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith(b"<?xml") and b"urn:schemas-microsoft-com:office:spreadsheet" in data[:65536]:
+        return _SAVE_AS, {"kind": "XML 格式的表格（Excel 2003 XML）", "program": "Excel 或 WPS"}
+    if head.startswith((b"<!doctype html", b"<html", b"<table", b"<meta")) or b"<html" in head[:512]:
+        return _SAVE_AS, {"kind": "网页格式的表格（从其他系统导出、扩展名为 .xls 的文件常是这样）",
+                          "program": "Excel 或 WPS"}
+    if suffix in (".csv", ".txt") or b"\x00" not in data[:4096]:
+        return "other", {"kind": "CSV 或文本文件"}
+    return "other", {"kind": "其他类型的文件"}
 
 
 @dataclass
@@ -122,6 +197,46 @@ class SheetScan:
     unreadable: dict[tuple[int, int], Unreadable] = field(default_factory=dict)
     # (row, col, "=formula") of formulas with a saved result: stale if Excel recalculates on open.
     formulas: list[tuple[int, int, str]] = field(default_factory=list)
+    # Cells formatted as a percentage, and the decimals shown: 0.05 is 5% to the clerk.
+    percent: dict[tuple[int, int], int] = field(default_factory=dict)
+
+
+_STYLE = re.compile(rb'\ss\s*=\s*["\'](\d+)["\']')
+_BUILTIN_PERCENT = {9: "0%", 10: "0.00%"}  # Excel's built-in number formats 9 and 10
+_FORMAT_LITERAL = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]|_.|\*.')  # text, escapes, [colour], padding
+
+
+def percent_decimals(code: str | None) -> int | None:
+    """The decimals a number format shows a percentage with ("0.0%" -> 1), None if the format
+    shows no percentage. Only its first section counts (the one for positive numbers)."""
+    if not code:
+        return None
+    section = _FORMAT_LITERAL.sub("", code.split(";")[0])
+    if "%" not in section:
+        return None
+    digits = section.partition("%")[0].partition(".")
+    return sum(ch in "0#?" for ch in digits[2]) if digits[1] else 0
+
+
+def percent_styles(styles_xml: bytes | None) -> dict[int, int]:
+    """{cell style index (the s= of a <c>): decimals} of the styles that show a percentage."""
+    if not styles_xml or b"%" not in styles_xml and b'numFmtId="9"' not in styles_xml \
+            and b'numFmtId="10"' not in styles_xml:
+        return {}
+    root = ET.fromstring(styles_xml)
+    codes = dict(_BUILTIN_PERCENT)
+    for el in root.iter():
+        if _local(el.tag) == "numFmt" and (el.get("numFmtId") or "").isdigit():
+            codes[int(el.get("numFmtId"))] = el.get("formatCode") or ""
+    found = {}
+    for el in root.iter():
+        if _local(el.tag) == "cellXfs":
+            for i, xf in enumerate(x for x in el if _local(x.tag) == "xf"):
+                number_format = xf.get("numFmtId") or "0"
+                decimals = percent_decimals(codes.get(int(number_format))) if number_format.isdigit() else None
+                if decimals is not None:
+                    found[i] = decimals
+    return found
 
 
 def _row_number(digits: bytes) -> int:
@@ -178,14 +293,26 @@ def sheet_extent(xml: bytes) -> tuple[int, int]:
     return rows, cols
 
 
-def scan_sheet(xml: bytes, recalculated: bool = False) -> SheetScan:
+def _scan_percent(xml: bytes, styles: dict[int, int], scan: SheetScan) -> None:
+    """The cells of `xml` whose style (`styles`: see percent_styles) shows a percentage."""
+    for attrs, _ in _CELL.findall(xml):
+        style, found = _STYLE.search(attrs), _REF.search(attrs)
+        if style and found and int(style.group(1)) in styles:
+            scan.percent[cell_position(found.group(1).decode())] = styles[int(style.group(1))]
+
+
+def scan_sheet(xml: bytes, recalculated: bool = False, percent: dict[int, int] | None = None) -> SheetScan:
     """One pass over a sheet's XML: its extent, its unreadable cells, and, if the workbook asks
     Excel to recalculate on open (`recalculated`), its formulas, whose saved results are stale.
 
     calamine gives '' for errors and for formulas saved without a result (RELIABILITY.md), which
-    would silently count as zero. A formula whose text result is "" (t="str", <v></v>) is saved.
+    would silently count as zero. A formula whose text result is "" (t="str", <v></v> or <v/>,
+    a shared or array formula alike) is saved: Excel computed it, and it is read as the form
+    reads an empty cell, even where the workbook asks to be recalculated.
     """
     scan = SheetScan(*sheet_extent(xml))
+    if percent:
+        _scan_percent(xml, percent, scan)
     if b"<f" not in xml and b't="e"' not in xml and b"t='e'" not in xml and not _PREFIXED.search(xml):
         return scan  # the common case: nothing to look for
     for attrs, inner in _CELL.findall(xml):
@@ -199,17 +326,20 @@ def scan_sheet(xml: bytes, recalculated: bool = False) -> SheetScan:
             scan.unreadable[position] = Unreadable(EXCEL_ERROR, text)
         elif formula := _FORMULA.search(inner or b""):
             text = "=" + (formula.group(1) or b"").decode("utf-8", "replace")
+            text_result = _STRING_TYPE.search(attrs)
             # openpyxl writes <v></v> for a result never computed; t="str" marks a saved "".
-            if value is None or not (value.group(1) or _STRING_TYPE.search(attrs)):
+            if value is None or not (value.group(1) or text_result):
                 scan.unreadable[position] = Unreadable(UNSAVED_FORMULA, text)
-            elif recalculated:
+            elif recalculated and not text_result:
+                # A number may be a writer's placeholder (xlsxwriter saves 0 for every formula);
+                # a text result, "" included, is one no writer puts there without computing it.
                 scan.formulas.append((*position, text))
     return scan
 
 
-def _inflate(data: bytes, z: zipfile.ZipFile) -> dict[str, bytes] | None:
+def _inflate(data: bytes, z: zipfile.ZipFile) -> dict[str, bytes] | tuple[str, int]:
     """Every member of the zip `data`, inflated once while counting the bytes that come out;
-    None when past the bounds (a zip bomb).
+    when past the bounds (a zip bomb, a large picture), the largest member and its bytes so far.
 
     The uncompressed sizes in the headers are not trusted: calamine inflates in full a member
     whose header understates it (RELIABILITY.md). zlib is told instead how many bytes are left.
@@ -228,40 +358,103 @@ def _inflate(data: bytes, z: zipfile.ZipFile) -> dict[str, bytes] | None:
         else:  # Excel writes only these two
             raise zipfile.BadZipFile(f"compression {info.compress_type}")
         left -= len(out)
-        if left < 0 or len(out) > LARGE_ENTRY_BYTES and len(out) > MAX_RATIO * max(1, len(raw)):
-            return None
         parts[info.filename] = out
+        if len(out) > LARGE_ENTRY_BYTES and len(out) > MAX_RATIO * max(1, len(raw)):
+            return info.filename, len(out)  # compressed a hundredfold: this one is the bomb
+        if left < 0:  # this member was cut short: its header says how large it claims to be
+            sizes = {m: len(b) for m, b in parts.items()} | {info.filename: max(len(out), info.file_size)}
+            return max(sizes.items(), key=lambda p: p[1])
     return parts
+
+
+_PICTURES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".emf", ".wmf", ".webp")
+
+
+def reject_too_large(sub: Submission, members: list[tuple[str, int]],
+                     largest: tuple[str, int] | None) -> None:
+    """Say why a zip is too large: too many parts (how many are sheets), or its largest part
+    (a picture the clerk can remove, a sheet, or another part), as far as `members` (name and
+    size of each, the sizes as the zip's headers claim them) and `largest` (name and bytes
+    counted while inflating) tell."""
+    sheets = sum(1 for name, _ in members if name.startswith(("xl/worksheets/", "xl/chartsheets/"))
+                 and name.endswith(".xml"))
+    if len(members) > MAX_ZIP_ENTRIES:
+        sub.reject("", "", "too_large", variant="entries", count=len(members), max=MAX_ZIP_ENTRIES,
+                   sheets=sheets)
+        return
+    if largest is None:
+        largest = max(members, key=lambda m: m[1], default=None)
+    if largest is None:
+        sub.reject("", "", "too_large")
+        return
+    member, size = largest
+    what = ("picture" if member.startswith("xl/media/") or member.lower().endswith(_PICTURES)
+            else "sheet" if member.startswith("xl/worksheets/") else "part")
+    sub.reject("", "", "too_large", variant=what, member=member, size=f"{size / 2**20:.1f}",
+               limit=MAX_UNZIPPED_BYTES // 2**20)
+
+
+def _zip_members(path: Path) -> list[tuple[str, int]]:
+    """(name, claimed size) of each member of the zip at `path`, from its central directory
+    alone (nothing is inflated); [] when it cannot be read."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            return [(i.filename, i.file_size) for i in z.infolist()]
+    except Exception:
+        return []
+
+
+def _local(name: str) -> str:
+    """An element's or attribute's name without its namespace: `{ns}sheet` -> `sheet`."""
+    return name.rpartition("}")[2]
+
+
+def sheet_members(workbook_xml: bytes, rels_xml: bytes) -> dict[str, str]:
+    """{zip member: sheet name} of every sheet workbook.xml lists, as calamine finds them.
+
+    By local names, as calamine reads them: Excel's Strict Open XML writes the same elements in
+    other namespaces (purl.oclc.org/ooxml/...) than the transitional dialect does."""
+    targets = {r.get("Id"): r.get("Target") or "" for r in ET.fromstring(rels_xml).iter()
+               if _local(r.tag) == "Relationship"}
+    names = {}
+    for sheet in ET.fromstring(workbook_xml).iter():
+        if _local(sheet.tag) != "sheet":
+            continue
+        rid = next((v for k, v in sheet.attrib.items() if k.startswith("{") and _local(k) == "id"), "")
+        target = targets.get(rid, "")
+        # calamine's own rule: "/xl/..." and "xl/..." are from the zip's root, others from xl/
+        member = target[1:] if target.startswith("/xl/") else (
+            target if target.startswith("xl/") else f"xl/{target}")
+        name = sheet.get("name", "").strip()
+        if name in names.values():  # calamine reads the first, a scan by name only one of them
+            raise ValueError(f"two sheets named {name!r}")
+        names[member] = name
+    return names
 
 
 def _scan_zip(data: bytes, sub: Submission) -> dict[str, SheetScan] | None:
     """Each sheet's scan by sheet name, from the zip's bytes before any reader runs; None if
     the zip is too large (a zip bomb) or not a workbook."""
     with zipfile.ZipFile(io.BytesIO(data)) as z:
-        parts = _inflate(data, z) if len(z.infolist()) <= MAX_ZIP_ENTRIES else None
-    if parts is None:
-        sub.reject("", "", "too_large")
+        members = [(i.filename, i.file_size) for i in z.infolist()]
+        parts = _inflate(data, z) if len(members) <= MAX_ZIP_ENTRIES else None
+    if not isinstance(parts, dict):
+        reject_too_large(sub, members, parts)
         return None
     if "xl/workbook.xml" not in parts:
-        sub.reject("", "", "not_a_workbook")
+        variant, values = zip_kind(set(parts), parts.get("mimetype", b""))
+        sub.reject("", "", "not_a_workbook", variant=variant, **values)
         return None
     for member, xml in parts.items():  # calamine reserves room for uniqueCount strings on open
         if member.lower().replace("\\", "/").endswith("sharedstrings.xml"):
             for count in _UNIQUE_COUNT.findall(xml):
                 if not count.isdigit() or int(count) > MAX_ROWS * MAX_COLS:
                     raise ValueError(f"shared strings uniqueCount={count!r}")  # a lie: 24 bytes each
-    book = ET.fromstring(parts["xl/workbook.xml"])
-    rels = ET.fromstring(parts["xl/_rels/workbook.xml.rels"])
-    targets = {r.get("Id"): r.get("Target") or "" for r in rels.findall("p:Relationship", _NS)}
-    names = {}
-    for sheet in book.findall("m:sheets/m:sheet", _NS):
-        target = targets.get(sheet.get(f"{{{_NS['r']}}}id"), "")
-        member = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
-            posixpath.join("xl", target))
-        names[member] = sheet.get("name", "").strip()
+    names = sheet_members(parts["xl/workbook.xml"], parts["xl/_rels/workbook.xml.rels"])
     recalculated = bool(_FULL_CALC_ON_LOAD.search(parts["xl/workbook.xml"]))
+    percent = percent_styles(parts.get("xl/styles.xml"))
     # Any member with cells is scanned, named or not: calamine might find a sheet we do not.
-    return {names.get(member, member): scan_sheet(xml, recalculated)
+    return {names.get(member, member): scan_sheet(xml, recalculated, percent)
             for member, xml in parts.items() if member in names or b"sheetData" in xml}
 
 
@@ -350,8 +543,9 @@ def _open_sheets(path: Path, sub: Submission, data: bytes | None = None) -> Book
     """
     if data is None:
         data = read_head(path)  # calamine reads these same bytes, not the path
-    if len(data) > MAX_UNZIPPED_BYTES:
-        sub.reject("", "", "too_large")
+    if len(data) > MAX_UNZIPPED_BYTES:  # its zip directory may still say why
+        members = _zip_members(path) if data.startswith(ZIP_MAGIC) else []
+        reject_too_large(sub, members, None)
         return None
     try:
         if data.startswith(ZIP_MAGIC):
@@ -360,10 +554,13 @@ def _open_sheets(path: Path, sub: Submission, data: bytes | None = None) -> Book
             if "EncryptedPackage".encode("utf-16-le") in data:
                 sub.reject("", "", "encrypted")
                 return None
+            if kind := ole2_kind(data):
+                sub.reject("", "", "not_a_workbook", variant=kind[0], **kind[1])
+                return None
             scans = _scan_xls(data)
         else:
-            kind = "CSV 或文本文件" if path.suffix.lower() in (".csv", ".txt") else "文件"
-            sub.reject("", "", "not_a_workbook", variant="other", kind=kind)
+            variant, values = other_kind(data, path.suffix.lower())
+            sub.reject("", "", "not_a_workbook", variant=variant, **values)
             return None
     except Exception:  # zipfile, zlib, expat and xlrd raise many types for a damaged file
         sub.reject("", "", "corrupt_file")
@@ -387,12 +584,17 @@ def _open_sheets(path: Path, sub: Submission, data: bytes | None = None) -> Book
                            rows=sheet.total_height, cols=sheet.total_width)
                 return None
             rows = sheet.to_python(skip_empty_area=False)
-            scan = scans.get(name.strip(), SheetScan())
+            if name.strip() not in scans:  # its errors and formulas would go unchecked
+                raise ValueError(f"sheet {name!r} was not scanned")
+            scan = scans[name.strip()]
             for (r, c), cell in scan.unreadable.items():
                 while len(rows) <= r:  # calamine may drop a trailing row of unsaved formulas
                     rows.append([])
                 rows[r].extend([""] * (c + 1 - len(rows[r])))
                 rows[r][c] = cell
+            for (r, c), decimals in scan.percent.items():
+                if r < len(rows) and c < len(rows[r]) and type(rows[r][c]) is float:
+                    rows[r][c] = Percent(rows[r][c], decimals)
             grid[name.strip()] = rows
             merged[name.strip()] = sheet.merged_cell_ranges or []
         return Book(grid, hidden, merged, {name: scan.formulas for name, scan in scans.items()},

@@ -64,12 +64,25 @@ RULES: tuple[Rule, ...] = (
     # --- the reader: what the file is and how its sheets are laid out -----------------------
     Rule("too_large", ERROR, READER, {
         "": "文件解压后过大，不是正常的报表，请使用下发的模板",
+        # a zip's cause, by reject_too_large (workbook.py): too many parts, or its largest part
+        "entries": "文件过大：由 {count} 个部件组成（其中工作表 {sheets} 张），超过 {max} 个，不是正常的报表。"
+                   "请删除多余的工作表（或使用下发的模板）后再报送",
+        "picture": "文件解压后过大（超过 {limit} MB），主要是其中的图片 {member}（{size} MB）。"
+                   "报表中不需要图片：请删除图片后再报送",
+        "sheet": "文件解压后过大（超过 {limit} MB），主要是其中的工作表 {member}（{size} MB）。"
+                 "请删除多余的行、列和内容，或使用下发的模板",
+        "part": "文件解压后过大（超过 {limit} MB），主要是其中的 {member}（{size} MB），不是正常的报表。"
+                "请使用下发的模板",
         "bounds": "工作表过大（超出 {max_rows} 行或 {max_cols} 列），请删除多余的行和列，或使用下发的模板",
         "size": "工作表过大（{rows} 行 × {cols} 列），请使用下发的模板",
     }),
+    # the variant and {kind} say what the file is instead, told by its content (workbook.py)
     Rule("not_a_workbook", ERROR, READER, {
-        "": "这不是 Excel 工作簿（可能是 Word 文档或压缩包），请用下发的模板填写后报送",
-        "other": "这不是 Excel 工作簿，而是其他{kind}，请用下发的模板填写后以 .xlsx 报送",
+        "": "这不是 Excel 工作簿，请用下发的模板填写后以 .xlsx 报送",
+        "other": "这不是 Excel 工作簿，而是{kind}，请用下发的模板填写后以 .xlsx 报送",
+        "archive": "这不是 Excel 工作簿，而是{kind}，请解压后分别报送其中的 .xlsx 工作簿",
+        "save_as": "这是{kind}，不是 .xlsx 格式的 Excel 工作簿，汇总无法读取。请在{program}中打开它，"
+                    "点“文件 → 另存为”，保存类型选“Excel 工作簿（*.xlsx）”，再报送另存的 .xlsx 文件",
     }),
     Rule("encrypted", ERROR, READER, "文件设置了打开密码，请取消密码后再报送"),
     Rule("corrupt_file", ERROR, READER, {
@@ -139,6 +152,11 @@ RULES: tuple[Rule, ...] = (
     Rule("flow_spike", WARNING, SQL, "“{value}”超过本单位以往季度中位数 {reference} 的 5 倍，请核实是否填错"),
     Rule("flag_dropped", WARNING, SQL, "上季度为“是”，本季度为“否”，请核实"),
 )
+
+
+# Said before a value's message when its cell shows the value as a percentage (validation.py):
+# the clerk sees 5% where the value is 0.05.
+PERCENT_SHOWN = "单元格设置成了百分比格式，显示为 {shown}，实际数值是 {raw}（请把单元格格式改为“常规”后按数值填写）；"
 
 
 def placeholders(template: str) -> set[str]:

@@ -137,6 +137,7 @@ def values_schema() -> pa.DataFrameSchema:
             "kind": pa.Column(str, pa.Check.isin(cat.NUMERIC_KINDS + ("level",))),
             "raw": TEXT, "value": OPTIONAL_NUMBER, "level": OPTIONAL_TEXT, "issue": OPTIONAL_TEXT,
             "min": OPTIONAL_NUMBER, "max": OPTIONAL_NUMBER, "decimals": OPTIONAL_NUMBER,
+            "shown": OPTIONAL_TEXT,  # a percentage as the clerk sees it (5% for 0.05), for messages
         },
         checks=_checks_of("values"),
         strict=True,
