@@ -56,7 +56,7 @@ def test_export_equals_the_marts(county, tmp_path, period):
     else:  # the generator's own figures, not the marts
         for town in cat.towns():
             expected = sum(true_value(v.code, period, "V03") for v in cat.villages_of(town.code))
-            if town.code in by_town:
+            if by_town.get(town.code) is not None:  # a town without a valid file shows no figure
                 assert by_town[town.code] == Decimal(str(expected))
 
 
