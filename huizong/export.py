@@ -128,12 +128,14 @@ def completeness(valid, expected) -> str:
     return f"{valid}/{expected}" if valid == expected else f"{MARK} {valid}/{expected}"
 
 
-def counted(kind: str, sheet: str, measure_unit: str) -> str:
+def counted(kind: str, sheet: str, measure_unit: str, reported_by: str = "town") -> str:
     """What a summed figure counts: a flag (是否) added over villages or towns counts those
-    that said 是; any other figure keeps its unit of measure."""
+    that said 是; a department's own flag and any other figure keep their unit of measure."""
     if kind != "flag":
         return measure_unit
-    return "“是”的村数" if sheet == "村级指标" else "“是”的镇数"
+    if sheet == "村级指标":
+        return "“是”的村数"
+    return "“是”的镇数" if reported_by == "town" else measure_unit
 
 
 def _wide(con, sql: str, params, key_cols: int, indicators: list[tuple], shown=None) -> list[list]:
@@ -193,8 +195,8 @@ def build_export(con: duckdb.DuckDBPyConnection, year: int, period: str | None =
     unit_word = "单位季度" if period is None else "报送单位"
     _sheet(wb, "全县汇总", title,
            ["指标代码", "指标名称", "计量单位", "全县合计", f"有效{unit_word}", f"应报{unit_word}", "完整度"],
-           [[code, name, counted(kind, sheet, unit), value, valid, expected, completeness(valid, expected)]
-            for code, name, unit, value, valid, expected, _, kind, sheet, _ in totals],
+           [[code, name, counted(kind, sheet, unit, reported_by), value, valid, expected, completeness(valid, expected)]
+            for code, name, unit, value, valid, expected, reported_by, kind, sheet, _ in totals],
            [9, 26, 12, 12, 13, 13, 10])
 
     town_inds = con.execute("""select indicator_code, indicator_name, measure_unit, kind, sheet

@@ -199,3 +199,13 @@ def test_libreoffice_prints_the_towns_across_several_readable_pages(county, tmp_
     for n in range(1, pages + 1):
         assert f"第 {n} 页，共 {pages} 页" in text
     assert all(i.code in text for i in cat.indicators() if i.sheet in ("村级指标", "镇级指标") and i.kind != "level")
+
+
+def test_a_flag_is_headed_by_who_said_it():
+    """A flag summed over villages or towns counts them; one department's flag stays 是否."""
+    from huizong.export import counted
+
+    assert counted("flag", "村级指标", "是否") == "“是”的村数"
+    assert counted("flag", "镇级指标", "是否", "town") == "“是”的镇数"
+    assert counted("flag", "县级指标", "是否", "990101901") == "是否"
+    assert counted("flow", "镇级指标", "场次") == "场次"

@@ -98,8 +98,7 @@ def _problem(message: str, cell="E2", severity=ERROR) -> Problem:
 
 
 def _town_book(tmp_path):
-    from openpyxl import load_workbook as open_book
-    return open_book(write_unit_workbook(tmp_path / "t.xlsx", TOWN, "2019Q3", {}, header="full"))
+    return load_workbook(write_unit_workbook(tmp_path / "t.xlsx", TOWN, "2019Q3", {}, header="full"))
 
 
 def test_a_100_kb_cell_gives_a_comment_and_a_list_cell_cut_with_a_mark(tmp_path):
