@@ -13,7 +13,9 @@ from pathlib import Path, PurePosixPath
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
 from openpyxl.comments import Comment
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
 
 from huizong.clock import OFFICE_TZ
 from huizong.files import bounded
@@ -25,6 +27,16 @@ LIST_SHEET = "问题清单"
 BAD_FILL = PatternFill("solid", fgColor="FFC7CE")
 WARN_FILL = PatternFill("solid", fgColor="FFEB9C")
 UNOPENABLE = {"corrupt_file", "too_large", "not_a_workbook", "encrypted", "unreadable"}
+# Excel holds at most 32,767 characters (UTF-16 units) in a cell or a comment; longer text is cut
+# with a mark the clerk sees.
+EXCEL_TEXT_MAX = 32_767
+CUT_MARK = "…（已截断）"
+# 问题清单 on A4 landscape, one page wide: widths (characters) that need no shrinking below ~95 %.
+LIST_HEADS = ("序号", "工作表", "单元格", "指标", "问题", "类别")
+LIST_WIDTHS = (6, 10, 8, 22, 60, 6)
+WRAPPED = {"指标", "问题"}
+FOOTER = "第 &P 页，共 &N 页"
+CODE_WIDTH = 15  # a 12-digit village code shown whole
 
 
 def feedback_stem(unit_code: str | None, period: str | None, sha256: str, file_name: str) -> PurePosixPath:
@@ -68,27 +80,95 @@ def write_feedback(source: Path, file_name: str, unit_code: str | None, period: 
 
 
 def feedback_book(book: Workbook, problems: list[Problem]) -> Workbook:
-    """`book` with every problem cell marked and commented, and the list sheet first."""
-    for p in problems:
-        if p.sheet in book.sheetnames and p.cell:
-            cell = book[p.sheet][p.cell]
-            if isinstance(cell, MergedCell):  # holds no comment; the list sheet still names it
-                continue
-            cell.fill = BAD_FILL if p.severity == ERROR else WARN_FILL
-            cell.comment = Comment(ILLEGAL_CHARACTERS_RE.sub("", p.message), "县文明办",
-                                   width=320, height=120)
+    """`book` with every problem cell marked and commented, and the list sheet first, all set up
+    to print on A4 (comments printed at the end of their sheet)."""
+    for (sheet_name, coordinate), found in _by_cell(book, problems).items():
+        cell = book[sheet_name][coordinate]
+        cell.fill = BAD_FILL if any(p.severity == ERROR for p in found) else WARN_FILL
+        cell.comment = Comment(excel_text("\n".join(ILLEGAL_CHARACTERS_RE.sub("", p.message) for p in found)),
+                               "县文明办", width=320, height=120)
+    for ws in book.worksheets:
+        _show_codes_whole(ws)
+        _print_setup(ws, f"县文明办审核反馈：{ws.title}", landscape=ws.max_column > 8)
     sheet = book.create_sheet(LIST_SHEET, 0)
     book.active = 0
-    for c, head in enumerate(("序号", "工作表", "单元格", "指标", "问题", "类别"), start=1):
+    for c, head in enumerate(LIST_HEADS, start=1):
         put_text(sheet, 1, c, head).font = Font(bold=True)
     for r, p in enumerate(problems, start=2):
         ind = cat.indicator_by_code().get(p.indicator_code)
-        for c, value in enumerate((r - 1, p.sheet, p.cell, ind.header if ind else "", p.message,
-                                   "错误" if p.severity == ERROR else "提醒"), start=1):
-            put_text(sheet, r, c, value)
-    for col, width in zip("ABCDEF", (6, 12, 8, 26, 90, 8)):
-        sheet.column_dimensions[col].width = width
+        row = (r - 1, p.sheet, p.cell, ind.header if ind else "", p.message,
+               "错误" if p.severity == ERROR else "提醒")
+        for c, value in enumerate(row, start=1):
+            put_text(sheet, r, c, excel_text(value) if isinstance(value, str) else value).alignment = \
+                Alignment(wrap_text=LIST_HEADS[c - 1] in WRAPPED, vertical="top")
+        sheet.row_dimensions[r].height = 15 * max(_lines(str(v or ""), w) for v, w in zip(row, LIST_WIDTHS)) + 2
+    for c, width in enumerate(LIST_WIDTHS, start=1):
+        sheet.column_dimensions[get_column_letter(c)].width = width
+    _print_setup(sheet, f"县文明办审核反馈：{LIST_SHEET}", landscape=True)
+    sheet.print_title_rows = "1:1"
     return book
+
+
+def excel_text(text: str) -> str:
+    """`text` as a cell or comment can hold it: cut to Excel's 32,767 characters with a mark."""
+    if _utf16_len(text) <= EXCEL_TEXT_MAX:
+        return text
+    room = EXCEL_TEXT_MAX - _utf16_len(CUT_MARK)
+    kept = text[:room]
+    while _utf16_len(kept) > room:  # characters beyond the BMP count twice
+        kept = kept[:-1]
+    return kept + CUT_MARK
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _by_cell(book: Workbook, problems: list[Problem]) -> dict[tuple[str, str], list[Problem]]:
+    """The problems of each cell that can hold a comment, in order (several may name one cell)."""
+    cells: dict[tuple[str, str], list[Problem]] = {}
+    for p in problems:
+        if p.sheet in book.sheetnames and p.cell:
+            if isinstance(book[p.sheet][p.cell], MergedCell):  # holds no comment; the list names it
+                continue
+            cells.setdefault((p.sheet, p.cell), []).append(p)
+    return cells
+
+
+def _lines(text: str, width: float) -> int:
+    """How many lines `text` takes wrapped in a column of `width` (a CJK character is two wide)."""
+    units = sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+    return max(1, -(-units // max(int(width) - 1, 1)), text.count("\n") + 1)
+
+
+def _show_codes_whole(ws) -> None:
+    """A column holding unit codes (9 digits and more) wide enough to show them, as text."""
+    for column in ws.iter_cols():
+        codes = [c for c in column if isinstance(c.value, (int, str)) and not isinstance(c.value, bool)
+                 and str(c.value).isdigit() and len(str(c.value)) >= 9]
+        if not codes:
+            continue
+        for cell in codes:
+            if isinstance(cell.value, int):
+                cell.value = str(cell.value)
+        letter = get_column_letter(codes[0].column)
+        widest = max(len(str(c.value)) for c in codes) + 3
+        ws.column_dimensions[letter].width = max(ws.column_dimensions[letter].width or 0, CODE_WIDTH, widest)
+
+
+def _print_setup(ws, title: str, landscape: bool) -> None:
+    """A4, one page wide (as many long as it takes), title and page numbers, comments at the end."""
+    setup = ws.page_setup
+    setup.paperSize = ws.PAPERSIZE_A4
+    setup.orientation = "landscape" if landscape else "portrait"
+    setup.fitToWidth, setup.fitToHeight = 1, 0
+    setup.cellComments = "atEnd"
+    if ws.sheet_properties.pageSetUpPr is None:  # a town's sheet read back may have none
+        ws.sheet_properties.pageSetUpPr = PageSetupProperties()
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_margins.left = ws.page_margins.right = 0.5
+    ws.oddHeader.center.text = title
+    ws.oddFooter.center.text = FOOTER
 
 
 def _empty_book() -> Workbook:
