@@ -100,7 +100,9 @@ def known_arrivals(warehouse: Path) -> tuple[set[str], set[tuple[str, str | None
     try:
         shas = {r[0] for r in con.execute("select sha256 from ops.imports").fetchall()}
         try:
-            rows = con.execute("select inbox_path, sha256, size_bytes, modified_at from ops.arrivals").fetchall()
+            # a copy of a version the ledger lacks was never received: its file is read again
+            rows = con.execute("select inbox_path, sha256, size_bytes, modified_at from ops.arrivals "
+                               "where status <> 'copy' or sha256 in (select sha256 from ops.imports)").fetchall()
         except duckdb.CatalogException:  # a warehouse older than ops.arrivals
             rows = [(name, sha, None, None) for name, sha in
                     con.execute("select file_name, sha256 from ops.imports").fetchall()]
