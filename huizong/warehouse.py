@@ -130,6 +130,18 @@ def unread_files(inbox: Path, warehouse: Path, settle_seconds: float) -> list[di
             if not e.refused and not read_before(e, unchanged) and e.mtime_ns / 1e9 < settled]
 
 
+def has_marts(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the warehouse of `con` holds built marts. A first pass that loaded no file (it
+    only refused some) publishes the ledger alone: the reports, reminders and commands that
+    read the marts then say `nothing_published` instead."""
+    return con.execute("select count(*) from duckdb_tables() where schema_name = 'marts'").fetchone()[0] > 0
+
+
+def nothing_published(warehouse: Path) -> str:
+    return (f"nothing is published in {warehouse} yet: no file has been loaded "
+            "(`huizong run` loads the inbox's files)")
+
+
 def latest_build(warehouse: Path) -> str | None:
     """When the published models were last built (ISO text), None without a build."""
     con = connect_read_only(warehouse)
