@@ -11,7 +11,7 @@ from prefect.utilities.annotations import quote
 
 from huizong import isolation, ledger, models, warehouse as wh
 from huizong.failpoints import failpoint
-from huizong.flows.tasks import IO_TASK, log_files
+from huizong.flows.tasks import IO_TASK, copy_arrival, log_files
 from huizong.problems import Outcome
 from huizong.settings import BATCH_SIZE
 from huizong.vocabulary import VERSION_STATUSES
@@ -55,6 +55,7 @@ def load(warehouse: Path, files: list[dict], outcomes: list[Outcome],
     failpoint("mid_load")
     ledger.record_arrivals(build, arrivals)
     recorded, problems = ledger.record_imports(build, files, outcomes, values) if files else ([], [])
+    ledger.forget_copies_of_nothing(build)  # a copy of a file that went or changed unread
     counts = {s: sum(r["status"] == s for r in recorded) for s in VERSION_STATUSES}
     get_run_logger().info("recorded %s", ", ".join(f"{n} {s}" for s, n in counts.items() if n))
     return quote((build, recorded, problems))
@@ -121,19 +122,13 @@ def import_files(files: list[dict], warehouse: Path, *, batch_size: int = BATCH_
     refused files of the pass); called inside a flow. Returns one row per file recorded, the
     pass's problems grouped by rule and by unit (`sql/setup/pass_problems.sql`), and, with
     `draft_reports`, the name of the reports drafted from the build (`build_models`), if any."""
-    batches = batches_of(files, batch_size, isolation.default_size())
-    if files:
-        get_run_logger().info("reading %d file(s) in %d batch(es)", len(files), len(batches))
-    futures = [read_and_validate.submit(warehouse, b) for b in batches]
-    results = [f.result() for f in futures]
+    results, files, arrivals = read_each_version(files, warehouse, batch_size, list(arrivals))
     outcomes = [o for batch_outcomes, _ in results for o in batch_outcomes]
-    read = {o.sha256 for o in outcomes}
-    files = [f for f in files if f["sha256"] in read]
     # a file that arrived now (not a recorded version read again by a rerun) is an arrival too
-    arrivals = [*arrivals, *({k: f[k] for k in ARRIVAL_KEYS} for f in files if "inbox_path" in f)]
+    arrivals += [{k: f[k] for k in ARRIVAL_KEYS} for f in files if "inbox_path" in f]
     if not files and not arrivals:
         return [], [], None
-    values = pd.concat([v for _, v in results], ignore_index=True)
+    values = pd.concat([v for _, v in results], ignore_index=True) if results else None  # None: no file
     by_sha = {o.sha256: o for o in outcomes}
     for f in files:  # what the batch tasks kept and wrote (on Dask, in other processes)
         f["archive_path"] = by_sha[f["sha256"]].archive_path
@@ -152,6 +147,44 @@ def import_files(files: list[dict], warehouse: Path, *, batch_size: int = BATCH_
             wh.discard_build(warehouse)
     log_files(warehouse, recorded, arrivals)
     return recorded, problems, drafts
+
+
+def read_each_version(files: list[dict], warehouse: Path, batch_size: int, arrivals: list[dict]
+                      ) -> tuple[list[tuple], list[dict], list[dict]]:
+    """Read `files` in batches; a file that went or changed before it was kept is read from a
+    twin of it (a byte-identical copy that arrived in the same pass, `discover`), which is then
+    received under its own name and no longer a copy. Returns the batches' results, the files
+    read (twins in place of the files they stand for) and the arrivals left to record."""
+    results, read_files, round_ = [], [], files
+    while round_:
+        batches = batches_of(round_, batch_size, isolation.default_size())
+        get_run_logger().info("reading %d file(s) in %d batch(es)", len(round_), len(batches))
+        futures = [read_and_validate.submit(warehouse, b) for b in batches]
+        results += [f.result() for f in futures]
+        read = {o.sha256 for batch_outcomes, _ in results for o in batch_outcomes}
+        read_files += [f for f in round_ if f["sha256"] in read]
+        round_ = [stand_in(f) for f in round_ if f["sha256"] not in read and f.get("twins")]
+        arrivals = [copies_of(round_, a) for a in arrivals]
+        arrivals = [a for a in arrivals if a is not None]
+        for f in round_:
+            get_run_logger().info("%s is read instead: the same bytes", f["file_name"])
+    return results, read_files, arrivals
+
+
+def stand_in(f: dict) -> dict:
+    """The first twin of file `f`, to be received in its place (f changed or went before it
+    was kept); the other twins stand in if this one goes too."""
+    twin, *others = f["twins"]
+    return {**twin, "status": "received", "file_name": twin["inbox_path"], "twins": others}
+
+
+def copies_of(stand_ins: list[dict], arrival: dict) -> dict | None:
+    """An arrival again once `stand_ins` are received instead of their files: None for a stand-in
+    itself (it is received, not a copy), a copy of the stand-in for its other twins."""
+    for f in stand_ins:
+        if arrival["status"] == "copy" and arrival["sha256"] == f["sha256"]:
+            return None if arrival["inbox_path"] == f["inbox_path"] else copy_arrival(arrival, f["inbox_path"])
+    return arrival
 
 
 ARRIVAL_KEYS = ("inbox_path", "sha256", "status", "size_bytes", "modified_at", "first_seen_at")

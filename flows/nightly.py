@@ -13,8 +13,8 @@ from huizong.flows.reporting import (prepare_reports, reminders_after_publish, r
 from huizong.flows.tasks import discover, report_artifacts
 from huizong import isolation, warehouse as wh
 from huizong.settings import BATCH_SIZE, SETTLE_SECONDS
-from huizong.signoff import released_versions
-from huizong.versions import models_version, rules_version
+from huizong.flows.unlocking import let_in_released
+from huizong.versions import models_version
 
 
 # Batches run in two threads of this process, each feeding one reading worker process
@@ -33,13 +33,10 @@ def nightly(inbox: Path = Path("inbox"), warehouse: Path = Path("warehouse"),
         found = discover(inbox, warehouse, settle_seconds)
         recorded, problems, reports, report_error, rebuilt, drafts = [], [], [], None, False, None
         # Versions held `locked` for a year unlocked since: in now, by the version rules, from
-        # their recorded values; read again only if checked under other rules (as a rerun would).
-        released = released_versions(warehouse)
-        if released:
-            from huizong.flows.unlocking import let_in
-
-            recorded = let_in(warehouse, released)
-        new = found["new"] + [f for f in released if f["rules_version"] != rules_version()]
+        # their recorded values; read again only if checked under other rules (as a rerun does).
+        recorded, reread = let_in_released(warehouse)
+        released = bool(recorded)
+        new = found["new"] + reread
         if new or found["copies"] or found["refused"]:
             if new:
                 pool = isolation.shared_pool()  # the workers start their imports while this process does its own

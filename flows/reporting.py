@@ -185,13 +185,16 @@ def reminders_are_stale(warehouse: Path, period: str) -> bool:
 
 @task(**IO_TASK)
 def write_reminders(warehouse: Path, period: str) -> str | None:
-    """The reminders workbook of `period` from the published warehouse (None without one)."""
+    """The reminders workbook of `period` from the published warehouse (None without its marts)."""
     from huizong.remind import default_out, read_reminders, write_reminders as write_book
 
     con = wh.connect_read_only(warehouse)
     if con is None:
         return None
     try:
+        if not wh.has_marts(con):
+            get_run_logger().info("no reminders: %s", wh.nothing_published(warehouse))
+            return None
         reminders = read_reminders(con, period)
     finally:
         con.close()

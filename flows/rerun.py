@@ -6,7 +6,8 @@ files in the inbox), so its cost does not grow with the rest of the warehouse; i
 versions again gives the same ledger and totals (idempotent). A version already checked valid
 under the current rules (`huizong/versions.py`) gives the same values again, so it is not read
 unless `force` says so: its values are in the warehouse. With nothing to read, nothing is
-rebuilt or published.
+rebuilt or published. Like a pass, a rerun first lets in the versions an unlock released
+(flows/unlocking.py), whatever it names.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from prefect.cache_policies import NO_CACHE
 
 from huizong.flows.reporting import prepare_reports, reports_after_publish
 from huizong.flows.tasks import discover, report_artifacts
+from huizong.flows.unlocking import let_in_released
 from huizong.settings import SETTLE_SECONDS
 from huizong import clock, isolation, signoff, warehouse as wh
 from huizong.files import display_name, sha256_of
@@ -58,6 +60,9 @@ def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), fail
         pool = isolation.shared_pool()  # a rerun reads: its workers start while it looks around
         named = [Path(p).resolve() for p in paths or []]
         shas = [sha256_of(p) for p in named]
+        # what an unlock released goes in first, as at the start of a pass: whatever the rerun
+        # names, no version of an unlocked year stays held (a named one is then in force already)
+        let_in, reread = let_in_released(warehouse)
         recorded = select_recorded(warehouse, failed, unit, period, shas)
         # A rerun never changes a quarter of a signed-off year: its recorded versions are held
         # as they are (new files for it are recorded, as `locked`: huizong/signoff.py).
@@ -86,6 +91,7 @@ def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), fail
         chosen = sorted(files.values(), key=lambda f: (f["received_at"], f["file_name"]))
         due = [f for f in chosen if is_due(f, force)]
         unchanged = len(chosen) - len(due)
+        due += [f for f in reread if f["sha256"] not in files]  # let in, checked under other rules
         logger.info("rerun: %d file(s) to import again, %d valid under the same rules left as they are",
                     len(due), unchanged)
         done, problems, reports, report_error, drafts = [], [], [], None, None
@@ -95,6 +101,7 @@ def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), fail
             from huizong.flows.importing import import_files  # pandas and duckdb: only when reading
 
             done, problems, drafts = import_files(due, warehouse, draft_reports=write_summary)
+        done = list({r["sha256"]: r for r in [*let_in, *done]}.values())
         if done and write_summary:
             reports, report_error = reports_after_publish(warehouse, drafts)
         report_artifacts(done, 0, arriving, unchanged=unchanged, reports=reports, report_error=report_error,

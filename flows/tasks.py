@@ -49,7 +49,8 @@ IO_TASK = dict(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10, retry_c
 def discover(inbox: Path, warehouse: Path, settle_seconds: float = SETTLE_SECONDS) -> dict:
     """What landed in the inbox since the last pass, subfolders included:
     new: files whose content is new (each a version to read);
-    copies: byte-identical copies of a version received before, under another name;
+    copies: byte-identical copies of a version received before, under another name (a copy of a
+      file new in this pass is also one of that file's `twins`, read instead if it goes);
     refused: links and special files, never followed or read (each named once);
     skipped: how many arrivals were recorded before; arriving: files still being copied in
     (their size or time changed between two looks), left for the next pass.
@@ -58,6 +59,7 @@ def discover(inbox: Path, warehouse: Path, settle_seconds: float = SETTLE_SECOND
     logger = get_run_logger()
     shas, arrivals, unchanged = wh.known_arrivals(warehouse)
     first_by_sha = {sha: path for path, sha in sorted(arrivals, key=lambda a: a[0]) if sha}
+    new_by_sha: dict[str, dict] = {}  # the versions new in this pass
     entries = scan_inbox(inbox)
     seen_at = clock.now()
     if any(time.time() - e.mtime_ns / 1e9 < settle_seconds for e in entries if not e.refused):
@@ -80,6 +82,8 @@ def discover(inbox: Path, warehouse: Path, settle_seconds: float = SETTLE_SECOND
         try:
             sha = sha256_of(e.path)
             now_size, now_mtime = e.path.stat().st_size, e.path.stat().st_mtime_ns
+        except FileNotFoundError:  # gone since the scan: not an arrival
+            continue
         except OSError:  # unreadable by the service, or swapped for a link since the scan
             if (e.inbox_path, None) not in arrivals:
                 found["refused"].append({**arrival, "sha256": None, "status": "refused",
@@ -92,14 +96,18 @@ def discover(inbox: Path, warehouse: Path, settle_seconds: float = SETTLE_SECOND
             found["skipped"] += 1
             continue
         arrival["sha256"] = sha
-        if sha in shas or sha in first_by_sha:
-            same_as = first_by_sha.get(sha, "?")
-            found["copies"].append({**arrival, "status": "copy", "same_as": same_as,
-                                    "reason": f"与已收到的“{same_as}”内容完全相同，不再重复读取"})
+        # a copy only of a version recorded, or of one this pass reads (it is then its twin)
+        if sha in shas or sha in new_by_sha:
+            copy = copy_arrival({**arrival, "path": e.path, "received_at": min(modified, seen_at)},
+                                first_by_sha.get(sha, "?"))
+            found["copies"].append(copy)
+            if sha in new_by_sha:
+                new_by_sha[sha]["twins"].append(copy)
             continue
         first_by_sha[sha] = e.inbox_path
-        found["new"].append({**arrival, "status": "received", "path": e.path, "file_name": e.inbox_path,
-                             "received_at": min(modified, seen_at)})
+        new_by_sha[sha] = {**arrival, "status": "received", "path": e.path, "file_name": e.inbox_path,
+                           "received_at": min(modified, seen_at), "twins": []}
+        found["new"].append(new_by_sha[sha])
     found["new"].sort(key=lambda f: f["inbox_path"])
     logger.info("inbox %s: %d new file(s), %d copies, %d refused, %d already received",
                 inbox, len(found["new"]), len(found["copies"]), len(found["refused"]), found["skipped"])
@@ -107,6 +115,12 @@ def discover(inbox: Path, warehouse: Path, settle_seconds: float = SETTLE_SECOND
         logger.info("%s is still being copied in: left for the next pass", name)
     failpoint("after_discover")
     return found
+
+
+def copy_arrival(arrival: dict, same_as: str) -> dict:
+    """The arrival of a byte-identical copy of the file received as `same_as`."""
+    return {**arrival, "status": "copy", "same_as": same_as,
+            "reason": f"与已收到的“{same_as}”内容完全相同，不再重复读取"}
 
 
 def log_files(warehouse: Path, recorded: list[dict], arrivals: list[dict]) -> None:

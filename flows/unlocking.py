@@ -1,4 +1,4 @@
-"""After `huizong unlock`: the next pass lets in the versions held `locked` for the year.
+"""After `huizong unlock`: the next pass (or rerun) lets in the versions held `locked` for the year.
 
 They are resolved by FORM.md's version rules as if they had just arrived (the newest valid
 version wins), from the values recorded when they came: a version checked under the current
@@ -13,6 +13,17 @@ from prefect import get_run_logger, task
 
 from huizong import signoff, warehouse as wh
 from huizong.flows.tasks import IO_TASK, log_files
+from huizong.versions import rules_version
+
+
+def let_in_released(warehouse: Path) -> tuple[list[dict], list[dict]]:
+    """What every pass and every rerun does first: let in the versions an unlock released
+    (`let_in`), whatever else it was asked to read. Returns one row per version let in, and
+    those of them checked under other rules, to be read again with the files of the pass."""
+    released = signoff.released_versions(warehouse)
+    if not released:
+        return [], []
+    return let_in(warehouse, released), [f for f in released if f["rules_version"] != rules_version()]
 
 
 @task(**IO_TASK)

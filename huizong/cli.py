@@ -391,12 +391,16 @@ def print_problem_groups(problems: list[dict]) -> None:
                 say(f"{g['label']}, for example: {g['example']}")
 
 
-def _read_only(args: argparse.Namespace):
-    from huizong.warehouse import connect_read_only
+def _read_only(args: argparse.Namespace, marts: bool = True):
+    """The published warehouse, read-only; with `marts`, a Mistake if nothing is published yet."""
+    from huizong.warehouse import connect_read_only, has_marts, nothing_published
 
     con = connect_read_only(args.warehouse)
     if con is None:
         raise Mistake(f"no warehouse yet at {args.warehouse}; run `huizong run` first")
+    if marts and not has_marts(con):
+        con.close()
+        raise Mistake(nothing_published(args.warehouse))
     return con
 
 
@@ -478,7 +482,7 @@ def cmd_query(args: argparse.Namespace) -> int:
     if args.limit < 0:
         raise Mistake(f"--limit {args.limit}: the number of rows to print, 0 or more")
     fmt = "csv" if args.csv else args.format
-    con = _read_only(args)
+    con = _read_only(args, marts=False)  # the ledger (ops.*) is there before any build
     try:
         cursor = con.execute(args.sql)
         if cursor.description is None:

@@ -1,13 +1,17 @@
-"""Named points where the crash-safety tests kill a pass with SIGKILL.
+"""Named points where the crash-safety tests kill a pass with SIGKILL, or pause it.
 
 `HUIZONG_FAILPOINT=<name>` in the environment makes the process kill itself, uncatchably, when it
 reaches that point; unset (always, outside those tests) it does nothing.
+`HUIZONG_FAILPOINT=pause:<name>` makes it wait there instead, so that a test can change the
+inbox between two stages of a pass: it creates the file `<HUIZONG_PAUSE_DIR>/<name>` and goes on
+once the test has removed it.
 """
 from __future__ import annotations
 
 import os
 import signal
 import time
+from pathlib import Path
 
 POINTS = ("after_discover", "mid_archive", "after_feedback", "mid_load", "after_models",
           "before_replace", "after_replace")
@@ -19,8 +23,18 @@ READER_FAULTS = ("abort", "hang", "hog")
 
 
 def failpoint(name: str) -> None:
-    if os.environ.get("HUIZONG_FAILPOINT") == name:
+    point = os.environ.get("HUIZONG_FAILPOINT")
+    if point == name:
         os.kill(os.getpid(), signal.SIGKILL)
+    if point == f"pause:{name}":
+        _pause(name)
+
+
+def _pause(name: str) -> None:
+    flag = Path(os.environ["HUIZONG_PAUSE_DIR"]) / name
+    flag.touch()
+    while flag.exists():
+        time.sleep(0.05)
 
 
 def reader_failpoint(file_name: str) -> None:

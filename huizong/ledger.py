@@ -37,6 +37,7 @@ def start_build(warehouse: Path) -> Path:
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
     """The warehouse's own tables (if new) and the catalog seeds, on any connection."""
     con.execute(setup_sql("warehouse.sql"))
+    con.execute(setup_sql("forget_copies_of_nothing.sql"))  # left by passes before issue 28
     load_catalog(con)
 
 
@@ -139,7 +140,20 @@ def record_arrivals(build: Path, arrivals: list[dict]) -> None:
     con = duckdb.connect(str(build))
     try:
         con.register("new_arrivals", frame)
+        # an arrival recorded again (a copy of nothing, read now) replaces what was recorded of it
+        con.execute("delete from ops.arrivals using new_arrivals where ops.arrivals.inbox_path = "
+                    "new_arrivals.inbox_path and ops.arrivals.sha256 = new_arrivals.sha256")
         con.execute("insert into ops.arrivals by name select * from new_arrivals")
+    finally:
+        con.close()
+
+
+def forget_copies_of_nothing(build: Path) -> None:
+    """Forget every `copy` arrival of a version the ledger does not hold (its original went,
+    changed or was not read): the next pass reads that file as itself."""
+    con = duckdb.connect(str(build))
+    try:
+        con.execute(setup_sql("forget_copies_of_nothing.sql"))
     finally:
         con.close()
 

@@ -25,7 +25,7 @@ from huizong.summary import CONFIRM, INCOMPLETE_MARK, QUARTER_WORDS, Coverage, F
 from huizong.charts import STATUS_STYLE
 from huizong.vocabulary import VALID_SUBMISSIONS
 from huizong.versions import models_version
-from huizong.warehouse import SQL_DIR, connect_read_only, models_version_of
+from huizong.warehouse import SQL_DIR, connect_read_only, has_marts, models_version_of, nothing_published
 from huizong.schemas import catalog as cat
 
 FORMATS = (".md", ".html", ".docx")
@@ -61,6 +61,8 @@ def _query(con: duckdb.DuckDBPyConnection, name: str, **params) -> list[tuple]:
 
 
 def years_with_data(con: duckdb.DuckDBPyConnection) -> list[int]:
+    if not has_marts(con):  # nothing published yet
+        return []
     return [y for (y,) in _query(con, "years_with_data.sql")]
 
 
@@ -172,6 +174,8 @@ def read_warehouse(warehouse: Path, year: int | None = None) -> ReportData | Non
     if con is None:
         return None
     try:
+        if not has_marts(con):
+            return None
         years = years_with_data(con)
         if year is None and not years:
             return None
@@ -214,7 +218,7 @@ def write_report(warehouse: Path, year: int, out: Path | None = None) -> Path:
     refuse_signed(warehouse, year, out)
     data = read_warehouse(warehouse, year)
     if data is None:
-        raise ReportError(f"no warehouse at {warehouse}: run `huizong run` first")
+        raise ReportError(nothing_published(warehouse))
     return write_file(data, Path(out) if out else default_out(warehouse, data.coverage))
 
 

@@ -88,7 +88,9 @@ def warnings(con: duckdb.DuckDBPyConnection, *, period: str | None = None, unit:
     return [Warned(*r) for r in rows]
 
 
-def _built_here(con: duckdb.DuckDBPyConnection) -> None:
+def _built_here(con: duckdb.DuckDBPyConnection, warehouse: Path) -> None:
+    if not wh.has_marts(con):
+        raise ReviewError(wh.nothing_published(warehouse))
     if wh.models_version_of(con) != models_version():
         raise ReviewError("the warehouse was built under another catalog or other SQL models than "
                           "this huizong's: run `huizong run` (it rebuilds them), then review")
@@ -118,7 +120,7 @@ def decide(warehouse: Path, unit_code: str, period: str, cells: list[str] | None
     with wh.pass_lock(warehouse):
         con = wh.connect_read_only(warehouse)
         try:
-            _built_here(con)
+            _built_here(con, warehouse)
             _not_signed_off(con, period)
             chosen = _chosen(con, unit_code, period, cells)
         finally:

@@ -100,7 +100,9 @@ def known_arrivals(warehouse: Path) -> tuple[set[str], set[tuple[str, str | None
     try:
         shas = {r[0] for r in con.execute("select sha256 from ops.imports").fetchall()}
         try:
-            rows = con.execute("select inbox_path, sha256, size_bytes, modified_at from ops.arrivals").fetchall()
+            # a copy of a version the ledger lacks was never received: its file is read again
+            rows = con.execute("select inbox_path, sha256, size_bytes, modified_at from ops.arrivals "
+                               "where status <> 'copy' or sha256 in (select sha256 from ops.imports)").fetchall()
         except duckdb.CatalogException:  # a warehouse older than ops.arrivals
             rows = [(name, sha, None, None) for name, sha in
                     con.execute("select file_name, sha256 from ops.imports").fetchall()]
@@ -126,6 +128,18 @@ def unread_files(inbox: Path, warehouse: Path, settle_seconds: float) -> list[di
     settled = time.time() - settle_seconds
     return [{"path": e.path, "file_name": e.inbox_path} for e in scan_inbox(inbox)
             if not e.refused and not read_before(e, unchanged) and e.mtime_ns / 1e9 < settled]
+
+
+def has_marts(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the warehouse of `con` holds built marts. A first pass that loaded no file (it
+    only refused some) publishes the ledger alone: the reports, reminders and commands that
+    read the marts then say `nothing_published` instead."""
+    return con.execute("select count(*) from duckdb_tables() where schema_name = 'marts'").fetchone()[0] > 0
+
+
+def nothing_published(warehouse: Path) -> str:
+    return (f"nothing is published in {warehouse} yet: no file has been loaded "
+            "(`huizong run` loads the inbox's files)")
 
 
 def latest_build(warehouse: Path) -> str | None:
