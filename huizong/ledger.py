@@ -15,7 +15,7 @@ import pandas as pd
 
 from huizong.problems import Outcome, Problem
 from huizong.versions import rules_version
-from huizong.warehouse import build_path, discard_build, published_path, setup_sql
+from huizong.warehouse import build_path, define_macros, discard_build, published_path, setup_sql
 from huizong.schemas import catalog as cat, rules
 
 
@@ -35,8 +35,10 @@ def start_build(warehouse: Path) -> Path:
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
-    """The warehouse's own tables (if new) and the catalog seeds, on any connection."""
+    """The warehouse's own tables (if new), the form's macros and the catalog seeds, on any
+    connection."""
     con.execute(setup_sql("warehouse.sql"))
+    define_macros(con)
     load_catalog(con)
 
 

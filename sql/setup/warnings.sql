@@ -11,7 +11,7 @@ with
 
 candidates as (
     select c.*, i.kind,
-        cast(left(c.period, 4) as integer) * 4 + cast(right(c.period, 1) as integer) as q
+        period_index(c.period) as q
     from warning_candidates as c
     join raw.indicators as i using (indicator_code)
     where i.kind in ('flow', 'flag')
@@ -29,7 +29,7 @@ loaded as (
 ),
 
 history as (
-    select *, cast(left(period, 4) as integer) * 4 + cast(right(period, 1) as integer) as q
+    select *, period_index(period) as q
     from (
         select * from loaded
         union all
