@@ -60,9 +60,9 @@ def load_catalog(con: duckdb.DuckDBPyConnection) -> None:
     con.unregister("units_df")
     con.unregister("indicators_df")
     rule_rows = pd.DataFrame(
-        [(r.id, r.severity, r.checked_in, variant, message)
+        [(r.id, r.severity, r.checked_in, variant, message, r.threshold)
          for r in rules.RULES for variant, message in r.messages.items()],
-        columns=["rule_id", "severity", "checked_in", "variant", "message"])
+        columns=["rule_id", "severity", "checked_in", "variant", "message", "threshold"])
     con.register("rules_df", rule_rows)
     con.execute("create or replace table raw.rules as select * from rules_df")
     con.unregister("rules_df")
