@@ -16,6 +16,7 @@ from openpyxl.utils import get_column_letter
 
 from huizong.writer import put_text
 from huizong.files import written_whole
+from huizong.schemas import catalog as cat
 
 MARK = "※"
 NOTE = f"{MARK} 表示该数所依据的报送不完整（应报单位季度中有未报或被退回的），以实际已报数汇总。"
@@ -88,7 +89,7 @@ def build_export(con: duckdb.DuckDBPyConnection, year: int, period: str | None =
     wb = Workbook()
     wb.remove(wb.active)
     unit_word = "单位季度" if period is None else "报送单位"
-    _sheet(wb, "全县汇总", f"云岭县精神文明建设工作汇总表（{what}）",
+    _sheet(wb, "全县汇总", f"{cat.county().name}精神文明建设工作汇总表（{what}）",
            ["指标代码", "指标名称", "计量单位", "全县合计", f"有效{unit_word}", f"应报{unit_word}", "完整度"],
            [[code, name, unit, value, valid, expected, _mark(valid, expected)]
             for code, name, unit, value, valid, expected, _ in totals], {2: 26})

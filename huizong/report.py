@@ -581,7 +581,7 @@ def _f(v) -> float | None:
 # (16 pt), title 2号 小标宋 (22 pt), 一、 headings 黑体, （一） headings 楷体, all black; page
 # numbers 4号 in the footer as — 1 —, odd pages right and even pages left.
 
-OFFICE = "云岭县精神文明建设办公室"
+OFFICE = cat.office_name()  # from the registry (schemas/units.csv)
 BODY_FONT, TITLE_FONT, H1_FONT, H2_FONT = "仿宋_GB2312", "方正小标宋简体", "黑体", "楷体_GB2312"
 LATIN_FONT = "Times New Roman"
 FONT_ALT = {"仿宋_GB2312": "仿宋", "楷体_GB2312": "楷体", "方正小标宋简体": "宋体"}  # where missing
