@@ -74,20 +74,11 @@ def coverage_of(year: int, grid: list[tuple], now: dt.datetime) -> Coverage:
     return Coverage(year, max([*due, *valid, 1]))
 
 
-def year_status(year: int, grid: list[tuple], now: dt.datetime) -> dict[tuple[str, str], str]:
+def year_status(con: duckdb.DuckDBPyConnection, year: int, now: dt.datetime) -> dict[tuple[str, str], str]:
     """Each (unit code, period) of the year's four quarters: the mart's status, except that a
-    quarter without a valid file whose deadline (clock.due_by) has not passed is not_due."""
-    status = {(code, period): (st, rejected) for _, period, st, _, code, _, rejected in grid}
-    units = dict.fromkeys(row[4] for row in grid) or {u.code: None for u in cat.submitters()}
-    out = {}
-    for code in units:
-        for q in range(1, 5):
-            period = f"{year}Q{q}"
-            st, rejected = status.get((code, period), ("missing", 0))
-            if st not in VALID:  # the mart's not_due is as of its build: decide again now
-                st = "not_due" if clock.due_by(period) > now else "rejected" if rejected else "missing"
-            out[(code, period)] = st
-    return out
+    quarter without a valid file whose deadline has not passed at `now` is not_due
+    (sql/report/year_status.sql)."""
+    return {(code, period): st for code, period, st in _query(con, "year_status.sql", year=year, now=now)}
 
 
 def may_change(ind: cat.Indicator, fig: Figure, valid: set[tuple[str, int]], coverage: Coverage) -> bool:
@@ -122,7 +113,7 @@ def read_report_data(con: duckdb.DuckDBPyConnection, year: int, now: dt.datetime
     now = now or clock.now()
     grid = _query(con, "status_grid.sql", year=year)
     coverage = coverage_of(year, grid, now)
-    status = year_status(year, grid, now)
+    status = year_status(con, year, now)
     valid = {(code, int(period[-1])) for (code, period), st in status.items() if st in VALID}
     by_code = cat.indicator_by_code()
     figures = []

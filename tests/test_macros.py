@@ -136,3 +136,24 @@ def test_a_registry_needs_exactly_one_county(tmp_path: Path, rows, words):
     path = _registry(tmp_path, "unit_code,unit_name,unit_type,parent_code,village_type\n" + rows)
     with pytest.raises(cat.CatalogError, match=f"exactly one county row \\({words}"):
         cat.load_units(path)
+
+
+def test_year_status_is_decided_in_sql_at_the_moment_given(con):
+    """sql/report/year_status.sql: a valid quarter keeps the mart's status; another is not_due
+    until its deadline passes at `now`, then rejected (a version was rejected) or missing."""
+    from huizong import report
+
+    con.execute("create schema if not exists marts; create schema if not exists staging")
+    con.execute("create or replace table marts.submission_status as select * from (values "
+                "('A', '2019Q1', 2019, 'late', 0), ('A', '2019Q2', 2019, 'missing', 2), "
+                "('A', '2019Q3', 2019, 'not_due', 1), ('B', '2019Q1', 2019, 'on_time', 0)) "
+                "as t(unit_code, period, year, status, rejected_versions)")
+    con.execute("create or replace table staging.stg_units as select 'C' as unit_code, 'town' as unit_type")
+    at = dt.datetime(2019, 10, 11, 0, 0, 1, tzinfo=SHANGHAI)  # a second after 2019Q3's deadline
+    assert report.year_status(con, 2019, at) == {
+        ("A", "2019Q1"): "late", ("A", "2019Q2"): "rejected", ("A", "2019Q3"): "rejected",
+        ("A", "2019Q4"): "not_due", ("B", "2019Q1"): "on_time", ("B", "2019Q2"): "missing",
+        ("B", "2019Q3"): "missing", ("B", "2019Q4"): "not_due"}
+    before = report.year_status(con, 2019, at - dt.timedelta(seconds=2))
+    assert (before[("A", "2019Q3")], before[("B", "2019Q3")]) == ("not_due", "not_due")
+    assert set(report.year_status(con, 2020, at)) == {("C", f"2020Q{q}") for q in range(1, 5)}  # no row: every submitter
