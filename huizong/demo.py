@@ -49,7 +49,7 @@ def true_value(unit_code: str, period: str, code: str) -> float | str:
     if code == "E03":
         return 40.0 * true_value(unit_code, period, "E02")
     # Each unit has its own usual level; a quarter varies around it by at most x2.3, so that
-    # the demo raises no "5 times the median" warning by chance.
+    # the demo raises no spike warning (schemas/rules.py SPIKE_FACTOR, 5 times the median) by chance.
     usual = max(3.0, (ind.max or 0) * {"stock": 0.05, "flow": 0.02}[ind.kind]) * (0.3 + 0.7 * base)
     value = usual * (0.6 + 0.8 * _draw(unit_code, period, code))
     if code in ("V13",) and _draw(unit_code, period, "quiet") < 0.3:

@@ -20,6 +20,7 @@ from openpyxl.worksheet.pagebreak import Break
 
 from huizong.writer import put_text
 from huizong.files import written_whole
+from huizong.schemas import catalog as cat
 
 MARK = "※"
 NOTE = (f"完整度为有效报送数/应报数；{MARK} 表示该数所依据的报送不完整（应报单位季度中有未报或被退回的），"
@@ -191,7 +192,7 @@ def build_export(con: duckdb.DuckDBPyConnection, year: int, period: str | None =
         raise LookupError(f"the warehouse has no figures for {what}")
     wb = Workbook()
     wb.remove(wb.active)
-    title = f"云岭县精神文明建设工作汇总表（{what}）"
+    title = f"{cat.county().name}精神文明建设工作汇总表（{what}）"
     unit_word = "单位季度" if period is None else "报送单位"
     _sheet(wb, "全县汇总", title,
            ["指标代码", "指标名称", "计量单位", "全县合计", f"有效{unit_word}", f"应报{unit_word}", "完整度"],

@@ -15,7 +15,7 @@ import pandas as pd
 
 from huizong.problems import Outcome, Problem
 from huizong.versions import rules_version
-from huizong.warehouse import build_path, discard_build, published_path, setup_sql
+from huizong.warehouse import build_path, define_macros, discard_build, published_path, setup_sql
 from huizong.schemas import catalog as cat, rules
 
 
@@ -35,9 +35,11 @@ def start_build(warehouse: Path) -> Path:
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
-    """The warehouse's own tables (if new) and the catalog seeds, on any connection."""
+    """The warehouse's own tables (if new), the form's macros and the catalog seeds, on any
+    connection."""
     con.execute(setup_sql("warehouse.sql"))
     con.execute(setup_sql("forget_copies_of_nothing.sql"))  # left by passes before issue 28
+    define_macros(con)
     load_catalog(con)
 
 
@@ -59,9 +61,9 @@ def load_catalog(con: duckdb.DuckDBPyConnection) -> None:
     con.unregister("units_df")
     con.unregister("indicators_df")
     rule_rows = pd.DataFrame(
-        [(r.id, r.severity, r.checked_in, variant, message)
+        [(r.id, r.severity, r.checked_in, variant, message, r.threshold)
          for r in rules.RULES for variant, message in r.messages.items()],
-        columns=["rule_id", "severity", "checked_in", "variant", "message"])
+        columns=["rule_id", "severity", "checked_in", "variant", "message", "threshold"])
     con.register("rules_df", rule_rows)
     con.execute("create or replace table raw.rules as select * from rules_df")
     con.unregister("rules_df")

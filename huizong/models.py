@@ -34,7 +34,7 @@ import sqlglot
 import yaml
 from sqlglot import exp
 
-from huizong.warehouse import SQL_DIR
+from huizong.warehouse import SQL_DIR, define_macros
 
 LAYERS = {"staging": "view", "intermediate": "view", "marts": "table"}
 # What a mart built by year may read, through any model: what sql/setup/year_inputs.sql
@@ -251,6 +251,7 @@ def create_models(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> tu
     """build_models without the comments: the relations built, in order, and the declarations
     to check them against (`apply_docs`). The marts built by year are made again only for the
     years whose inputs changed, when they can be (`years_to_build`)."""
+    define_macros(con)  # what the models call (sql/setup/macros.sql), in a warehouse of any age
     declarations = read_declarations(sql_dir)
     models = discover_models(sql_dir)
     for m in models:

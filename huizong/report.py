@@ -77,20 +77,11 @@ def coverage_of(year: int, grid: list[tuple], now: dt.datetime) -> Coverage:
     return Coverage(year, max([*due, *valid, 1]))
 
 
-def year_status(year: int, grid: list[tuple], now: dt.datetime) -> dict[tuple[str, str], str]:
+def year_status(con: duckdb.DuckDBPyConnection, year: int, now: dt.datetime) -> dict[tuple[str, str], str]:
     """Each (unit code, period) of the year's four quarters: the mart's status, except that a
-    quarter without a valid file whose deadline (clock.due_by) has not passed is not_due."""
-    status = {(code, period): (st, rejected) for _, period, st, _, code, _, rejected in grid}
-    units = dict.fromkeys(row[4] for row in grid) or {u.code: None for u in cat.submitters()}
-    out = {}
-    for code in units:
-        for q in range(1, 5):
-            period = f"{year}Q{q}"
-            st, rejected = status.get((code, period), ("missing", 0))
-            if st not in VALID:  # the mart's not_due is as of its build: decide again now
-                st = "not_due" if clock.due_by(period) > now else "rejected" if rejected else "missing"
-            out[(code, period)] = st
-    return out
+    quarter without a valid file whose deadline has not passed at `now` is not_due
+    (sql/report/year_status.sql)."""
+    return {(code, period): st for code, period, st in _query(con, "year_status.sql", year=year, now=now)}
 
 
 def may_change(ind: cat.Indicator, fig: Figure, valid: set[tuple[str, int]], coverage: Coverage) -> bool:
@@ -125,7 +116,7 @@ def read_report_data(con: duckdb.DuckDBPyConnection, year: int, now: dt.datetime
     now = now or clock.now()
     grid = _query(con, "status_grid.sql", year=year)
     coverage = coverage_of(year, grid, now)
-    status = year_status(year, grid, now)
+    status = year_status(con, year, now)
     valid = {(code, int(period[-1])) for (code, period), st in status.items() if st in VALID}
     by_code = cat.indicator_by_code()
     figures = []
@@ -631,7 +622,7 @@ def _f(v) -> float | None:
 # (16 pt), title 2号 小标宋 (22 pt), 一、 headings 黑体, （一） headings 楷体, all black; page
 # numbers 4号 in the footer as — 1 —, odd pages right and even pages left.
 
-OFFICE = "云岭县精神文明建设办公室"
+OFFICE = cat.office_name()  # from the registry (schemas/units.csv)
 BODY_FONT, TITLE_FONT, H1_FONT, H2_FONT = "仿宋_GB2312", "方正小标宋简体", "黑体", "楷体_GB2312"
 LATIN_FONT = "Times New Roman"
 FONT_ALT = {"仿宋_GB2312": "仿宋", "楷体_GB2312": "楷体", "方正小标宋简体": "宋体"}  # where missing

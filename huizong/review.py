@@ -195,6 +195,7 @@ def _record(warehouse: Path, unit_code: str, period: str, chosen: list[Warned], 
         con = duckdb.connect(str(build))
         try:
             con.execute(wh.setup_sql("warehouse.sql"))  # ops.reviews in a warehouse older than it
+            wh.define_macros(con)
             con.execute("create temp table decided_cells (sheet varchar, cell varchar)")
             con.executemany("insert into decided_cells values (?, ?)", [(w.sheet, w.cell) for w in chosen])
             con.execute(wh.statement("commands", "record_reviews.sql"),

@@ -246,7 +246,7 @@ def unlock(warehouse: Path, year: int, by: str, reason: str) -> Unlocked:
                                 "order by built_at desc limit 1").fetchone() or (None, None)
             signoff_id, _ = _numbers(con, year)
             held = con.execute("select count(*) from ops.imports where status = 'locked' "
-                               "and try_cast(left(period, 4) as integer) = ?", [year]).fetchone()[0]
+                               "and period_year(period) = ?", [year]).fetchone()[0]
         finally:
             con.close()
         at = clock.now()

@@ -14,7 +14,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from huizong.workbook import EXPLANATION_HEADER, EXPLANATION_SHEET
 from huizong.writer import build_workbook, put_text
-from huizong.schemas import catalog as cat
+from huizong.schemas import catalog as cat, rules
 
 INSTRUCTIONS_SHEET = "填报说明"
 INPUT_FILL = PatternFill("solid", fgColor="FFF9E5")
@@ -28,7 +28,7 @@ RULES = (
     "六、“等级”类指标填 无、县级、市级、省级、全国 之一。",
     "七、同一村的“文明幸福家庭”“十星级文明户”不能大于“总户数”；有人登上光荣榜或黑榜的村，当季“评议活动”应大于 0。",
     "八、报送截止日为季度结束后次月 10 日；逾期仍可报送，但记为迟报。更正后重新报送即可，以最新的合格版本为准。",
-    "九、审核时对异常数字会给出提醒（如超过本单位以往季度中位数的 5 倍、上季度为“是”本季度为“否”），提醒不影响入库。"
+    f"九、审核时对异常数字会给出提醒（如超过本单位以往季度中位数的 {rules.SPIKE_FACTOR:g} 倍、上季度为“是”本季度为“否”），提醒不影响入库。"
     "数字确实无误的，请在“情况说明”表中说明：每个数字一行，A 列填提醒中的工作表（如 村级指标），B 列填单元格"
     "（如 E12；也可在 B 列整段填 村级指标!E12），C 列写明这个数字为什么是对的。县文明办审核后予以认可，"
     "或退回请更正。没有需要说明的，此表留空即可。",

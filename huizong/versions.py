@@ -38,12 +38,12 @@ def rules_version() -> str:
 @cache
 def models_version() -> str:
     """The catalog and registry (the models' seeds, `catalog.py` holding the levels'), the SQL
-    models, their checks and their declarations (the YAML beside each model, and
+    models, the macros they call, their checks and their declarations (the YAML beside each model, and
     `setup/warehouse.yml`, which comment the warehouse and generate checks), and how they are
     built (`models.py`, with what the marts built by year are rebuilt from): when it changes, a
     pass rebuilds the marts even with no new file, and builds them whole."""
     models = sorted(p for layer in ("staging", "intermediate", "marts", "checks")
                     for p in (*(_SQL / layer).glob("*.sql"), *(_SQL / layer).glob("*.yml")))
     return _digest([_SCHEMAS / "indicators.csv", _SCHEMAS / "units.csv", _SCHEMAS / "catalog.py", *models,
-                    _SQL / "setup" / "warehouse.yml", _SQL / "setup" / "year_inputs.sql",
+                    _SQL / "setup" / "warehouse.yml", _SQL / "setup" / "macros.sql", _SQL / "setup" / "year_inputs.sql",
                     _SQL / "setup" / "changed_years.sql", _HERE / "models.py"])

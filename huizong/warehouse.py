@@ -75,8 +75,24 @@ def connect_read_only(warehouse: Path) -> duckdb.DuckDBPyConnection | None:
     path = published_path(warehouse)
     if not path.exists():
         return None
-    return duckdb.connect(str(path), read_only=True,
-                          config={"enable_external_access": False, "lock_configuration": True})
+    con = duckdb.connect(str(path), read_only=True,
+                         config={"enable_external_access": False, "lock_configuration": True})
+    if not has_macros(con):  # published by a huizong older than sql/setup/macros.sql
+        define_macros(con, temporary=True)
+    return con
+
+
+def define_macros(con: duckdb.DuckDBPyConnection, temporary: bool = False) -> None:
+    """The form's rules as DuckDB macros (sql/setup/macros.sql): in the warehouse file itself, so
+    that its readers have them too, or for this connection only (`temporary`, which a read-only
+    connection may do)."""
+    sql = setup_sql("macros.sql")
+    con.execute(sql.replace("create or replace macro", "create or replace temp macro") if temporary else sql)
+
+
+def has_macros(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute("select count(*) from duckdb_functions() where function_name = 'period_due_by'"
+                            ).fetchone()[0])
 
 
 def recorded_versions(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None,

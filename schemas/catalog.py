@@ -170,6 +170,10 @@ def load_units(path: Path) -> tuple[Unit, ...]:
         if not r["unit_name"]:
             raise at.fail("unit_name", "is empty")
         types[code], lines[code] = kind, line
+    counties = [line for line, r in rows if r["unit_type"] == "county"]
+    if len(counties) != 1:  # its name heads the office's outputs (county())
+        where = f"lines {', '.join(map(str, counties))}" if counties else "no line"
+        raise CatalogError(f"{_shown(path)}: the registry needs exactly one county row ({where} has one)")
     parent_type = {"town": "county", "department": "county", "village": "town"}
     for line, r in rows:
         wanted = parent_type.get(r["unit_type"])
@@ -198,6 +202,16 @@ def indicator_by_code() -> dict[str, Indicator]:
 @cache
 def unit_by_code() -> dict[str, Unit]:
     return {u.code: u for u in units()}
+
+
+def county() -> Unit:
+    """The county of the registry (its one county row): its name heads the office's outputs."""
+    return next(u for u in units() if u.type == "county")
+
+
+def office_name() -> str:
+    """The office that writes the report: 云岭县精神文明建设办公室 for the registry's 云岭县."""
+    return f"{county().name}精神文明建设办公室"
 
 
 def towns() -> list[Unit]:

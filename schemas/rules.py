@@ -24,6 +24,10 @@ from huizong.cells import (APPROXIMATE, CHINESE_NUMERAL, EXCEL_ERROR, NOT_A_FLAG
 
 ERROR, WARNING = "error", "warning"
 READER, PANDERA, SQL = "reader", "pandera", "sql"
+# FORM.md's spike: a flow more than this many times its unit's median of earlier quarters warns.
+# Here only: warnings.sql reads it from raw.rules, the clerk's wording and the form's notes
+# (huizong/templates.py) write it from here.
+SPIKE_FACTOR = 5
 # What warnings.sql fills in: the cell's value and the number it is compared with.
 SQL_PLACEHOLDERS = frozenset({"value", "reference"})
 
@@ -40,6 +44,8 @@ class Rule:
     # The wording; a mapping of variant -> wording when it depends on the row ("" is the default).
     message: str | Mapping[str, str]
     messages: Mapping[str, str] = field(init=False, repr=False)
+    # The tuning number of an SQL rule (flow_spike's factor), read by warnings.sql from raw.rules.
+    threshold: float | None = None
 
     def __post_init__(self) -> None:
         by_variant = {"": self.message} if isinstance(self.message, str) else dict(self.message)
@@ -149,7 +155,9 @@ RULES: tuple[Rule, ...] = (
         "unregistered": "“{code}”不是登记的村（社区）代码",
     }),
     # --- SQL, against the unit's history: FORM.md's warnings (the file still loads) ---------
-    Rule("flow_spike", WARNING, SQL, "“{value}”超过本单位以往季度中位数 {reference} 的 5 倍，请核实是否填错"),
+    Rule("flow_spike", WARNING, SQL,
+         "“{value}”超过本单位以往季度中位数 {reference} 的 " + f"{SPIKE_FACTOR:g}" + " 倍，请核实是否填错",
+         threshold=SPIKE_FACTOR),
     Rule("flag_dropped", WARNING, SQL, "上季度为“是”，本季度为“否”，请核实"),
 )
 

@@ -3,7 +3,7 @@
 -- lets it in). $period limits it to one quarter.
 select coalesce(units.unit_name, imports.unit_code) as unit_name, imports.period, imports.file_name,
     imports.received_at,
-    try_cast(left(imports.period, 4) as integer) in (select year from ops.locked_years) as still_locked
+    period_year(imports.period) in (select year from ops.locked_years) as still_locked
 from ops.imports as imports
 left join raw.units as units using (unit_code)
 where imports.status = 'locked' and ($period is null or imports.period = $period)

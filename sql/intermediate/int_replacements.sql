@@ -32,7 +32,7 @@ chained as (
 select
     unit_code,
     period,
-    cast(left(period, 4) as integer) as year,
+    period_year(period) as year,
     cast(arrival - 1 as integer) as replacement,
     old_sha256,
     sha256 as new_sha256,

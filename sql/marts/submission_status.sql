@@ -1,6 +1,6 @@
 -- grain: one row per (submitting unit, quarter) from the earliest to the latest quarter in the
 -- ledger; key: (unit_code, period). FORM.md's timeliness: a quarter is due on the 10th of the
--- month after it ends, by the end of that day in Asia/Shanghai; it is on time when its first
+-- month after it ends, by the end of that day in Asia/Shanghai (period_due_by, sql/setup/macros.sql); it is on time when its first
 -- valid version arrived by then. status: on_time | late | rejected (only invalid versions came)
 -- | missing (nothing came, or only versions held `locked`) | not_due (no valid version yet, and
 -- the deadline had not passed at as_of: 未到报送期, not 未报). deadline_passed says whether due_by had passed at as_of, the moment
@@ -14,21 +14,15 @@ imports as (select * from staging.stg_imports where period is not null),
 units as (select * from staging.stg_units where unit_type in ('town', 'department')),
 
 quarter_range as (
-    select min(year * 4 + quarter - 1) as first_q, max(year * 4 + quarter - 1) as last_q from imports
+    select min(quarter_index(year, quarter)) as first_q, max(quarter_index(year, quarter)) as last_q from imports
 ),
 
 quarters as (
-    select q // 4 as year, q % 4 + 1 as quarter, concat(q // 4, 'Q', q % 4 + 1) as period
+    select index_year(q) as year, index_quarter(q) as quarter, index_period(q) as period
     from quarter_range, range(first_q, last_q + 1) as r(q)
 ),
 
-deadlines as (
-    select *,
-        timezone('Asia/Shanghai',
-                 cast(make_date(year + (quarter = 4)::int, (quarter * 3) % 12 + 1, 10) + interval 1 day
-                      as timestamp)) as due_by
-    from quarters
-),
+deadlines as (select *, period_due_by(period) as due_by from quarters),
 
 as_of as (
     select coalesce(

@@ -104,7 +104,7 @@ reviewed as (
 )
 
 select
-    cast(left(reviewed.period, 4) as integer) as year,
+    period_year(reviewed.period) as year,
     reviewed.period,
     reviewed.unit_code,
     submitters.unit_name,

@@ -11,12 +11,12 @@ year_values as (
 ),
 
 history as (
-    select current_values.unit_code, current_values.year * 4 + current_values.quarter - 1 as q,
+    select current_values.unit_code, quarter_index(current_values.year, current_values.quarter) as q,
         current_values.value
     from intermediate.int_current_values as current_values
     join year_values using (unit_code)
     where current_values.indicator_code = $code
-        and current_values.year * 4 + current_values.quarter <= $year * 4 + year_values.latest_quarter
+        and quarter_index(current_values.year, current_values.quarter) <= quarter_index($year, year_values.latest_quarter)
 ),
 
 last_zero as (select unit_code, max(q) as q from history where value = 0 group by all),
@@ -29,7 +29,7 @@ held as (
     group by all
 )
 
-select held.unit_code, units.unit_name, held.since_q // 4 || 'Q' || held.since_q % 4 + 1 as since
+select held.unit_code, units.unit_name, index_period(held.since_q) as since
 from held
 join staging.stg_units as units using (unit_code)
 order by held.since_q, held.unit_code

@@ -16,5 +16,5 @@ insert into ops.signed_versions by name
 select signoff.signoff_id, signoff.year, imports.sha256, imports.unit_code, imports.period,
     imports.status, imports.superseded_by
 from ops.imports as imports
-join this_signoff as signoff on try_cast(left(imports.period, 4) as integer) = signoff.year
+join this_signoff as signoff on period_year(imports.period) = signoff.year
 where imports.unit_code is not null

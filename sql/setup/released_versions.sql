@@ -4,5 +4,5 @@ select sha256, file_name, unit_code, period, status, received_at, archive_path, 
     coalesce(first_seen_at, imported_at) as first_seen_at
 from ops.imports
 where status = 'locked'
-    and try_cast(left(period, 4) as integer) not in (select year from ops.locked_years)
+    and period_year(period) not in (select year from ops.locked_years)
 order by received_at, file_name

@@ -62,7 +62,7 @@ winners as (
 by_version_rules as (
     select
         ordered.sha256,
-        cast(left(ordered.period, 4) as integer) as year,
+        period_year(ordered.period) as year,
         case
             when ordered.sha256 = winners.winner then 'loaded'
             when ordered.sha256 in (select sha256 from final_run) then 'duplicate'

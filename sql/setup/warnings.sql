@@ -11,7 +11,7 @@ with
 
 candidates as (
     select c.*, i.kind,
-        cast(left(c.period, 4) as integer) * 4 + cast(right(c.period, 1) as integer) as q
+        period_index(c.period) as q
     from warning_candidates as c
     join raw.indicators as i using (indicator_code)
     where i.kind in ('flow', 'flag')
@@ -29,7 +29,7 @@ loaded as (
 ),
 
 history as (
-    select *, cast(left(period, 4) as integer) * 4 + cast(right(period, 1) as integer) as q
+    select *, period_index(period) as q
     from (
         select * from loaded
         union all
@@ -58,8 +58,10 @@ flow_spikes as (
         c.value, e.earlier_median as reference
     from candidates as c
     join earlier as e using (unit_code, indicator_code, q)
+    -- the factor is the rule's threshold (schemas/rules.py SPIKE_FACTOR)
+    join raw.rules as r on r.rule_id = 'flow_spike' and r.variant = ''
     where c.kind = 'flow' and e.earlier_quarters >= 2 and e.earlier_median > 0
-        and c.value > 5 * e.earlier_median
+        and c.value > cast(r.threshold as decimal(9, 3)) * e.earlier_median  -- exact, as 5 * median was
 ),
 
 flag_drops as (

@@ -10,10 +10,10 @@ with
 versions as (select * from ops.imports where period is not null),
 
 rows as (
-    select cast(left(period, 4) as integer) as year, hash(versions) as h
+    select period_year(period) as year, hash(versions) as h
     from versions
     union all
-    select cast(left(versions.period, 4) as integer) as year, hash(submitted) as h
+    select period_year(versions.period) as year, hash(submitted) as h
     from raw.submitted_values as submitted
     join versions using (sha256)
 )
