@@ -426,13 +426,27 @@ def write_csv(cursor, out) -> None:
                          for v in row])
 
 
+def json_value(value):
+    """What json cannot write itself: a DECIMAL as a JSON number, a date or time as its ISO
+    text, anything else (UUID, interval) as its text."""
+    import datetime as dt
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 \
+            else float(value)
+    if isinstance(value, (dt.date, dt.time)):  # datetime too
+        return value.isoformat()
+    return str(value)
+
+
 def write_json(cursor, out) -> None:
-    """Every row as a JSON object, one list."""
+    """Every row as a JSON object, one list: numbers as numbers, dates as ISO text."""
     import json
 
     names = [c[0] for c in cursor.description]
     rows = [dict(zip(names, row)) for row in cursor.fetchall()]
-    json.dump(rows, out, ensure_ascii=False, indent=1, default=str)
+    json.dump(rows, out, ensure_ascii=False, indent=1, default=json_value)
     out.write("\n")
 
 
@@ -822,7 +836,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_signoff(args: argparse.Namespace) -> int:
     from huizong.signoff import sign_off
 
-    for line in sign_off(args.warehouse, args.year, args.by).lines():  # SignoffError: one sentence
+    for line in sign_off(args.warehouse, args.year, args.by, args.force).lines():  # SignoffError: one sentence
         say(line)
     return EXIT_OK
 
@@ -961,6 +975,8 @@ def parser() -> argparse.ArgumentParser:
                                     "its summary. Example: huizong signoff --year 2019 --by 王五")
     so.add_argument("--year", type=int, required=True, help="the year, e.g. 2019")
     so.add_argument("--by", required=True, help="who signs (recorded)")
+    so.add_argument("--force", action="store_true",
+                    help="sign even with 【请核实】/【待填：…】 marks left in the summary (recorded)")
     so.set_defaults(func=cmd_signoff)
 
     ul = sub.add_parser("unlock", parents=[common], help="reopen a signed-off year (with a reason)",
