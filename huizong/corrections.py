@@ -15,7 +15,7 @@ from rich.console import Console
 
 from huizong.clock import OFFICE_TZ
 from huizong.summary import plain_number
-from huizong.terminal import LINE_CUT, shown, table
+from huizong.terminal import LINE_CUT, shown as printable, table
 from huizong.warehouse import statement
 
 ABSENT = "(none)"  # a value the one file has and the other has not
@@ -105,7 +105,7 @@ def _when(moment: dt.datetime) -> str:
 def show(diff: Diff, who: str, period: str, console: Console) -> None:
     """The versions, then each replacement with its changed cells; data printed as data."""
     def line(text: str) -> None:
-        console.print(shown(text, LINE_CUT), markup=False, highlight=False, soft_wrap=True)
+        console.print(printable(text, LINE_CUT), markup=False, highlight=False, soft_wrap=True)
 
     valid = diff.valid
     others = [v for v in diff.versions if v not in valid]
