@@ -8,38 +8,13 @@ import signal
 import sys
 from pathlib import Path
 
-from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.text import Text
 
+from huizong.terminal import LINE_CUT, data, make_console, shown, table
 from huizong.vocabulary import VERSION_STATUSES as STATUSES
 
 EXIT_OK, EXIT_FAILED, EXIT_REJECTED = 0, 1, 2
-MIN_WIDTH = 80
-
-
-class PipedConsole(Console):
-    """rich's console, except that a reader who went away (`huizong status | head`) ends the
-    command like any Unix tool's, quietly and with exit 0 (main catches BrokenPipeError), where
-    rich would exit 1."""
-
-    def on_broken_pipe(self) -> None:
-        self.quiet = True
-        raise BrokenPipeError
-
-
-def make_console(stderr: bool = False) -> Console:
-    """A console at least 80 columns wide when not a terminal (cron mail, a pipe): rich's guess
-    there can be narrower, and tables would cut names to `城关 …`."""
-    stream = sys.stderr if stderr else sys.stdout
-    try:
-        tty = stream.isatty()
-    except (AttributeError, ValueError):
-        tty = False
-    if tty:
-        return PipedConsole(stderr=stderr)
-    columns = os.environ.get("COLUMNS", "")
-    return PipedConsole(stderr=stderr, width=max(MIN_WIDTH, int(columns) if columns.isdigit() else 0))
 
 
 console = make_console()
@@ -54,17 +29,10 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so that context managers (the temporary server) and atexit run."""
 
 
-def table(title: str | None = None, *columns: str) -> Table:
-    """A rich table whose long cells wrap instead of being cut."""
-    t = Table(title=title)
-    for col in columns:
-        t.add_column(col, overflow="fold")
-    return t
-
-
 def say(text: str) -> None:
-    """One line of plain text (data in it is never markup), never wrapped."""
-    console.print(text, markup=False, highlight=False, soft_wrap=True)
+    """One line of plain text (data in it is never markup, its control characters are shown,
+    huizong.terminal.shown), never wrapped."""
+    console.print(shown(text, LINE_CUT), markup=False, highlight=False, soft_wrap=True)
 
 
 def quiet_prefect() -> None:
@@ -136,7 +104,8 @@ def tracebacks_only_when_verbose() -> None:
 class PassProgress:
     """What the terminal shows while a pass runs: Prefect's lines without the "Finished in state
     Completed()" of every task; on a terminal, a bar over the files read instead of the line of
-    each batch (the flow logs "reading N file(s) ..." then "read K file(s): ..." per batch)."""
+    each batch (the flow logs "reading N file(s) ..." then "read K file(s): ..." per batch); in
+    every line, the control characters of file names and reasons shown (huizong.terminal.shown)."""
 
     def __init__(self, bar: bool) -> None:
         import logging
@@ -149,6 +118,8 @@ class PassProgress:
                 text = record.getMessage()
                 if text.startswith("Finished in state Completed"):
                     return False
+                if shown(text, LINE_CUT) != text:  # file names and reasons are the towns' text
+                    record.msg, record.args = shown(text, LINE_CUT), ()
                 if outer.bar and record.levelno < logging.WARNING and record.name == "prefect.task_runs":
                     outer.update(text)
                     return False
@@ -289,7 +260,7 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     period = quarter(args.period)
     missing = [p for p in args.paths if not p.is_file()]
     for p in missing:
-        console.print("[red]no such file:[/] " + escape(str(p)), soft_wrap=True)
+        console.print("[red]no such file:[/] " + data(p), soft_wrap=True)
     if missing:
         return EXIT_REJECTED
     check_folders(args.inbox if args.inbox.exists() else None, args.warehouse)
@@ -316,27 +287,27 @@ def print_pass_summary(summary: dict) -> None:
     files = summary["files"]
     counts = {s: sum(f["status"] == s for f in files)
               for s in STATUSES}
-    t = table("huizong pass", "outcome", "files", "first file / first reason")
+    t = table("huizong pass", "outcome", "files", "first file / first reason", prose=("first file / first reason",))
     for status, n in counts.items():
         if n:
             first = next(f for f in files if f["status"] == status)
             detail = first["file_name"] + (f"  {first['first_reason']}" if first["first_reason"] else "")
-            t.add_row(status, str(n), escape(detail))
+            t.add_row(status, str(n), detail)
     problems = summary.get("problems") or []
     warned = sum(f.get("n_warnings") or 0 for f in files)
     if warned:
         first = next((g for g in problems if g["grouping"] == "rule" and g["warnings"]), None)
         t.add_row("warnings (loaded anyway)", str(warned),
-                  escape(f"{first['first_cells'][0]['file']}  {first['example']}") if first else "")
+                  f"{first['first_cells'][0]['file']}  {shown(first['example'])}" if first else "")
     t.add_row("skipped (already received)", str(summary["skipped"]), "")
     copies = summary.get("copies") or []
     if copies:
         t.add_row("copies of a file already received", str(len(copies)),
-                  escape(f"{copies[0]['file_name']} = {copies[0]['same_as']}"))
+                  f"{shown(copies[0]['file_name'])} = {shown(copies[0]['same_as'])}")
     refused = list({r["file_name"]: r for r in summary.get("refused") or []}.values())  # each once
     if refused:
         t.add_row("refused (not a regular file)", str(len(refused)),
-                  escape(f"{refused[0]['file_name']}  {refused[0]['reason']}"))
+                  f"{shown(refused[0]['file_name'])}  {shown(refused[0]['reason'])}")
     if summary.get("rebuilt"):
         t.add_row("models rebuilt", "", "the catalog or the SQL models changed since the last build")
     if "unchanged" in summary:  # a rerun
@@ -346,16 +317,18 @@ def print_pass_summary(summary: dict) -> None:
         t.add_row("held: their year is signed off", str(summary["held"]),
                   "left as they are; huizong unlock --year Y --by NAME --reason TEXT reopens a year")
     if summary.get("arriving"):
-        t.add_row("still arriving (next pass)", str(len(summary["arriving"])), escape(summary["arriving"][0]))
+        t.add_row("still arriving (next pass)", str(len(summary["arriving"])), summary["arriving"][0])
     console.print(t)
     print_problem_groups(problems)
     rejected = [f for f in files if f["status"] == "rejected"]
     for f in rejected[:LISTED]:
-        console.print("[red]rejected[/] " + escape(f"{f['file_name']}: {f['first_reason']}"), soft_wrap=True)
+        console.print("[red]rejected[/] " + data(f"{shown(f['file_name'])}: {shown(f['first_reason'])}", None),
+                      soft_wrap=True)
     if len(rejected) > LISTED:
         say(f"... and {len(rejected) - LISTED} more rejected file(s): huizong status --period P lists them")
     for r in refused:
-        console.print("[red]refused[/] " + escape(f"{r['file_name']}: {r['reason']}"), soft_wrap=True)
+        console.print("[red]refused[/] " + data(f"{shown(r['file_name'])}: {shown(r['reason'])}", None),
+                      soft_wrap=True)
     for c in copies:
         say(f"copy {c['file_name']}: the same bytes as {c['same_as']}, not loaded again")
     for path in summary.get("reports", []):
@@ -364,7 +337,7 @@ def print_pass_summary(summary: dict) -> None:
         say(f"reminders: {summary['reminders']}")
     if summary.get("report_error"):
         console.print("[red]the annual summary was not written[/] (the data is published): "
-                      + escape(str(summary["report_error"])), soft_wrap=True)
+                      + data(summary["report_error"], LINE_CUT), soft_wrap=True)
 
 
 LISTED = 10  # groups and files listed by name in a pass's summary; the rest are counted
@@ -379,16 +352,15 @@ def print_problem_groups(problems: list[dict]) -> None:
             continue
         from huizong.problems import places
 
-        t = table(title, grouping, "errors", "warnings", "files", "first cells")
+        t = table(title, grouping, "errors", "warnings", "files", "first cells", prose=("first cells",))
         for g in groups[:LISTED]:
-            t.add_row(escape(g["label"]), str(g["errors"]), str(g["warnings"]), str(g["files"]),
-                      escape(places(g["first_cells"])))
+            t.add_row(g["label"], str(g["errors"]), str(g["warnings"]), str(g["files"]), places(g["first_cells"]))
         console.print(t)
         if len(groups) > LISTED:
             say(f"... and {len(groups) - LISTED} more {grouping}s with problems")
         if grouping == "rule":
             for g in groups[:LISTED]:
-                say(f"{g['label']}, for example: {g['example']}")
+                say(f"{g['label']}, for example: {shown(g['example'])}")
 
 
 def _read_only(args: argparse.Namespace, marts: bool = True):
@@ -408,12 +380,19 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
-def print_result(cursor, limit: int | None = None, title: str | None = None) -> None:
-    """An executed query's result as a readable table; says so when it stops at `limit` rows."""
-    t = table(title, *[escape(c[0]) for c in cursor.description])
+def print_result(cursor, limit: int | None = None, title: str | None = None, optional: tuple[str, ...] = (),
+                 unless_empty: tuple[str, ...] = ()) -> None:
+    """An executed query's result as a readable table; says so when it stops at `limit` rows.
+    `optional` columns may be left out in a narrow terminal; `unless_empty` ones are shown only
+    when some row has a value in them."""
+    names = [c[0] for c in cursor.description]
     rows = cursor.fetchall() if limit is None else cursor.fetchmany(limit + 1)
-    for row in rows[:limit]:
-        t.add_row(*[escape(_text(v)) for v in row])
+    shown_rows = rows[:limit]
+    keep = [i for i, n in enumerate(names)
+            if n not in unless_empty or any(row[i] not in (None, "") for row in shown_rows)]
+    t = table(title, *[names[i] for i in keep], optional=optional)
+    for row in shown_rows:
+        t.add_row(*[_text(row[i]) for i in keep])
     console.print(t)
     if limit is not None and len(rows) > limit:
         say(f"(the first {limit} rows; there are more: raise --limit, or --format csv for every row)")
@@ -451,13 +430,27 @@ def write_csv(cursor, out) -> None:
                          for v in row])
 
 
+def json_value(value):
+    """What json cannot write itself: a DECIMAL as a JSON number, a date or time as its ISO
+    text, anything else (UUID, interval) as its text."""
+    import datetime as dt
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 \
+            else float(value)
+    if isinstance(value, (dt.date, dt.time)):  # datetime too
+        return value.isoformat()
+    return str(value)
+
+
 def write_json(cursor, out) -> None:
-    """Every row as a JSON object, one list."""
+    """Every row as a JSON object, one list: numbers as numbers, dates as ISO text."""
     import json
 
     names = [c[0] for c in cursor.description]
     rows = [dict(zip(names, row)) for row in cursor.fetchall()]
-    json.dump(rows, out, ensure_ascii=False, indent=1, default=str)
+    json.dump(rows, out, ensure_ascii=False, indent=1, default=json_value)
     out.write("\n")
 
 
@@ -518,9 +511,10 @@ where f.year = $year and f.indicator_code = $code and f.slot = $slot
 """
 
 EXPLAIN_SOURCES = """
-select l.submitter_code || ' ' || s.unit_name as submitter, l.unit_code || ' ' || u.unit_name as unit,
+select u.unit_name || ' ' || l.unit_code as unit,
+    case when l.submitter_code <> l.unit_code then s.unit_name || ' ' || l.submitter_code end as "submitted by",
     l.value_indicator_code as indicator, l.period, coalesce(cast(l.value as varchar), l.level) as value,
-    l.file_name, l.sheet, l.cell, left(l.sha256, 12) as sha256
+    l.file_name, l.sheet || '!' || l.cell as cell, left(l.sha256, 12) as sha256
 from marts.figure_lineage l
 join staging.stg_units u on u.unit_code = l.unit_code
 join staging.stg_units s on s.unit_code = l.submitter_code
@@ -546,7 +540,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
         say(f"{args.year} {code} {name} (slot {args.slot}, {what}): {shown}; "
             f"{valid} of {expected} unit-quarters valid{mark}")
         cursor = con.execute(EXPLAIN_SOURCES, params)
-        print_result(cursor, title=f"the values behind {code} {args.year} slot {args.slot}")
+        # the submitter only where it is not the unit itself (a village's town); the file's
+        # hash goes first when the terminal is narrow (the file's name says which file it is)
+        print_result(cursor, title=f"the values behind {code} {args.year} slot {args.slot}",
+                     optional=("sha256", "submitted by", "indicator"), unless_empty=("submitted by",))
     finally:
         con.close()
     return EXIT_OK
@@ -641,7 +638,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     # Wide only here, at the edge: one row per unit, one column per quarter.
     periods = sorted({r[2] for r in rows})
     cells = {(r[0], r[2]): r for r in rows}
-    t = table("submissions per unit and quarter", "unit", *periods)
+    # a narrow terminal leaves out the earliest quarters first (the caption says which)
+    t = table("submissions per unit and quarter", "unit", *periods, optional=tuple(periods[:-1]))
     # CONTRACT.md's words: a valid version in force is "loaded" (on time) or "late".
     from huizong.vocabulary import SUBMISSION_WORDS
 
@@ -652,8 +650,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         for period in periods:
             _, _, _, status, rejected = cells[(code, period)]
             extra = f" +{rejected} rejected" if rejected and status != "rejected" else ""
-            line.append(f"[{colours[status]}]{words[status]}[/]{extra}")
-        t.add_row(escape(f"{name} {code}"), *line)
+            line.append(Text.assemble((words[status], colours[status]), extra))
+        t.add_row(f"{name} {code}", *line)
     console.print(t)
     say("loaded: a valid version in force, received by the deadline; late: received after it")
     print_review_counts(reviews)
@@ -664,8 +662,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     for unit_name, period, file_name, received_at, n_errors, reason, feedback_path in rejected_files:
         day = received_at.astimezone(OFFICE_TZ)  # the office's date, as FORM.md's deadlines are
         console.print(f"[red]{escape(f'{unit_name} {period or chr(63)}')}[/] "
-                      + escape(f"{file_name} (received {day:%Y-%m-%d}, {n_errors} error(s)): {reason}"),
-                      soft_wrap=True)
+                      + data(f"{shown(file_name)} (received {day:%Y-%m-%d}, {n_errors} error(s)): {shown(reason)}",
+                             None), soft_wrap=True)
         say(f"    feedback: {feedback_path}.xlsx / .txt")
     for line in locked:
         say(line)
@@ -728,12 +726,12 @@ def print_warning(w) -> None:
     value = "" if w.value is None else format(w.value.normalize(), "f")
     where = " ".join(p for p in (w.unit_name, w.unit_code, w.period, w.place, w.village_name,
                                  f"{w.indicator_name}（{w.measure_unit}）", value) if p)
-    console.print(f"[{colour}]{w.state:<9}[/] " + escape(where), soft_wrap=True)
-    say(f"    提醒: {w.message}")
+    console.print(f"[{colour}]{w.state:<9}[/] " + data(where, LINE_CUT), soft_wrap=True)
+    say(f"    提醒: {shown(w.message)}")
     if w.explanation:
-        say(f"    说明 ({w.explanation_file_name} 情况说明!{w.explanation_cell}): {w.explanation}")
+        say(f"    说明 ({shown(w.explanation_file_name)} 情况说明!{w.explanation_cell}): {shown(w.explanation)}")
     if w.decision:
-        note = f": {w.office_note}" if w.office_note else ""
+        note = f": {shown(w.office_note)}" if w.office_note else ""
         say(f"    {w.decision} by {w.decided_by} on {w.decided_at.astimezone(OFFICE_TZ):%Y-%m-%d}{note}")
 
 
@@ -788,13 +786,20 @@ def cmd_review(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def not_files(paths: list[Path]) -> None:
+    """A named file that is not there (or is a folder) is the user's mistake: one sentence, exit 1."""
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        names = ", ".join(shown(p) for p in missing)
+        raise Mistake(f"no such file: {names}" if all(not p.exists() for p in missing)
+                      else f"not a file (no such file, or a folder): {names}")
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from huizong.checking import check_files
 
-    missing = [p for p in args.files if not p.is_file()]
-    for p in missing:
-        console.print("[red]no such file:[/] " + escape(str(p)), soft_wrap=True)
-    outcomes = check_files([p for p in args.files if p.is_file()], args.warehouse)
+    not_files(args.files)
+    outcomes = check_files(args.files, args.warehouse)
     from huizong.signoff import locked_years_of, year_of
 
     locked = locked_years_of(args.warehouse) if args.warehouse.exists() else {}
@@ -802,14 +807,26 @@ def cmd_check(args: argparse.Namespace) -> int:
         held = locked.get(year_of(o.period)) if o.ok else None
         verdict = ("[yellow]would be held as locked[/]" if held else "[green]would load[/]") if o.ok \
             else "[red]would be rejected[/]"
-        console.print(f"{verdict} " + escape(f"{o.file_name} ({o.unit_code or '?'} {o.period or '?'})"),
-                      soft_wrap=True)
+        console.print(f"{verdict} " + data(checked_file(o), None), soft_wrap=True)
         if held:
             say(f"  {held.says()}: the file would be kept, not loaded, until the year is unlocked")
-        for p in o.problems:
+        for p in o.problems if len(o.problems) > 1 or o.ok else ():
             tag = "[red]错误[/]" if p.severity == "error" else "[yellow]提醒[/]"
-            console.print(f"  {tag} " + escape(str(p.message)), soft_wrap=True)
-    return EXIT_OK if all(o.ok for o in outcomes) and not missing else EXIT_REJECTED
+            console.print(f"  {tag} " + data(p.message), soft_wrap=True)
+    return EXIT_OK if all(o.ok for o in outcomes) else EXIT_REJECTED
+
+
+def checked_file(o) -> str:
+    """`城关镇_2019Q3.xlsx (990101100 2019Q3)`, with only what was read of its cover, and for a
+    file rejected for one reason, the reason: `fake.xlsx: 这不是 Excel 工作簿…`."""
+    read = " ".join(x for x in (o.unit_code, o.period) if x)
+    line = shown(o.file_name) + (f" ({read})" if read else "")
+    errors = sum(p.severity == "error" for p in o.problems)
+    if not o.ok and len(o.problems) == 1:
+        return f"{line}: {shown(o.problems[0].message)}"
+    if not o.ok:
+        return f"{line}: {errors} error(s), {len(o.problems) - errors} warning(s)"
+    return line
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -823,7 +840,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_signoff(args: argparse.Namespace) -> int:
     from huizong.signoff import sign_off
 
-    for line in sign_off(args.warehouse, args.year, args.by).lines():  # SignoffError: one sentence
+    for line in sign_off(args.warehouse, args.year, args.by, args.force).lines():  # SignoffError: one sentence
         say(line)
     return EXIT_OK
 
@@ -962,6 +979,8 @@ def parser() -> argparse.ArgumentParser:
                                     "its summary. Example: huizong signoff --year 2019 --by 王五")
     so.add_argument("--year", type=int, required=True, help="the year, e.g. 2019")
     so.add_argument("--by", required=True, help="who signs (recorded)")
+    so.add_argument("--force", action="store_true",
+                    help="sign even with 【请核实】/【待填：…】 marks left in the summary (recorded)")
     so.set_defaults(func=cmd_signoff)
 
     ul = sub.add_parser("unlock", parents=[common], help="reopen a signed-off year (with a reason)",

@@ -12,11 +12,10 @@ from decimal import Decimal
 
 import duckdb
 from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from huizong.clock import OFFICE_TZ
 from huizong.summary import plain_number
+from huizong.terminal import LINE_CUT, shown as printable, table
 from huizong.warehouse import statement
 
 ABSENT = "(none)"  # a value the one file has and the other has not
@@ -106,20 +105,19 @@ def _when(moment: dt.datetime) -> str:
 def show(diff: Diff, who: str, period: str, console: Console) -> None:
     """The versions, then each replacement with its changed cells; data printed as data."""
     def line(text: str) -> None:
-        console.print(text, markup=False, highlight=False, soft_wrap=True)
+        console.print(printable(text, LINE_CUT), markup=False, highlight=False, soft_wrap=True)
 
     valid = diff.valid
     others = [v for v in diff.versions if v not in valid]
     also = f" and {len(others)} other(s) ({', '.join(sorted({v.status for v in others}))})" if others else ""
     line(f"{who} {period}: {len(valid)} valid version(s){also}, {len(diff.replacements)} replacement(s)")
-    versions = Table(title="versions in order of arrival")
-    for col in ("#", "file", "received", "status", "replaced"):
-        versions.add_column(col, overflow="fold")
+    versions = table("versions in order of arrival", "#", "file", "received", "status", "replaced",
+                     prose=("status", "replaced"))
     for i, v in enumerate(diff.versions, start=1):
         status = v.status + (f": {v.first_reason}" if v not in valid and v.first_reason else "")
         changed = f"{v.cells_changed} cell(s) changed" if v.cells_changed else "the same figures"
         replaced = "" if v.replacement is None else f"{v.old_file} ({changed})"
-        versions.add_row(str(i), escape(v.file_name), _when(v.received_at), escape(status), escape(replaced))
+        versions.add_row(str(i), v.file_name, _when(v.received_at), status, replaced)
     console.print(versions)
     if not valid:
         line("no valid version in the ledger's chain: nothing was replaced (a rejected file never replaces "
@@ -134,12 +132,9 @@ def show(diff: Diff, who: str, period: str, console: Console) -> None:
             line(f"{head}: the same figures (a duplicate), no cell changed")
             continue
         line(f"{head}: {v.cells_changed} cell(s) changed")
-        t = Table()
-        for col in ("sheet", "cell", "village", "indicator", "old", "new"):
-            t.add_column(col, overflow="fold")
+        t = table(None, "sheet", "cell", "village", "indicator", "old", "new")
         for c in (c for c in diff.changes if c.replacement == v.replacement):
             unit = f" {c.measure_unit}" if c.measure_unit and c.measure_unit not in ("是否", "等级") else ""
-            t.add_row(escape(c.sheet), c.cell, escape(c.village), escape(c.indicator),
-                      escape(c.old + (unit if c.old != ABSENT else "")),
-                      escape(c.new + (unit if c.new != ABSENT else "")))
+            t.add_row(c.sheet, c.cell, c.village, c.indicator, c.old + (unit if c.old != ABSENT else ""),
+                      c.new + (unit if c.new != ABSENT else ""))
         console.print(t)

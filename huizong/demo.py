@@ -124,15 +124,24 @@ def generate(out_dir: Path, periods: tuple[str, ...] = DEMO_PERIODS) -> list[Pat
     return paths
 
 
+# The demo's correct correction of 城关镇 990101100's 2019Q3: 东街社区's moral lectures (V03, was 1),
+# 西街社区's family mottos (V10, was 5), the town's large posters (T02, was 16)
+CORRECTION: Values = {("990101100001", "V03"): 2, ("990101100002", "V10"): 6, ("990101100", "T02"): 12}
+
+
 def write_demo_inbox(inbox: Path) -> list[Path]:
     """The shipped demo: the whole of 2018 and 2019 (so that the summary compares two years),
-    plus two resubmissions a clerk got wrong."""
+    plus two resubmissions a clerk got wrong, and one correct correction: the first town's
+    2019Q3 sent again with three figures changed (`huizong diff --unit 990101100 --period
+    2019Q3` shows them). It lands a day after the quarter's own file."""
     paths = generate(inbox, DEMO_PERIODS)
     town = cat.towns()[0]
     first, second = cat.villages_of(town.code)[:2]
     paths.append(write_unit_workbook(
         inbox / f"{town.name}_2019Q3_更正.xlsx", town, "2019Q3",
         {(first.code, "V03"): "-2", (second.code, "V10"): "约100", (town.code, "T02"): "十二"}))
+    paths.append(write_unit_workbook(inbox / f"{town.name}_2019Q3_更正2.xlsx", town, "2019Q3", CORRECTION))
+    os.utime(paths[-1], (received_time(town.code, "2019Q3") + 86400,) * 2)
     other = cat.towns()[1]
     stranger = cat.villages_of(cat.towns()[2].code)[0]
     rows = [(v.code, v.name) for v in cat.villages_of(other.code)[1:]] + [(stranger.code, stranger.name)]

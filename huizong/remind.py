@@ -15,11 +15,10 @@ import duckdb
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from huizong import clock
 from huizong.files import written_whole
+from huizong.terminal import LINE_CUT, shown, table
 from huizong.vocabulary import SUBMISSION_LABELS
 from huizong.warehouse import statement
 from huizong.writer import put_text
@@ -221,7 +220,7 @@ def show(r: Reminders, console: Console) -> None:
     """The standing in a line, the units to remind as a table, then each message; data printed
     as data (names, files and reasons are the towns')."""
     def line(text: str = "") -> None:
-        console.print(text, markup=False, highlight=False, soft_wrap=True)
+        console.print(shown(text, LINE_CUT), markup=False, highlight=False, soft_wrap=True)
 
     line(f"{r.period}: due by {r.deadline:%Y-%m-%d} (the end of that day, Asia/Shanghai); today {r.today:%Y-%m-%d}")
     units = len(r.standings)
@@ -237,17 +236,15 @@ def show(r: Reminders, console: Console) -> None:
     if not r.reminded:
         line("every unit reported on time: nothing to remind")
         return
-    t = Table(title=f"reminders for {r.period}")
-    for col in ("unit", "status", "days overdue", "file", "reason"):
-        t.add_column(col, overflow="fold")
+    t = table(f"reminders for {r.period}", "unit", "status", "days overdue", "file", "reason", prose=("reason",))
     for s in r.reminded:
         latest = s.valid_file if s.status in ("late", "on_time") else s.rejected_file
         reason = {"missing": "nothing received", "late": f"{s.days_overdue} day(s) late",
                   "on_time": ""}.get(s.status, s.first_reason or "")
         if s.returned_warnings:
             reason = "; ".join(filter(None, (reason, f"{s.returned_warnings} figure(s) returned for correction")))
-        t.add_row(escape(f"{s.unit_name} {s.unit_code}"), s.status, "" if s.days_overdue is None else str(s.days_overdue),
-                  escape(latest or ""), escape(reason))
+        t.add_row(f"{s.unit_name} {s.unit_code}", s.status, "" if s.days_overdue is None else str(s.days_overdue),
+                  latest or "", reason)
     console.print(t)
     for s in r.reminded:
         line()

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,6 +114,7 @@ class Signed:
     folder: str  # relative to the warehouse
     files: list[tuple[str, str, int]] = field(default_factory=list)  # (name, sha256, size)
     written_again: bool = False
+    unfilled: str | None = None  # signed with --force: the marks left, as recorded
 
     def lines(self) -> list[str]:
         at = self.at.astimezone(clock.OFFICE_TZ)
@@ -122,14 +124,18 @@ class Signed:
         if self.written_again:
             out.append("the summary files were missing or older than the published build: "
                        "written again from it before signing")
+        if self.unfilled:
+            out.append(f"signed as it is (--force), recorded with the sign-off: {self.unfilled}")
         out += [f"  {name}  sha256 {sha}  -> {self.folder}/{name}" for name, sha, _ in self.files]
         out.append(f"{self.year} is locked: a file that comes for one of its quarters is kept as `locked`, "
                    f"not loaded; huizong unlock --year {self.year} --by NAME --reason TEXT reopens it")
         return out
 
 
-def sign_off(warehouse: Path, year: int, by: str) -> Signed:
-    """Sign the year's published summary off and lock the year (see the module's docstring)."""
+def sign_off(warehouse: Path, year: int, by: str, force: bool = False) -> Signed:
+    """Sign the year's published summary off and lock the year (see the module's docstring).
+    A summary that still holds the marks of what the office must confirm or fill (【请核实】,
+    【待填：…】) is signed only with `force`, which is recorded with the sign-off."""
     from huizong.report import ReportError, read_warehouse, write_year_reports, years_with_data
     from huizong.versions import models_version
 
@@ -168,9 +174,15 @@ def sign_off(warehouse: Path, year: int, by: str) -> Signed:
         stale = [p for p in reports if not p.exists() or _mtime(p) < built_at]
         if stale:
             write_year_reports(warehouse, year)
+        unfilled = unfilled_marks(reports)
+        if unfilled and not force:
+            raise SignoffError(f"{year}'s summary still holds {unfilled}: confirm or fill them in the summary "
+                               f"files under {warehouse / 'reports'}, or sign it as it is with --force "
+                               "(recorded with the sign-off)")
         folder, files = _archive(warehouse, year, reports, earlier + 1)
         at = clock.now()
-        signoff = (signoff_id, year, "signed", by, at, None, built_at, built_under,
+        recorded = f"signed with --force, unfilled: {unfilled}" if unfilled else None
+        signoff = (signoff_id, year, "signed", by, at, recorded, built_at, built_under,
                    folder.relative_to(warehouse).as_posix())
         rows = [(signoff_id, year, name, sha, size, (folder / name).relative_to(warehouse).as_posix())
                 for name, sha, size in files]
@@ -179,7 +191,59 @@ def sign_off(warehouse: Path, year: int, by: str) -> Signed:
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)  # ours, just made: not a sign-off without its record
             raise
-    return Signed(signoff_id, year, by, at, built_at, built_under, signoff[-1], files, bool(stale))
+    return Signed(signoff_id, year, by, at, built_at, built_under, signoff[-1], files, bool(stale), unfilled or None)
+
+
+# --- what the office has not filled in ------------------------------------------------------------
+
+# 【请核实】 after a sentence the office must confirm, 【待填：…】 a blank to fill (huizong.summary);
+# not when quoted (“【请核实】”), as the summary's own notes name them
+MARKS = re.compile(r"(?<!“)(【请核实】|【待填[:：][^】]*】)")
+PLACES_NAMED = 8  # sections named per file; the rest are counted
+
+
+def _lines(path: Path) -> list[tuple[str, bool]]:
+    """The text of a summary file, one (line, is a heading) per line of Markdown or paragraph of
+    Word (whose headings are styled 公文标题, 一级标题, …)."""
+    if path.suffix == ".docx":
+        import docx
+
+        def heading(p) -> bool:
+            name = (p.style.name if p.style is not None else "").lower()
+            return "标题" in name or name.startswith(("heading", "title"))
+
+        return [(p.text, heading(p)) for p in docx.Document(str(path)).paragraphs]
+    text = path.read_text(encoding="utf-8", errors="replace")
+    return [(line, line.lstrip().startswith("#")) for line in text.splitlines()]
+
+
+def unfilled_marks(paths: list[Path]) -> str:
+    """`36 unfilled mark(s) (30 【请核实】 to confirm, 6 【待填：…】 to fill) in summary_2019.md:
+    二、突出重点，深化各类专题… lines 13; …` for the Markdown and the Word file, where they hold
+    any; "" when neither does."""
+    said = []
+    for path in paths:
+        if not path.exists() or path.suffix not in (".md", ".docx"):  # the HTML is the Markdown's text
+            continue
+        places: dict[str, list[int]] = {}
+        confirm = fill = 0
+        section = "(before the first heading)"
+        for number, (line, heading) in enumerate(_lines(path), start=1):
+            if heading:
+                section = line.lstrip("# ").strip()
+                section = section if len(section) <= 14 else section[:13] + "…"
+            for mark in MARKS.findall(line):
+                confirm, fill = (confirm + 1, fill) if mark == "【请核实】" else (confirm, fill + 1)
+                places.setdefault(section, []).append(number)
+        if not places:
+            continue
+        where = "; ".join(f"{section} {'paragraphs' if path.suffix == '.docx' else 'lines'} "
+                          f"{', '.join(map(str, sorted(set(numbers))))}"
+                          for section, numbers in list(places.items())[:PLACES_NAMED])
+        more = f"; and {len(places) - PLACES_NAMED} more section(s)" if len(places) > PLACES_NAMED else ""
+        said.append(f"{confirm + fill} unfilled mark(s) ({confirm} 【请核实】 to confirm, {fill} 【待填：…】 to fill) "
+                    f"in {path.name}: {where}{more}")
+    return "; ".join(said)
 
 
 def _archive(warehouse: Path, year: int, reports: list[Path], number: int) -> tuple[Path, list[tuple[str, str, int]]]:

@@ -104,7 +104,7 @@ def test_a_pass_killed_after_publishing_leaves_drafts_that_never_touch_a_summary
                                  "HUIZONG_FAILPOINT": "after_replace"})
     assert killed.returncode == -9, killed.stderr[-2000:]
     assert (warehouse / "reports" / ".drafts" / "drafted.json").exists()
-    signed = sign_off(warehouse, 2019, "王芳")
+    signed = sign_off(warehouse, 2019, "王芳", force=True)
     kept = {name: (warehouse / signed.folder / name).read_bytes() for name, _, _ in signed.files}
     summary = run_pass(inbox, warehouse, write_summary=True)
     assert summary["reports"] == []  # 2019 is signed off: its summary is the signed one

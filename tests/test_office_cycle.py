@@ -136,7 +136,7 @@ def test_a_year_goes_through_the_office_cycle(office, capsys):
     assert [p.suffix for p in reports] == [".docx", ".html", ".md"]
     signed = {p.name: sha(p) for p in reports}
     before = county_2019(warehouse)
-    assert huizong(warehouse, "signoff", "--year", "2019", "--by", "李明") == 0
+    assert huizong(warehouse, "signoff", "--year", "2019", "--by", "李明", "--force") == 0
     assert dict(query(warehouse, "select file_name, sha256 from ops.signed_files")) == signed
 
     # The signed year's warnings are decided as signed, and a rerun holds its quarters.

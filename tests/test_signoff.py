@@ -86,12 +86,13 @@ def test_the_office_closes_a_year(tmp_path, prefect_harness, capsys):
     with pytest.raises(SignoffError, match="covers only 1—3月"):
         sign_off(warehouse, 2020, "王五")
     published = summaries(warehouse)
-    signed = sign_off(warehouse, 2019, " 王五 ")
+    signed = sign_off(warehouse, 2019, " 王五 ", force=True)
     assert signed.written_again is False  # the pass's summaries were current: signed as they are
     ((signoff_id, year, action, by, reason, built_at, version, folder),) = query(
         warehouse, "select signoff_id, year, action, done_by, reason, built_at, models_version, archive_path "
                    "from ops.signoffs")
-    assert (signoff_id, year, action, by, reason, folder) == (1, 2019, "signed", "王五", None, "signed/2019/1")
+    assert (signoff_id, year, action, by, folder) == (1, 2019, "signed", "王五", "signed/2019/1")
+    assert reason.startswith("signed with --force, unfilled: ")  # the summary's marks were left
     assert (built_at, version) == query(warehouse, "select max(built_at), any_value(models_version) "
                                                    "from ops.builds")[0]
     assert version == models_version()
@@ -153,7 +154,7 @@ def test_the_office_closes_a_year(tmp_path, prefect_harness, capsys):
     opened = unlock(warehouse, 2019, "王五", "城关镇更正三季度、四季度补报")
     assert opened.held == 2
     assert query(warehouse, "select signoff_id, action, done_by, reason from ops.signoffs order by 1") == [
-        (1, "signed", "王五", None), (2, "unlocked", "王五", "城关镇更正三季度、四季度补报")]
+        (1, "signed", "王五", reason), (2, "unlocked", "王五", "城关镇更正三季度、四季度补报")]
     assert status_of(warehouse, "late_2019Q4.xlsx") == "locked"  # until the next pass
     summary = run_pass(inbox, warehouse, write_summary=True)
     assert {f["file_name"]: f["status"] for f in summary["files"]} == {
@@ -175,7 +176,7 @@ def test_the_office_closes_a_year(tmp_path, prefect_harness, capsys):
     assert sha256(warehouse / "signed/2019/1/summary_2019.md") == hashlib.sha256(published[".md"]).hexdigest()
 
     # --- signed again: a new record and a new folder; the first stays as it was --------------------
-    again = sign_off(warehouse, 2019, "赵六")
+    again = sign_off(warehouse, 2019, "赵六", force=True)
     assert (again.signoff_id, again.folder) == (3, "signed/2019/2")
     assert query(warehouse, "select year, signoff_id from ops.locked_years") == [(2019, 3)]
     for name, digest, archived in query(warehouse, "select file_name, sha256, archive_path "
@@ -194,7 +195,7 @@ def one_town_signed(tmp_path_factory, prefect_harness):
             write_unit_workbook(inbox / f"{period}.xlsx", LATE, period)
         run_pass(inbox, warehouse)
         assert not (warehouse / "reports").exists()
-        signed = sign_off(warehouse, 2019, "王五")
+        signed = sign_off(warehouse, 2019, "王五", force=True)
         yield inbox, warehouse, signed
 
 
