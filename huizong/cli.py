@@ -1045,7 +1045,35 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _on_sigterm(signum, frame) -> None:
+    _mute_prefect_console()
     raise Terminated()
+
+
+def _on_sigint(signum, frame) -> None:
+    _mute_prefect_console()
+    raise KeyboardInterrupt()
+
+
+_verbose = False  # --verbose: a stop keeps Prefect's lines about it
+
+
+def _mute_prefect_console() -> None:
+    """A stop (Ctrl-C, SIGTERM): Prefect's lines about it (its task and flow runs crashed, at
+    ERROR, from every thread) stay off the terminal, which gets one sentence (`main`). In a
+    signal handler: never raise."""
+    handlers = sys.modules.get("prefect.logging.handlers")
+    if _verbose or handlers is None:
+        return
+    import logging
+
+    try:
+        loggers = [logging.getLogger(), *list(logging.Logger.manager.loggerDict.values())]
+        for lg in loggers:
+            for handler in list(getattr(lg, "handlers", ())):
+                if isinstance(handler, handlers.PrefectConsoleHandler):
+                    handler.setLevel(logging.CRITICAL + 1)
+    except Exception:
+        pass
 
 
 def _quiet_stdout() -> None:
@@ -1093,10 +1121,12 @@ DATED = ("run", "rerun", "status", "check", "report", "remind", "review", "signo
 
 
 def main(argv: list[str] | None = None) -> int:
+    global _verbose
     args = parser().parse_args(argv)
-    verbose = getattr(args, "verbose", False)
+    verbose = _verbose = getattr(args, "verbose", False)
     if argv is None:  # the command line, not a caller in Python: SIGTERM stops it like Ctrl-C
         signal.signal(signal.SIGTERM, _on_sigterm)
+        signal.signal(signal.SIGINT, _on_sigint)
         _exit_without_teardown()
     try:
         if args.command in DATED:
@@ -1111,7 +1141,7 @@ def main(argv: list[str] | None = None) -> int:
         name = "SIGTERM" if isinstance(e, Terminated) else "Ctrl-C (SIGINT)"
         after = ("; the published warehouse is whole and the next pass takes up what this one left"
                  if args.command in ("run", "rerun") else "")
-        _stop_now(f"huizong {args.command} was stopped by {name}{after}.", verbose)
+        _stop_now(f"huizong {args.command} was stopped by {name}{after}.", verbose, exit_now=argv is None)
         return EXIT_FAILED
     except Exception as e:
         sentence = explain(e)
@@ -1156,9 +1186,11 @@ def _exit_without_teardown() -> None:
     atexit.register(end)
 
 
-def _stop_now(sentence: str, verbose: bool) -> None:
-    """Say why, then end at once: the temporary server is already stopped (its context manager
-    ran), and a task still running in a worker thread would otherwise hold the exit."""
+def _stop_now(sentence: str, verbose: bool, exit_now: bool = True) -> None:
+    """Say why, then, on the command line (`exit_now`), end the reading workers and Prefect's
+    temporary server and the process at once: a task still running in a worker thread would
+    otherwise hold the exit, and Prefect's exit handlers would wait for, and print their
+    errors about, the server just stopped."""
     import threading
 
     if verbose:
@@ -1169,8 +1201,24 @@ def _stop_now(sentence: str, verbose: bool) -> None:
         sys.stderr.flush()
     except (OSError, ValueError):
         pass
+    if exit_now:
+        _end_children()
+        os._exit(EXIT_FAILED)
     if threading.active_count() > 1:
         os._exit(EXIT_FAILED)
+
+
+def _end_children() -> None:
+    """The reading workers and Prefect's temporary server, if this process started them, ended
+    now (a second Ctrl-C meanwhile changes nothing)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    for module, stop in (("huizong.isolation", "stop_shared_pool_now"), ("huizong.flows.server", "stop_now")):
+        if module in sys.modules:
+            try:
+                getattr(sys.modules[module], stop)()
+            except Exception:  # the process ends anyway; the server and workers end with it
+                pass
 
 
 if __name__ == "__main__":
