@@ -75,11 +75,13 @@ def build_models(build: Path, warehouse: Path | None = None, drafts: str | None 
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="huizong-draft") as drafter:
             built, declarations = models.create_models(con)
+            failpoint("mid_models")
             # the build's row, which the reports read (a build that fails its checks is never published)
             con.execute("insert into ops.builds values (now(), ?)", [models_version()])
             if drafts and warehouse is not None and workers_write_both(isolation.running_pool()):
                 drafting = drafter.submit(draft_reports, con.cursor(), warehouse, drafts)
             models.apply_docs(con, declarations)
+            failpoint("mid_checks")
             failed = models.run_checks(con)
         # (the drafts are finished, or failed, before the build is closed: they read it)
     except BaseException:
@@ -140,16 +142,16 @@ def import_files(files: list[dict], warehouse: Path, *, batch_size: int = BATCH_
         f["feedback_path"] = by_sha[f["sha256"]].feedback_path
     # quote(): Prefect would otherwise walk every row and problem of the pass looking for futures
     # (about 1.5 s for 2,000 workbooks); these are plain data.
-    build, recorded, problems = load(warehouse, quote(files), quote(outcomes), quote(values),
-                                     quote(arrivals)).unquote()
-    drafts = None
-    if files:
-        drafts = build_and_publish(build, warehouse, draft_reports)
-    else:  # only copies or refused files to record: the marts are unchanged
-        try:
+    try:
+        build, recorded, problems = load(warehouse, quote(files), quote(outcomes), quote(values),
+                                         quote(arrivals)).unquote()
+        drafts = None
+        if files:
+            drafts = build_and_publish(build, warehouse, draft_reports)
+        else:  # only copies or refused files to record: the marts are unchanged
             publish(build, warehouse)
-        finally:
-            wh.discard_build(warehouse)
+    finally:
+        wh.discard_build(warehouse)  # after a failure or a stop (Ctrl-C), free the disk; after publish, a no-op
     log_files(warehouse, recorded, arrivals)
     return recorded, problems, drafts
 

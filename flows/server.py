@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
+from huizong.failpoints import failpoint
+
 STARTUP_TIMEOUT_SECONDS = 600  # minutes, not Prefect's 20 s: migrations on a busy 2-core machine
 STARTUP_ATTEMPTS = 2  # one retry
 LOG_NAME = "prefect-server.log"
@@ -200,6 +202,7 @@ class TemporaryServer:
                 self._launch()
             else:
                 self.process, self.port = launched, port
+            failpoint("server_start")
             deadline = time.monotonic() + (timeout or startup_timeout())
             with httpx.Client() as client:
                 while True:

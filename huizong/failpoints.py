@@ -1,7 +1,8 @@
-"""Named points where the crash-safety tests kill a pass with SIGKILL.
+"""Named points where the crash-safety tests kill a pass with SIGKILL, or hold it to stop it.
 
 `HUIZONG_FAILPOINT=<name>` in the environment makes the process kill itself, uncatchably, when it
-reaches that point; unset (always, outside those tests) it does nothing.
+reaches that point; `HUIZONG_FAILPOINT=hold:<name>` makes it say `held at <name>` on stdout and
+wait there for a signal (the tests of Ctrl-C); unset (always, outside those tests) it does nothing.
 """
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ import time
 
 POINTS = ("after_discover", "mid_archive", "after_feedback", "mid_load", "after_models",
           "before_replace", "after_replace")
+# where a pass can be held, in the order a pass meets them: the server's start, recording,
+# the models half built, the checks (reports drafted meanwhile), publishing, writing the reports
+HOLD_POINTS = ("server_start", "mid_load", "mid_models", "mid_checks", "before_replace", "mid_reports")
+HOLD_SECONDS = 3600
 
 
 # Faults of a reading worker, on a file whose name contains the fault's word: an abort (as
@@ -19,8 +24,12 @@ READER_FAULTS = ("abort", "hang", "hog")
 
 
 def failpoint(name: str) -> None:
-    if os.environ.get("HUIZONG_FAILPOINT") == name:
+    wanted = os.environ.get("HUIZONG_FAILPOINT")
+    if wanted == name:
         os.kill(os.getpid(), signal.SIGKILL)
+    elif wanted == f"hold:{name}":
+        print(f"held at {name}", flush=True)
+        time.sleep(HOLD_SECONDS)
 
 
 def reader_failpoint(file_name: str) -> None:

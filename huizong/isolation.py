@@ -206,6 +206,8 @@ class ReaderPool:
         try:
             result = worker.run(job, file_seconds)
         except WorkerFailed:
+            if self.stopped:  # killed by `stop_now` while it started
+                raise PoolStopped("the reading workers were stopped") from None
             with self._lock:
                 self._workers.remove(worker)
             self._add()
