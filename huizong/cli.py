@@ -1045,16 +1045,27 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _on_sigterm(signum, frame) -> None:
-    _mute_prefect_console()
-    raise Terminated()
+    _on_stop_signal(Terminated())
 
 
 def _on_sigint(signum, frame) -> None:
-    _mute_prefect_console()
-    raise KeyboardInterrupt()
+    _on_stop_signal(KeyboardInterrupt())
 
 
 _verbose = False  # --verbose: a stop keeps Prefect's lines about it
+_command: str | None = None  # the command running (its stop's sentence)
+_signalled = False
+
+
+def _on_stop_signal(stop: KeyboardInterrupt) -> None:
+    """Raise `stop`, Prefect's lines about it kept off the terminal; a second signal while the
+    first unwinds (Ctrl-C pressed twice) ends the command at once, with the same sentence."""
+    global _signalled
+    _mute_prefect_console()
+    if _signalled and _command is not None:
+        _stop_now(_stop_sentence(_command, stop), _verbose)
+    _signalled = True
+    raise stop
 
 
 def _mute_prefect_console() -> None:
@@ -1121,9 +1132,10 @@ DATED = ("run", "rerun", "status", "check", "report", "remind", "review", "signo
 
 
 def main(argv: list[str] | None = None) -> int:
-    global _verbose
+    global _verbose, _command
     args = parser().parse_args(argv)
     verbose = _verbose = getattr(args, "verbose", False)
+    _command = args.command
     if argv is None:  # the command line, not a caller in Python: SIGTERM stops it like Ctrl-C
         signal.signal(signal.SIGTERM, _on_sigterm)
         signal.signal(signal.SIGINT, _on_sigint)
@@ -1138,10 +1150,7 @@ def main(argv: list[str] | None = None) -> int:
         _quiet_stdout()
         return EXIT_OK
     except KeyboardInterrupt as e:
-        name = "SIGTERM" if isinstance(e, Terminated) else "Ctrl-C (SIGINT)"
-        after = ("; the published warehouse is whole and the next pass takes up what this one left"
-                 if args.command in ("run", "rerun") else "")
-        _stop_now(f"huizong {args.command} was stopped by {name}{after}.", verbose, exit_now=argv is None)
+        _stop_now(_stop_sentence(args.command, e), verbose, exit_now=argv is None)
         return EXIT_FAILED
     except Exception as e:
         sentence = explain(e)
@@ -1186,6 +1195,16 @@ def _exit_without_teardown() -> None:
     atexit.register(end)
 
 
+def _stop_sentence(command: str, stop: KeyboardInterrupt) -> str:
+    name = "SIGTERM" if isinstance(stop, Terminated) else "Ctrl-C (SIGINT)"
+    after = ("; the published warehouse is whole and the next pass takes up what this one left"
+             if command in ("run", "rerun") else "")
+    return f"huizong {command} was stopped by {name}{after}."
+
+
+_said = False  # the stop's sentence, once
+
+
 def _stop_now(sentence: str, verbose: bool, exit_now: bool = True) -> None:
     """Say why, then, on the command line (`exit_now`), end the reading workers and Prefect's
     temporary server and the process at once: a task still running in a worker thread would
@@ -1193,10 +1212,16 @@ def _stop_now(sentence: str, verbose: bool, exit_now: bool = True) -> None:
     errors about, the server just stopped."""
     import threading
 
+    global _said
+    if exit_now:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the stop itself is not stopped
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if verbose:
         err_console.print_exception()
     try:
-        err_console.print(escape(sentence), soft_wrap=True, highlight=False)
+        if not _said:
+            _said = True
+            err_console.print(escape(sentence), soft_wrap=True, highlight=False)
         sys.stdout.flush()
         sys.stderr.flush()
     except (OSError, ValueError):
@@ -1210,9 +1235,7 @@ def _stop_now(sentence: str, verbose: bool, exit_now: bool = True) -> None:
 
 def _end_children() -> None:
     """The reading workers and Prefect's temporary server, if this process started them, ended
-    now (a second Ctrl-C meanwhile changes nothing)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    now."""
     for module, stop in (("huizong.isolation", "stop_shared_pool_now"), ("huizong.flows.server", "stop_now")):
         if module in sys.modules:
             try:
