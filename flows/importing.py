@@ -72,23 +72,31 @@ def build_models(build: Path, warehouse: Path | None = None, drafts: str | None 
     from huizong.flows.reporting import discard_drafts, draft_reports, workers_write_both
 
     con = duckdb.connect(str(build))
+    drafter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="huizong-draft")
     drafting = None
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="huizong-draft") as drafter:
-            built, declarations = models.create_models(con)
-            # the build's row, which the reports read (a build that fails its checks is never published)
-            con.execute("insert into ops.builds values (now(), ?)", [models_version()])
-            if drafts and warehouse is not None and workers_write_both(isolation.running_pool()):
-                drafting = drafter.submit(draft_reports, con.cursor(), warehouse, drafts)
-            models.apply_docs(con, declarations)
-            failed = models.run_checks(con)
-        # (the drafts are finished, or failed, before the build is closed: they read it)
+        built, declarations = models.create_models(con)
+        failpoint("mid_models")
+        # the build's row, which the reports read (a build that fails its checks is never published)
+        con.execute("insert into ops.builds values (now(), ?)", [models_version()])
+        if drafts and warehouse is not None and workers_write_both(isolation.running_pool()):
+            drafting = drafter.submit(draft_reports, con.cursor(), warehouse, drafts)
+        models.apply_docs(con, declarations)
+        failpoint("mid_checks")
+        failed = models.run_checks(con)
+    except KeyboardInterrupt:
+        # stopped (Ctrl-C, SIGTERM): the process ends at once, without waiting for the drafts,
+        # and the build stays open under them (the pass discards it; its drafts are never placed)
+        drafter.shutdown(wait=False, cancel_futures=True)
+        raise
     except BaseException:
+        drafter.shutdown()
         if drafting is not None:
             discard_drafts(warehouse)
-        raise
-    finally:
         con.close()
+        raise
+    drafter.shutdown()  # the drafts are finished, or failed, before the build is closed: they read it
+    con.close()
     drafted = drafting is not None and drafting.exception() is None
     if drafting is not None and not drafted and not failed:
         get_run_logger().warning("the reports were not drafted (%s): they are written after publishing",
@@ -135,16 +143,16 @@ def import_files(files: list[dict], warehouse: Path, *, batch_size: int = BATCH_
         f["feedback_path"] = by_sha[f["sha256"]].feedback_path
     # quote(): Prefect would otherwise walk every row and problem of the pass looking for futures
     # (about 1.5 s for 2,000 workbooks); these are plain data.
-    build, recorded, problems = load(warehouse, quote(files), quote(outcomes), quote(values),
-                                     quote(arrivals)).unquote()
-    drafts = None
-    if files:
-        drafts = build_and_publish(build, warehouse, draft_reports)
-    else:  # only copies or refused files to record: the marts are unchanged
-        try:
+    try:
+        build, recorded, problems = load(warehouse, quote(files), quote(outcomes), quote(values),
+                                         quote(arrivals)).unquote()
+        drafts = None
+        if files:
+            drafts = build_and_publish(build, warehouse, draft_reports)
+        else:  # only copies or refused files to record: the marts are unchanged
             publish(build, warehouse)
-        finally:
-            wh.discard_build(warehouse)
+    finally:
+        wh.discard_build(warehouse)  # after a failure or a stop (Ctrl-C), free the disk; after publish, a no-op
     log_files(warehouse, recorded, arrivals)
     return recorded, problems, drafts
 

@@ -27,6 +27,7 @@ from prefect import get_run_logger, task
 
 from huizong.flows.tasks import IO_TASK
 from huizong import warehouse as wh
+from huizong.failpoints import failpoint
 
 REPORTED_BUILD = Path("reports") / ".build"
 DRAFTS = Path("reports") / ".drafts"
@@ -128,6 +129,7 @@ def write_reports(warehouse: Path, drafts: str | None = None) -> list[str]:
     from huizong.report import write_year_reports  # matplotlib and python-docx: only when needed
 
     build = wh.latest_build(warehouse)
+    failpoint("mid_reports")
     try:
         placed = place_drafts(warehouse, drafts)
     finally:

@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
+from huizong.failpoints import failpoint
+
 STARTUP_TIMEOUT_SECONDS = 600  # minutes, not Prefect's 20 s: migrations on a busy 2-core machine
 STARTUP_ATTEMPTS = 2  # one retry
 LOG_NAME = "prefect-server.log"
@@ -83,8 +85,11 @@ def launch(port: int, log_path: Path | None, settings_env: dict[str, str]) -> su
             "--port", str(port), "--log-level", "error", "--lifespan", "on"]
     out = log_path.open("ab") if log_path else subprocess.DEVNULL
     try:
+        # a process group of its own: a terminal's Ctrl-C, which signals the whole foreground
+        # group, reaches the pass alone, which then tells the server its crashed run and stops it
         return subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, preexec_fn=_die_with_parent(os.getpid()))
+                                stderr=subprocess.STDOUT, process_group=0,
+                                preexec_fn=_die_with_parent(os.getpid()))
     finally:
         if log_path:
             out.close()
@@ -197,6 +202,7 @@ class TemporaryServer:
                 self._launch()
             else:
                 self.process, self.port = launched, port
+            failpoint("server_start")
             deadline = time.monotonic() + (timeout or startup_timeout())
             with httpx.Client() as client:
                 while True:
@@ -232,6 +238,7 @@ class TemporaryServer:
             _end(process)
         elif process is not None and process.poll() is None:
             process.terminate()
+            _asked.append(process)
 
 
 def free_port() -> int:
@@ -281,9 +288,24 @@ def start_temporary_server(log_path: Path, say: Callable[[str], None] = print) -
             cause = e
             continue
         atexit.register(server.stop)
+        _running.append(server)
         return server
     raise ServerUnavailable(f"Prefect's temporary server could not be started ({cause}; see {log_path}): "
                             f"{ADVICE}")
+
+
+_running: list[TemporaryServer] = []  # started by `start_temporary_server`
+_asked: list[subprocess.Popen] = []  # servers' processes asked to stop, not waited for
+
+
+def stop_now() -> None:
+    """Every temporary server of this process stopped and waited for, the early one too: a pass
+    stopped by Ctrl-C or SIGTERM ends without its exit handlers, which would."""
+    _discard_early()
+    while _running:
+        _running.pop().stop()
+    while _asked:
+        _end(_asked.pop())
 
 
 @contextmanager

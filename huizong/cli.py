@@ -1068,7 +1068,46 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _on_sigterm(signum, frame) -> None:
-    raise Terminated()
+    _on_stop_signal(Terminated())
+
+
+def _on_sigint(signum, frame) -> None:
+    _on_stop_signal(KeyboardInterrupt())
+
+
+_verbose = False  # --verbose: a stop keeps Prefect's lines about it
+_command: str | None = None  # the command running (its stop's sentence)
+_signalled = False
+
+
+def _on_stop_signal(stop: KeyboardInterrupt) -> None:
+    """Raise `stop`, Prefect's lines about it kept off the terminal; a second signal while the
+    first unwinds (Ctrl-C pressed twice) ends the command at once, with the same sentence."""
+    global _signalled
+    _mute_prefect_console()
+    if _signalled and _command is not None:
+        _stop_now(_stop_sentence(_command, stop), _verbose)
+    _signalled = True
+    raise stop
+
+
+def _mute_prefect_console() -> None:
+    """A stop (Ctrl-C, SIGTERM): Prefect's lines about it (its task and flow runs crashed, at
+    ERROR, from every thread) stay off the terminal, which gets one sentence (`main`). In a
+    signal handler: never raise."""
+    handlers = sys.modules.get("prefect.logging.handlers")
+    if _verbose or handlers is None:
+        return
+    import logging
+
+    try:
+        loggers = [logging.getLogger(), *list(logging.Logger.manager.loggerDict.values())]
+        for lg in loggers:
+            for handler in list(getattr(lg, "handlers", ())):
+                if isinstance(handler, handlers.PrefectConsoleHandler):
+                    handler.setLevel(logging.CRITICAL + 1)
+    except Exception:
+        pass
 
 
 def _quiet_stdout() -> None:
@@ -1116,10 +1155,13 @@ DATED = ("run", "rerun", "status", "check", "report", "remind", "review", "signo
 
 
 def main(argv: list[str] | None = None) -> int:
+    global _verbose, _command
     args = parser().parse_args(argv)
-    verbose = getattr(args, "verbose", False)
+    verbose = _verbose = getattr(args, "verbose", False)
+    _command = args.command
     if argv is None:  # the command line, not a caller in Python: SIGTERM stops it like Ctrl-C
         signal.signal(signal.SIGTERM, _on_sigterm)
+        signal.signal(signal.SIGINT, _on_sigint)
         _exit_without_teardown()
     try:
         if args.command in DATED:
@@ -1131,10 +1173,7 @@ def main(argv: list[str] | None = None) -> int:
         _quiet_stdout()
         return EXIT_OK
     except KeyboardInterrupt as e:
-        name = "SIGTERM" if isinstance(e, Terminated) else "Ctrl-C (SIGINT)"
-        after = ("; the published warehouse is whole and the next pass takes up what this one left"
-                 if args.command in ("run", "rerun") else "")
-        _stop_now(f"huizong {args.command} was stopped by {name}{after}.", verbose)
+        _stop_now(_stop_sentence(args.command, e), verbose, exit_now=argv is None)
         return EXIT_FAILED
     except Exception as e:
         sentence = explain(e)
@@ -1179,21 +1218,53 @@ def _exit_without_teardown() -> None:
     atexit.register(end)
 
 
-def _stop_now(sentence: str, verbose: bool) -> None:
-    """Say why, then end at once: the temporary server is already stopped (its context manager
-    ran), and a task still running in a worker thread would otherwise hold the exit."""
+def _stop_sentence(command: str, stop: KeyboardInterrupt) -> str:
+    name = "SIGTERM" if isinstance(stop, Terminated) else "Ctrl-C (SIGINT)"
+    after = ("; the published warehouse is whole and the next pass takes up what this one left"
+             if command in ("run", "rerun") else "")
+    return f"huizong {command} was stopped by {name}{after}."
+
+
+_said = False  # the stop's sentence, once
+
+
+def _stop_now(sentence: str, verbose: bool, exit_now: bool = True) -> None:
+    """Say why, then, on the command line (`exit_now`), end the reading workers and Prefect's
+    temporary server and the process at once: a task still running in a worker thread would
+    otherwise hold the exit, and Prefect's exit handlers would wait for, and print their
+    errors about, the server just stopped."""
     import threading
 
+    global _said
+    if exit_now:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the stop itself is not stopped
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if verbose:
         err_console.print_exception()
     try:
-        err_console.print(escape(sentence), soft_wrap=True, highlight=False)
+        if not _said:
+            _said = True
+            err_console.print(escape(sentence), soft_wrap=True, highlight=False)
         sys.stdout.flush()
         sys.stderr.flush()
     except (OSError, ValueError):
         pass
+    if exit_now:
+        _end_children()
+        os._exit(EXIT_FAILED)
     if threading.active_count() > 1:
         os._exit(EXIT_FAILED)
+
+
+def _end_children() -> None:
+    """The reading workers and Prefect's temporary server, if this process started them, ended
+    now."""
+    for module, stop in (("huizong.isolation", "stop_shared_pool_now"), ("huizong.flows.server", "stop_now")):
+        if module in sys.modules:
+            try:
+                getattr(sys.modules[module], stop)()
+            except Exception:  # the process ends anyway; the server and workers end with it
+                pass
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
-"""Named points where the crash-safety tests kill a pass with SIGKILL, or pause it.
+"""Named points where the crash-safety tests kill a pass with SIGKILL, pause it or hold it.
 
 `HUIZONG_FAILPOINT=<name>` in the environment makes the process kill itself, uncatchably, when it
 reaches that point; unset (always, outside those tests) it does nothing.
 `HUIZONG_FAILPOINT=pause:<name>` makes it wait there instead, so that a test can change the
 inbox between two stages of a pass: it creates the file `<HUIZONG_PAUSE_DIR>/<name>` and goes on
-once the test has removed it.
+once the test has removed it. `HUIZONG_FAILPOINT=hold:<name>` makes it say `held at <name>` on
+stdout and wait there for a signal (the tests of Ctrl-C).
 """
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ from pathlib import Path
 
 POINTS = ("after_discover", "mid_archive", "after_feedback", "mid_load", "after_models",
           "before_replace", "after_replace")
+# where a pass can be held, in the order a pass meets them: the server's start, recording,
+# the models half built, the checks (reports drafted meanwhile), publishing, writing the reports
+HOLD_POINTS = ("server_start", "mid_load", "mid_models", "mid_checks", "before_replace", "mid_reports")
+HOLD_SECONDS = 3600
 
 
 # Faults of a reading worker, on a file whose name contains the fault's word: an abort (as
@@ -26,8 +31,11 @@ def failpoint(name: str) -> None:
     point = os.environ.get("HUIZONG_FAILPOINT")
     if point == name:
         os.kill(os.getpid(), signal.SIGKILL)
-    if point == f"pause:{name}":
+    elif point == f"pause:{name}":
         _pause(name)
+    elif point == f"hold:{name}":
+        print(f"held at {name}", flush=True)
+        time.sleep(HOLD_SECONDS)
 
 
 def _pause(name: str) -> None:

@@ -39,6 +39,11 @@ class WorkerFailed(RuntimeError):
     """A worker could not start at all: a fault of the installation, not of a file."""
 
 
+class PoolStopped(RuntimeError):
+    """The pool was stopped (the pass was: Ctrl-C, SIGTERM) while a job waited for its worker:
+    no file is rejected for it."""
+
+
 @dataclass
 class Crash:
     """A worker died: on which file of the job (None: after reading, while validating) and why."""
@@ -59,9 +64,12 @@ class _Worker:
         env = {**os.environ, "HUIZONG_WORKER_MEMORY_BYTES": str(MEMORY_LIMIT_BYTES),
                "MALLOC_ARENA_MAX": "2", "OMP_NUM_THREADS": "1"}
         # unbuffered: `select` on the pipe must see every message the worker wrote, none of them
-        # held in a read-ahead buffer on this side
+        # held in a read-ahead buffer on this side. A process group of its own: a terminal's
+        # Ctrl-C (which signals the whole foreground group) must not kill it mid-file, which
+        # would reject that file as unreadable; the pass stops its workers itself (`stop_now`).
         self.proc = subprocess.Popen([sys.executable, "-m", "huizong.worker"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=self.stderr, env=env, bufsize=0)
+                                     stdout=subprocess.PIPE, stderr=self.stderr, env=env, bufsize=0,
+                                     process_group=0)
         self.ready = False
 
     def _next(self, seconds: float) -> object:
@@ -177,10 +185,13 @@ class ReaderPool:
         self._ahead_stop = threading.Event()
         self._ahead_threads: list[threading.Thread] = []
         self.reports_after = False  # the pass writes reports: workers import what they need when idle
+        self.stopped = False  # by `stop_now`
         for _ in range(self.size):
             self._add()
 
     def _add(self) -> None:
+        if self.stopped:
+            raise PoolStopped("the reading workers were stopped")
         worker = _Worker()
         with self._lock:
             self._workers.append(worker)
@@ -189,13 +200,20 @@ class ReaderPool:
     def _run(self, job: dict, file_seconds: float | None = None) -> tuple | Crash:
         job = {**job, "reports_after": self.reports_after}
         worker = self._idle.get()
+        if self.stopped:
+            self._idle.put(worker)  # wakes the next job waiting for a worker, which stops too
+            raise PoolStopped("the reading workers were stopped")
         try:
             result = worker.run(job, file_seconds)
         except WorkerFailed:
+            if self.stopped:  # killed by `stop_now` while it started
+                raise PoolStopped("the reading workers were stopped") from None
             with self._lock:
                 self._workers.remove(worker)
             self._add()
             raise
+        if isinstance(result, Crash) and self.stopped:  # killed by `stop_now`, not by its file
+            raise PoolStopped("the reading workers were stopped")
         if isinstance(result, Crash):
             with self._lock:
                 self._workers.remove(worker)
@@ -232,7 +250,7 @@ class ReaderPool:
                 return
             try:
                 result = self._run({"ahead": chunk, "warehouse": warehouse}, READ_AHEAD_FILE_SECONDS)
-            except WorkerFailed:  # the pass will meet it, and say so
+            except (WorkerFailed, PoolStopped):  # the pass will meet it, and say so
                 return
             if isinstance(result, Crash):  # that file is left to the pass; the others go on
                 if result.index is not None:
@@ -364,6 +382,21 @@ class ReaderPool:
                          daemon=True).start()
 
 
+    def stop_now(self) -> None:
+        """End every worker at once, whatever it is reading (the pass was stopped: Ctrl-C,
+        SIGTERM); a job waiting for one raises PoolStopped."""
+        self.stopped = True
+        self._ahead_stop.set()
+        with self._lock:
+            workers, self._workers = self._workers, []
+        for worker in workers:
+            if worker.proc.poll() is None:
+                worker.proc.kill()
+        for worker in workers:
+            worker.proc.wait()
+        self._idle.put(None)  # a job waiting for a worker wakes and stops (`_run`)
+
+
 _shared: ReaderPool | None = None
 _shared_lock = threading.Lock()
 
@@ -412,11 +445,24 @@ def release_shared_pool() -> None:
         _shared.forget_read_ahead()
 
 
+def stop_shared_pool_now() -> None:
+    """This process's pool, if any, ended at once (`ReaderPool.stop_now`): the pass was stopped."""
+    global _shared
+    with _shared_lock:
+        pool, _shared = _shared, None
+    if pool is not None:
+        pool.stop_now()
+
+
 @contextmanager
 def released_at_end() -> Iterator[None]:
-    """A pass's block: this process's pool, if the block used one, is released at its end."""
+    """A pass's block: this process's pool, if the block used one, is released at its end, or
+    stopped at once if the pass was (Ctrl-C, SIGTERM)."""
     try:
         yield
+    except KeyboardInterrupt:
+        stop_shared_pool_now()
+        raise
     finally:
         release_shared_pool()
 
