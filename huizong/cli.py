@@ -1242,7 +1242,7 @@ def _stop_now(sentence: str, verbose: bool, exit_now: bool = True) -> None:
     if verbose:
         err_console.print_exception()
     try:
-        if not _said:
+        if not (_said and exit_now):  # a second signal's stop says nothing new
             _said = True
             err_console.print(escape(sentence), soft_wrap=True, highlight=False)
         sys.stdout.flush()

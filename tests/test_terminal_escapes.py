@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,33 @@ Q3_NAME = f"{TOWN.name}{CLEAR}_2019Q3.xlsx"
 BAD_NAME = f"{OTHER.name}{LINK}_2019Q3.xlsx"
 LATE_NAME = f"新{CLEAR}.xlsx"
 TODAY = "2019-10-20"  # 2019Q3 due by 2019-10-10
+
+
+# XML cannot hold ESC or BEL: Excel writes them as _x001B_ and _x0007_, which readers decode.
+# The workbooks are written with these stand-ins, then their XML is rewritten as Excel's.
+IN_XML = {"\x1b": "QQESCQQ", "\x07": "QQBELQQ"}
+
+
+def stand_in(text: str) -> str:
+    for char, token in IN_XML.items():
+        text = text.replace(char, token)
+    return text
+
+
+def as_excel_writes_controls(path: Path) -> Path:
+    """Every stand-in in the workbook's XML written as Excel writes the control character."""
+    parts = {}
+    with zipfile.ZipFile(path) as book:
+        infos = book.infolist()
+        for info in infos:
+            parts[info.filename] = book.read(info.filename)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for info in infos:
+            data = parts[info.filename]
+            for char, token in IN_XML.items():
+                data = data.replace(token.encode(), f"_x{ord(char):04X}_".encode())
+            book.writestr(info, data)
+    return path
 
 
 def settled(path: Path) -> Path:
@@ -57,9 +85,10 @@ def county(tmp_path_factory):
     for period in ("2019Q1", "2019Q2"):
         settled(write_unit_workbook(inbox / f"{TOWN.name}_{period}.xlsx", TOWN, period, {(A.code, "V03"): 2}))
     q3 = write_unit_workbook(inbox / Q3_NAME, TOWN, "2019Q3", {(A.code, "V03"): 60})
-    settled(explained(q3, [("村级指标", A_CELL, EXPLANATION)]))
-    bad = settled(write_unit_workbook(inbox / BAD_NAME, OTHER, "2019Q3",
-                                      {(cat.villages_of(OTHER.code)[0].code, "V03"): CLEAR + "9" * LONG + "x"}))
+    settled(as_excel_writes_controls(explained(q3, [("村级指标", A_CELL, stand_in(EXPLANATION))])))
+    bad = write_unit_workbook(inbox / BAD_NAME, OTHER, "2019Q3",
+                              {(cat.villages_of(OTHER.code)[0].code, "V03"): stand_in(CLEAR) + "9" * LONG + "x"})
+    settled(as_excel_writes_controls(bad))
     write_unit_workbook(inbox / LATE_NAME, TOWN, "2019Q4")  # just landed: left for the next pass
     run = huizong("run", "--inbox", "inbox", "--warehouse", "warehouse", cwd=root, HUIZONG_TODAY=TODAY)
     return root, run, q3, bad
@@ -87,8 +116,8 @@ def test_check_shows_a_long_cell_cut_and_its_escapes_visibly(county):
     out = huizong("check", str(bad), str(q3), "--warehouse", "warehouse", cwd=root, HUIZONG_TODAY=TODAY)
     text = harmless(out)
     assert out.returncode == 2
-    assert "\\x1b[2J\\x1b[H9999" in text
-    assert "characters left out" in text and "不能" in text.split("characters left out")[1]  # the reason's end
+    assert "〈U+001B〉[2J〈U+001B〉[H9999" in text  # the reader quotes the cell's controls visibly
+    assert "characters left out" in text and "”不是有效的数字" in text.split("characters left out")[1]  # its end
     assert len(text.encode()) < 5_000, len(text.encode())  # a 100 KB cell, not 309 KB of output
 
 
