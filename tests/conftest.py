@@ -98,3 +98,16 @@ def county(tmp_path_factory, prefect_harness):
         (inbox / f"{cat.unit_by_code()[unit_code].name}_{period}.xlsx").unlink()
     summary = run_pass(inbox, warehouse)
     return inbox, warehouse, summary
+
+
+def libreoffice_has(component: str) -> bool:
+    """LibreOffice with the component that converts the file (Debian's libreoffice-writer-nogui
+    and libreoffice-calc-nogui come apart; without Calc, soffice makes no PDF of a workbook)."""
+    import shutil
+    from pathlib import Path
+
+    soffice = shutil.which("soffice")
+    if not soffice:
+        return False
+    program = Path(soffice).resolve().parent
+    return (program.parent / "share" / "registry" / f"{component}.xcd").exists()

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 
 import pytest
+from conftest import libreoffice_has
 from openpyxl import load_workbook
 from openpyxl.utils import column_index_from_string, get_column_letter
 
@@ -176,8 +177,8 @@ def test_summed_flags_are_headed_for_what_they_count(county, tmp_path):
     assert all(units[i.code] == "“是”的村数" for i in flags)
 
 
-@pytest.mark.skipif(not (shutil.which("soffice") and shutil.which("pdfinfo")),
-                    reason="LibreOffice (soffice) and poppler (pdfinfo) are not installed")
+@pytest.mark.skipif(not (libreoffice_has("calc") and shutil.which("pdfinfo")),
+                    reason="LibreOffice Calc (libreoffice-calc-nogui) and poppler (pdfinfo) are not installed")
 def test_libreoffice_prints_the_towns_across_several_readable_pages(county, tmp_path):
     """Rendered: 各镇 alone, as a PDF of A4 landscape pages, each naming its page number."""
     out = _export(county, tmp_path)

@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import libreoffice_has
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
@@ -140,8 +141,8 @@ def _no_cell_over_the_limit(book):
                     assert len(c.value.encode("utf-16-le")) // 2 <= EXCEL_MAX, (ws.title, c.coordinate)
 
 
-@pytest.mark.skipif(not (shutil.which("soffice") and shutil.which("pdftotext")),
-                    reason="LibreOffice (soffice) and poppler (pdftotext) are not installed")
+@pytest.mark.skipif(not (libreoffice_has("calc") and shutil.which("pdftotext")),
+                    reason="LibreOffice Calc (libreoffice-calc-nogui) and poppler (pdftotext) are not installed")
 def test_libreoffice_prints_the_list_whole_on_one_page(tmp_path):
     out = _rejected(tmp_path, {(V1.code, "V03"): "-2", (V2.code, "V10"): "约100"})
     book = load_workbook(out)

@@ -13,6 +13,7 @@ import subprocess
 import zipfile
 
 import pytest
+from conftest import libreoffice_has
 
 from test_font import quick_start  # noqa: F401  (the fixture)
 
@@ -83,7 +84,7 @@ def pages_as_text(pdf) -> list[list[str]]:
     return [[line for line in page.splitlines() if line.strip()] for page in out.split("\f")]
 
 
-@pytest.mark.skipif(not (shutil.which("soffice") and shutil.which("pdftotext")),
+@pytest.mark.skipif(not (libreoffice_has("writer") and shutil.which("pdftotext")),
                     reason="LibreOffice (libreoffice-writer-nogui) and pdftotext (poppler-utils) are not installed")
 def test_libreoffice_sets_28_characters_and_22_lines_a_page(quick_start, tmp_path):
     """Rendered by LibreOffice with the bundled Chinese font as the only one it has (a fresh
