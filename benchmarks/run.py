@@ -78,7 +78,7 @@ SPIKE_SHARE = 0.15  # of flow and flag cells: a flow x7 (over 5x the median), a 
 def volatile(town, period: str) -> dict:
     """Overrides that make a town's figures vary the way real towns' do: about 6% of all values
     warn (flows far above their usual, flags back to 否), some 15 warnings a workbook."""
-    from huizong.demo import _draw, true_value
+    from huizong.outputs.demo import _draw, true_value
     from huizong.schemas import catalog as cat
 
     out = {}
@@ -97,7 +97,7 @@ def volatile(town, period: str) -> dict:
 
 
 def generate_inbox(inbox: Path, years: int) -> None:
-    from huizong.demo import write_unit_workbook
+    from huizong.outputs.demo import write_unit_workbook
     from huizong.schemas import catalog as cat
 
     marker = inbox / f".complete-{years}-volatile"
@@ -188,7 +188,7 @@ def write_correction(inbox: Path, n: int) -> Path:
     """A town's corrected file for 2019Q3: one village's V03 changed, a new version each time.
     It landed a minute ago: a file modified within SETTLE_SECONDS may still be being copied in,
     and every pass waits that long (2 s) before it reads one (see docs/performance.md)."""
-    from huizong.demo import write_unit_workbook
+    from huizong.outputs.demo import write_unit_workbook
     from huizong.schemas import catalog as cat
 
     town = cat.unit_by_code()["990101105"]

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from huizong.settings import SETTLE_SECONDS
+from huizong.core.settings import SETTLE_SECONDS
 
 
 def read_ahead(inbox: Path, warehouse: Path) -> int:
     """Start the reading workers on the inbox's unread files; with nothing to read, nothing is
     started. Returns how many files are read ahead. Best effort: whatever fails here, the pass
     meets and says."""
-    from huizong import isolation
-    from huizong.warehouse import unread_files
+    from huizong.bulkheads import isolation
+    from huizong.store.warehouse import unread_files
 
     try:
         files = unread_files(Path(inbox), Path(warehouse), SETTLE_SECONDS)

@@ -9,19 +9,21 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
-from huizong import isolation, ledger, models, warehouse as wh
-from huizong.failpoints import failpoint
+from huizong.bulkheads import isolation
+from huizong.core.failpoints import failpoint
+from huizong.core.settings import BATCH_SIZE
+from huizong.core.vocabulary import VERSION_STATUSES
 from huizong.flows.tasks import IO_TASK, copy_arrival, log_files
-from huizong.problems import Outcome
-from huizong.settings import BATCH_SIZE
-from huizong.vocabulary import VERSION_STATUSES
-from huizong.versions import models_version
+from huizong.intake.problems import Outcome
+from huizong.store import ledger, models
+from huizong.store import warehouse as wh
+from huizong.store.versions import models_version
 
 
 @task(cache_policy=NO_CACHE)
 def read_and_validate(warehouse: Path, files: list[dict]) -> tuple[list[Outcome], pd.DataFrame]:
     """Keep a copy of each file of the batch, then read, check and validate the copies in a
-    worker process (huizong.isolation), which also writes the feedback of each rejected one
+    worker process (huizong.bulkheads.isolation), which also writes the feedback of each rejected one
     under the warehouse (on Dask, workers share its folder). A file that kills its worker is
     rejected as unreadable; the batch goes on."""
     logger = get_run_logger()

@@ -5,20 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from prefect import flow
-from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.schedules import Cron
+from prefect.task_runners import ThreadPoolTaskRunner
 
-from huizong.flows.reporting import (prepare_reports, reminders_after_publish, reports_after_publish,
-                                     reports_are_stale)
+from huizong.bulkheads import isolation
+from huizong.core.settings import BATCH_SIZE, SETTLE_SECONDS
+from huizong.flows.reporting import prepare_reports, reminders_after_publish, reports_after_publish, reports_are_stale
 from huizong.flows.tasks import discover, report_artifacts
-from huizong import isolation, warehouse as wh
-from huizong.settings import BATCH_SIZE, SETTLE_SECONDS
 from huizong.flows.unlocking import let_in_released
-from huizong.versions import models_version
+from huizong.store import warehouse as wh
+from huizong.store.versions import models_version
 
 
 # Batches run in two threads of this process, each feeding one reading worker process
-# (huizong/isolation.py): the threads only wait, the workers use the cores. Dask: runners.py.
+# (huizong/bulkheads/isolation.py): the threads only wait, the workers use the cores. Dask: runners.py.
 @flow(name="huizong-nightly", task_runner=ThreadPoolTaskRunner(max_workers=isolation.default_size()))
 def nightly(inbox: Path = Path("inbox"), warehouse: Path = Path("warehouse"),
             batch_size: int = BATCH_SIZE, settle_seconds: float = SETTLE_SECONDS,

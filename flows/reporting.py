@@ -1,6 +1,6 @@
 """The reports a pass leaves: the work summary of the latest earlier year with data and of the
 current year to date (if it has data), each named for what it covers: summary_2019.md for a
-whole year, summary_2020_1-6月.md for the first half of one (huizong.report.years_to_report).
+whole year, summary_2020_1-6月.md for the first half of one (huizong.outputs.report.years_to_report).
 
 `<warehouse>/reports/.build` names the published build the reports were written from, so that a
 pass stopped after publishing and before its reports is caught up by the next pass.
@@ -13,7 +13,7 @@ pass leaves (killed after publishing, say) is never put in place by another pass
 signed-off years or published data may differ; it writes its reports anew.
 
 A pass also leaves the reminders of the latest quarter past its deadline
-(`<warehouse>/reminders/<P>_催报.xlsx`, huizong.remind), written again when the data changed or
+(`<warehouse>/reminders/<P>_催报.xlsx`, huizong.office.remind), written again when the data changed or
 a day passed (days overdue count on).
 """
 from __future__ import annotations
@@ -25,9 +25,9 @@ from pathlib import Path
 import duckdb
 from prefect import get_run_logger, task
 
+from huizong.core.failpoints import failpoint
 from huizong.flows.tasks import IO_TASK
-from huizong import warehouse as wh
-from huizong.failpoints import failpoint
+from huizong.store import warehouse as wh
 
 REPORTED_BUILD = Path("reports") / ".build"
 DRAFTS = Path("reports") / ".drafts"
@@ -51,7 +51,7 @@ def prepare_reports(pool=None) -> None:
     Importing twice is harmless: Python's import lock makes the pass's own import wait."""
     import threading
 
-    from huizong.report import import_libraries
+    from huizong.outputs.report import import_libraries
 
     if pool is not None:
         pool.prepare_reports()
@@ -79,8 +79,8 @@ def draft_reports(con: duckdb.DuckDBPyConnection, warehouse: Path, name: str) ->
     cannot write its file fails the draft: the pass then writes the reports after publishing."""
     from functools import partial
 
-    from huizong import isolation
-    from huizong.report import plan_year_reports, render_reports
+    from huizong.bulkheads import isolation
+    from huizong.outputs.report import plan_year_reports, render_reports
 
     drafts = Path(warehouse) / DRAFTS
     shutil.rmtree(drafts, ignore_errors=True)  # another pass's, never to be put in place
@@ -100,7 +100,7 @@ def discard_drafts(warehouse: Path) -> None:
 def place_drafts(warehouse: Path, name: str | None) -> list[Path] | None:
     """The drafts named `name` moved into `<warehouse>/reports/`, as write_year_reports would
     have written them; None when there are none of that name (or not all of them)."""
-    from huizong.report import replace_fewer_quarters
+    from huizong.outputs.report import replace_fewer_quarters
 
     drafts = Path(warehouse) / DRAFTS
     try:
@@ -124,9 +124,9 @@ def write_reports(warehouse: Path, drafts: str | None = None) -> list[str]:
     """Put the summaries (.md, .html, .docx) of the build just published in place: those this
     pass drafted while its checks ran (`drafts`, their name), or written now from the published
     warehouse. Last year's and this year's to date, each covering the quarters that are due
-    (huizong.clock)."""
-    from huizong import isolation
-    from huizong.report import write_year_reports  # matplotlib and python-docx: only when needed
+    (huizong.core.clock)."""
+    from huizong.bulkheads import isolation
+    from huizong.outputs.report import write_year_reports  # matplotlib and python-docx: only when needed
 
     build = wh.latest_build(warehouse)
     failpoint("mid_reports")
@@ -163,7 +163,7 @@ def reports_after_publish(warehouse: Path, drafts: str | None = None) -> tuple[l
 
 def latest_due_period() -> str:
     """The latest quarter whose deadline (FORM.md) has passed by the clock's now."""
-    from huizong import clock
+    from huizong.core import clock
 
     index = clock.quarter_index(clock.current_period())
     while clock.due_by(clock.period_of(index)) > clock.now():
@@ -175,8 +175,8 @@ def reminders_are_stale(warehouse: Path, period: str) -> bool:
     """Whether the period's reminders were not yet written today (the office's calendar)."""
     import datetime as dt
 
-    from huizong import clock
-    from huizong.remind import default_out
+    from huizong.core import clock
+    from huizong.office.remind import default_out
 
     out = default_out(warehouse, period)
     if not out.exists():
@@ -188,7 +188,8 @@ def reminders_are_stale(warehouse: Path, period: str) -> bool:
 @task(**IO_TASK)
 def write_reminders(warehouse: Path, period: str) -> str | None:
     """The reminders workbook of `period` from the published warehouse (None without its marts)."""
-    from huizong.remind import default_out, read_reminders, write_reminders as write_book
+    from huizong.office.remind import default_out, read_reminders
+    from huizong.office.remind import write_reminders as write_book
 
     con = wh.connect_read_only(warehouse)
     if con is None:

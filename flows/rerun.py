@@ -4,7 +4,7 @@ Office staff use it after a town corrects a file or after the registry or catalo
 A rerun reads only the files it names (archived copies of recorded versions, plus matching new
 files in the inbox), so its cost does not grow with the rest of the warehouse; importing the same
 versions again gives the same ledger and totals (idempotent). A version already checked valid
-under the current rules (`huizong/versions.py`) gives the same values again, so it is not read
+under the current rules (`huizong/store/versions.py`) gives the same values again, so it is not read
 unless `force` says so: its values are in the warehouse. With nothing to read, nothing is
 rebuilt or published. Like a pass, a rerun first lets in the versions an unlock released
 (flows/unlocking.py), whatever it names.
@@ -15,17 +15,20 @@ import datetime as dt
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
-from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
 
+from huizong.bulkheads import isolation
+from huizong.core import clock
+from huizong.core.files import display_name, sha256_of
+from huizong.core.settings import SETTLE_SECONDS
+from huizong.core.vocabulary import VALID_VERSION_STATUSES
 from huizong.flows.reporting import prepare_reports, reports_after_publish
 from huizong.flows.tasks import discover, report_artifacts
 from huizong.flows.unlocking import let_in_released
-from huizong.settings import SETTLE_SECONDS
-from huizong import clock, isolation, signoff, warehouse as wh
-from huizong.files import display_name, sha256_of
-from huizong.vocabulary import VALID_VERSION_STATUSES
-from huizong.versions import rules_version
+from huizong.store import locks
+from huizong.store import warehouse as wh
+from huizong.store.versions import rules_version
 
 
 @task(cache_policy=NO_CACHE)
@@ -65,10 +68,10 @@ def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), fail
         let_in, reread = let_in_released(warehouse)
         recorded = select_recorded(warehouse, failed, unit, period, shas)
         # A rerun never changes a quarter of a signed-off year: its recorded versions are held
-        # as they are (new files for it are recorded, as `locked`: huizong/signoff.py).
-        locked = signoff.locked_years_of(warehouse)
-        held = {f["sha256"] for f in recorded if signoff.year_of(f["period"]) in locked}
-        for year in sorted({signoff.year_of(f["period"]) for f in recorded if f["sha256"] in held}):
+        # as they are (new files for it are recorded, as `locked`: huizong/office/signoff.py).
+        locked = locks.locked_years_of(warehouse)
+        held = {f["sha256"] for f in recorded if locks.year_of(f["period"]) in locked}
+        for year in sorted({locks.year_of(f["period"]) for f in recorded if f["sha256"] in held}):
             logger.warning("rerun: %s: its recorded versions are left as they are; "
                            "huizong unlock --year %d --by NAME --reason TEXT reopens it", locked[year].says(), year)
         files = {f["sha256"]: f for f in recorded if f["sha256"] not in held}

@@ -19,7 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from huizong.failpoints import failpoint
+from huizong.core.errors import HuizongError
+from huizong.core.failpoints import failpoint
 
 STARTUP_TIMEOUT_SECONDS = 600  # minutes, not Prefect's 20 s: migrations on a busy 2-core machine
 STARTUP_ATTEMPTS = 2  # one retry
@@ -29,7 +30,7 @@ ADVICE = ("run `prefect server start` in another terminal and set "
 PR_SET_PDEATHSIG = 1
 
 
-class ServerUnavailable(RuntimeError):
+class ServerUnavailable(HuizongError, RuntimeError):
     """Prefect's API cannot be reached or started; the message is one sentence for the user."""
 
 

@@ -20,13 +20,13 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from huizong import clock, warehouse as wh
-from huizong.failpoints import failpoint
-from huizong.files import REFUSED_UNREADABLE, scan_inbox, sha256_of
-from huizong.problems import places
-
-from huizong.settings import SETTLE_SECONDS
-from huizong.vocabulary import VERSION_STATUSES
+from huizong.core import clock
+from huizong.core.failpoints import failpoint
+from huizong.core.files import REFUSED_UNREADABLE, scan_inbox, sha256_of
+from huizong.core.settings import SETTLE_SECONDS
+from huizong.core.vocabulary import VERSION_STATUSES
+from huizong.intake.problems import places
+from huizong.store import warehouse as wh
 
 
 def is_transient(task, task_run, state) -> bool:

@@ -3,7 +3,7 @@
 They are resolved by FORM.md's version rules as if they had just arrived (the newest valid
 version wins), from the values recorded when they came: a version checked under the current
 rules is not read again (as in flows/rerun.py). Then the models are rebuilt and published, and
-the pass writes the year's summary again (huizong.report.years_to_report: a reopened year).
+the pass writes the year's summary again (huizong.outputs.report.years_to_report: a reopened year).
 """
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from pathlib import Path
 
 from prefect import get_run_logger, task
 
-from huizong import signoff, warehouse as wh
 from huizong.flows.tasks import IO_TASK, log_files
-from huizong.versions import rules_version
+from huizong.office import signoff
+from huizong.store import locks
+from huizong.store import warehouse as wh
+from huizong.store.versions import rules_version
 
 
 def let_in_released(warehouse: Path) -> tuple[list[dict], list[dict]]:
@@ -36,7 +38,7 @@ def let_in(warehouse: Path, released: list[dict]) -> list[dict]:
     """Let the released versions in, rebuild and publish; one row per version, as imports give."""
     from huizong.flows.importing import build_and_publish, start_rebuild
 
-    years = ", ".join(str(y) for y in sorted({signoff.year_of(f["period"]) for f in released}))
+    years = ", ".join(str(y) for y in sorted({locks.year_of(f["period"]) for f in released}))
     get_run_logger().info("letting in %d version(s) held while %s was signed off (unlocked since)",
                           len(released), years)
     build = start_rebuild(warehouse)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from huizong.core.errors import HuizongError
+
 CATALOG_DIR = Path(__file__).resolve().parent
 INDICATORS_CSV = CATALOG_DIR / "indicators.csv"
 UNITS_CSV = CATALOG_DIR / "units.csv"
@@ -68,7 +70,7 @@ CODE_LENGTH = {"county": 6, "town": 9, "village": 12, "department": 9}
 DEPARTMENT_ENDINGS = ("901", "902", "903")
 
 
-class CatalogError(ValueError):
+class CatalogError(HuizongError, ValueError):
     """A row of the catalog or the registry that the rest of huizong cannot work with."""
 
 

@@ -1,7 +1,7 @@
 """The rule table: every rule a submitted file is checked against, declared once.
 
 A rule's id is the check name stored in `ops.import_errors.check_name`. `checked_in` says where
-it is checked: by the reader (`huizong/workbook.py`, the file's shape), by a pandera check
+it is checked: by the reader (`huizong/intake/workbook.py`, the file's shape), by a pandera check
 (`schemas/submission.py`, the values of a batch) or in SQL (`sql/setup/warnings.sql`, the
 warnings that need a unit's history). Its message is the Chinese text a clerk reads after the
 location (`村级指标!E2 道德讲堂（场次）: `), with `{named}` placeholders filled from the row.
@@ -19,20 +19,20 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
-from huizong.cells import (APPROXIMATE, CHINESE_NUMERAL, EXCEL_ERROR, NOT_A_FLAG, NOT_A_NUMBER,
-                           UNSAVED_FORMULA)
+from huizong.core.cells import APPROXIMATE, CHINESE_NUMERAL, EXCEL_ERROR, NOT_A_FLAG, NOT_A_NUMBER, UNSAVED_FORMULA
+from huizong.core.errors import HuizongError
 
 ERROR, WARNING = "error", "warning"
 READER, PANDERA, SQL = "reader", "pandera", "sql"
 # FORM.md's spike: a flow more than this many times its unit's median of earlier quarters warns.
 # Here only: warnings.sql reads it from raw.rules, the clerk's wording and the form's notes
-# (huizong/templates.py) write it from here.
+# (huizong/outputs/templates.py) write it from here.
 SPIKE_FACTOR = 5
 # What warnings.sql fills in: the cell's value and the number it is compared with.
 SQL_PLACEHOLDERS = frozenset({"value", "reference"})
 
 
-class RuleError(Exception):
+class RuleError(HuizongError):
     """The rule table is inconsistent, or a rule was asked for that it does not hold."""
 
 
@@ -95,7 +95,7 @@ RULES: tuple[Rule, ...] = (
         "": "文件已损坏，无法打开，请在 Excel 中重新保存后再报送",
         "unsupported": "文件已损坏或格式不受支持，无法读取，请在 Excel 中另存为 .xlsx 后再报送",
     }),
-    # the reader's worker process died on the file (huizong/isolation.py)
+    # the reader's worker process died on the file (huizong/bulkheads/isolation.py)
     Rule("unreadable", ERROR, READER,
          "文件无法读取：{words}，已整份退回。请在 Excel 中打开并另存为 .xlsx（使用下发的模板）后重新报送（{cause}）"),
     Rule("hidden_sheet", ERROR, READER,

@@ -5,7 +5,7 @@ Two stages of the same data, each a schema:
   of FORM.md turned its text into `value` or `level`; the catalog's bounds ride along as columns.
 - `villages_schema`: one row per village expected or found in a town's village sheet.
 
-Every check is a rule of `schemas/rules.py`, named by its id; `huizong.validation` words each
+Every check is a rule of `schemas/rules.py`, named by its id; `huizong.intake.validation` words each
 failure for the clerk from the rule table.
 The checks are vectorised over the whole batch, so one `validate` call covers many files.
 """
@@ -16,7 +16,8 @@ from typing import Callable
 import pandas as pd
 import pandera.pandas as pa
 
-from huizong.schemas import catalog as cat, rules
+from huizong.schemas import catalog as cat
+from huizong.schemas import rules
 
 TEXT = pa.Column(str)
 OPTIONAL_TEXT = pa.Column(str, nullable=True)

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from huizong.demo import DEMO_PERIODS, generate, true_value
+from huizong.outputs.demo import DEMO_PERIODS, generate, true_value
 from huizong.schemas import catalog as cat
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

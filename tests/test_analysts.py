@@ -1,6 +1,6 @@
 """The analysts' questions of the docs (docs/analysts.md, "## The everyday questions"): every
 ```sql query of that section runs on the generated county's warehouse, and the answers of most
-of them equal what the demo generator (huizong.demo.true_value, received_time) says, added up
+of them equal what the demo generator (huizong.outputs.demo.true_value, received_time) says, added up
 here by hand, not by the models under test. The new marts' relations to the yearly marts are
 checked too."""
 from __future__ import annotations
@@ -9,12 +9,11 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import LATE_TOWN, MISSING, expected_total, query, reporters_of
 
-from huizong.clock import due_by
-from huizong.demo import DEMO_PERIODS, received_time, true_value
+from huizong.core.clock import due_by
+from huizong.outputs.demo import DEMO_PERIODS, received_time, true_value
 from huizong.schemas import catalog as cat
-
-from conftest import MISSING, LATE_TOWN, expected_total, query, reporters_of
 
 ANALYSTS_PAGE = Path(__file__).resolve().parents[1] / "docs" / "analysts.md"
 

@@ -12,10 +12,10 @@ from typing import Callable
 import pytest
 from openpyxl import load_workbook
 
-from huizong.demo import write_unit_workbook
-from huizong.validation import validate_batch
-from huizong.workbook import read_submission
-from huizong.writer import Formula, build_workbook
+from huizong.intake.validation import validate_batch
+from huizong.intake.workbook import read_submission
+from huizong.intake.writer import Formula, build_workbook
+from huizong.outputs.demo import write_unit_workbook
 from huizong.schemas import catalog as cat
 
 TOWN = cat.unit_by_code()["990101100"]          # 城关镇

@@ -12,9 +12,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest import query, run_pass
-from huizong.demo import write_unit_workbook
+
+from huizong.outputs.demo import write_unit_workbook
 from huizong.schemas import catalog as cat
 
 TOWNS = cat.towns()

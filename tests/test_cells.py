@@ -1,8 +1,16 @@
 """The filling rules of FORM.md, cell by cell."""
 import pytest
 
-from huizong.cells import (APPROXIMATE, CHINESE_NUMERAL, EXCEL_ERROR, NOT_A_FLAG, NOT_A_NUMBER,
-                           parse_cell, parse_period, code_text)
+from huizong.core.cells import (
+    APPROXIMATE,
+    CHINESE_NUMERAL,
+    EXCEL_ERROR,
+    NOT_A_FLAG,
+    NOT_A_NUMBER,
+    code_text,
+    parse_cell,
+    parse_period,
+)
 
 
 @pytest.mark.parametrize("raw, value", [

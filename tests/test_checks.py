@@ -13,10 +13,11 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from huizong import ledger, models
 from huizong.schemas import catalog as cat
+from huizong.store import ledger, models
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TOWNS = cat.towns()

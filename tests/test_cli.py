@@ -10,10 +10,10 @@ import duckdb
 import pytest
 
 from huizong import cli
-from huizong.cli import parser
-from huizong.demo import write_unit_workbook
+from huizong.cli import passes, reads
+from huizong.cli.parser import parser
+from huizong.outputs.demo import write_unit_workbook
 from huizong.schemas import catalog as cat
-
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -146,7 +146,7 @@ def test_a_warehouse_it_cannot_write(tmp_path: Path):
 
 
 def test_a_second_pass_while_one_runs(tmp_path: Path):
-    from huizong.warehouse import pass_lock
+    from huizong.store.warehouse import pass_lock
 
     (tmp_path / "inbox").mkdir()
     with pass_lock(tmp_path / "warehouse"):  # the first pass, as far as the second can tell
@@ -213,7 +213,7 @@ def test_a_bug_is_one_line_unless_verbose(tmp_path: Path, monkeypatch, capsys):
     def broken(args):
         raise ValueError("a bug")
 
-    monkeypatch.setattr(cli, "cmd_status", broken)
+    monkeypatch.setattr(reads, "cmd_status", broken)
     assert cli.main(["status", "--warehouse", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "bug" in err and "--verbose" in err and len(err.strip().splitlines()) == 1
@@ -224,7 +224,7 @@ def test_a_bug_is_one_line_unless_verbose(tmp_path: Path, monkeypatch, capsys):
 
 
 def test_the_pass_summary_prints_copies_and_refused_files_once(capsys):
-    cli.print_pass_summary({
+    passes.print_pass_summary({
         "files": [{"file_name": "东坪镇[1].xlsx", "status": "rejected", "first_reason": "“[/]”", "n_warnings": 0}],
         "skipped": 0, "arriving": [], "rebuilt": False, "reports": [], "report_error": None,
         "refused": [{"file_name": "link.xlsx", "reason": "a symbolic link"}] * 2,
@@ -240,7 +240,7 @@ def test_prefect_logs_no_traceback_unless_verbose():
     import prefect.main  # noqa: F401  (sets up Prefect's logging)
     from prefect.logging.handlers import PrefectConsoleHandler
 
-    cli.tracebacks_only_when_verbose()
+    passes.tracebacks_only_when_verbose()
     loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
     handlers = [h for lg in loggers for h in getattr(lg, "handlers", []) if isinstance(h, PrefectConsoleHandler)]
     assert handlers
@@ -259,7 +259,7 @@ def test_the_pass_summary_groups_problems_by_rule_and_unit(capsys):
     cells = [{"file": "城关镇.xlsx", "sheet": "村级指标", "cell": "E12"},
              {"file": "城关镇.xlsx", "sheet": "村级指标", "cell": "E14"},
              {"file": "西关镇[2].xlsx", "sheet": "", "cell": ""}]
-    cli.print_pass_summary({
+    passes.print_pass_summary({
         "files": [{"file_name": "城关镇.xlsx", "status": "loaded", "first_reason": None, "n_warnings": 2},
                   {"file_name": "西关镇[2].xlsx", "status": "rejected", "first_reason": "封面: 无法识别", "n_warnings": 0}],
         "problems": [
@@ -279,7 +279,7 @@ def test_the_pass_summary_groups_problems_by_rule_and_unit(capsys):
 
 
 def test_places_name_each_file_and_sheet_once():
-    from huizong.problems import places
+    from huizong.intake.problems import places
 
     cells = [{"file": "a.xlsx", "sheet": "村级指标", "cell": "E2"}, {"file": "a.xlsx", "sheet": "村级指标", "cell": "L3"},
              {"file": "a.xlsx", "sheet": "镇级指标", "cell": "D3"}, {"file": "b.xlsx", "sheet": "村级指标", "cell": ""},

@@ -15,13 +15,13 @@ import termios
 from pathlib import Path
 
 import pytest
-from rich.console import Console
-
 from conftest import run_pass
-from huizong.demo import write_unit_workbook
-from huizong.terminal import table
-from huizong.schemas import catalog as cat
+from rich.console import Console
 from test_cli import ROOT, huizong
+
+from huizong.core.terminal import table
+from huizong.outputs.demo import write_unit_workbook
+from huizong.schemas import catalog as cat
 
 TOWNS = cat.towns()[:2]
 PERIODS = ("2019Q1", "2019Q2", "2019Q3", "2019Q4")
@@ -153,7 +153,7 @@ def test_a_table_in_a_terminal_wraps_then_leaves_out_then_folds_prose_then_lists
 
 
 def test_a_piped_table_is_as_wide_as_its_cells(capsys):
-    from huizong.terminal import make_console
+    from huizong.core.terminal import make_console
 
     console = make_console()  # stdout is captured here: not a terminal
     t = table(None, "reason")

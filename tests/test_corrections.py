@@ -2,7 +2,7 @@
 pass over real workbooks. A town sends a file, then a corrected one with two village values and
 one town value changed, then the corrected one again in another layout (a duplicate); another
 town sends three versions with a rejected file among them; a department corrects its own value.
-The old values are the demo generator's (huizong.demo.true_value), the new ones are chosen here,
+The old values are the demo generator's (huizong.outputs.demo.true_value), the new ones are chosen here,
 and the cells are looked up in the written workbooks with openpyxl: never read back from the
 code under test."""
 from __future__ import annotations
@@ -12,12 +12,12 @@ import os
 from decimal import Decimal
 
 import pytest
-from openpyxl import load_workbook
-
 from conftest import clock_at, query, run_pass
-from huizong.demo import true_value, write_unit_workbook
-from huizong.schemas import catalog as cat
+from openpyxl import load_workbook
 from test_cli import huizong, one_sentence
+
+from huizong.outputs.demo import true_value, write_unit_workbook
+from huizong.schemas import catalog as cat
 
 TODAY = "2019-11-01"
 PERIOD = "2019Q3"

@@ -3,7 +3,7 @@
 Real processes: `python -m huizong.cli run` in a process group of its own, as a terminal's
 foreground job, on a copy of a warehouse that a real pass published from the demo inbox's 2018
 files, with the 2019 files arrived; Prefect's temporary server of its own (no PREFECT_API_URL).
-A failpoint holds the pass at a stage (`hold:<point>`, huizong/failpoints.py; the reading stage:
+A failpoint holds the pass at a stage (`hold:<point>`, huizong/core/failpoints.py; the reading stage:
 a reader that hangs on its file), then SIGINT goes to the whole group, as a terminal's Ctrl-C
 does. The wait for the pass to end is bounded (a hang, the fault, took over a minute), far
 above what a busy machine needs; every other wait polls.

@@ -7,7 +7,7 @@ import duckdb
 
 from huizong.flows.nightly import nightly
 from huizong.flows.runners import LOCAL, with_runner
-from huizong.demo import generate
+from huizong.outputs.demo import generate
 
 TABLES = {
     "county_totals": "select * from marts.county_totals order by all",

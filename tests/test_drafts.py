@@ -11,10 +11,10 @@ import time
 
 import duckdb
 import pytest
-
 from conftest import LATE_TOWN, run_pass
-from huizong.demo import write_unit_workbook
-from huizong.report import write_report
+
+from huizong.outputs.demo import write_unit_workbook
+from huizong.outputs.report import write_report
 
 
 def report_files(warehouse) -> dict[str, bytes]:
@@ -93,7 +93,7 @@ def test_a_pass_killed_after_publishing_leaves_drafts_that_never_touch_a_summary
     then 2019 was signed off, and its summary under reports/ is the signed one."""
     from prefect.settings import PREFECT_API_URL
 
-    from huizong.signoff import sign_off
+    from huizong.office.signoff import sign_off
 
     inbox, warehouse, _ = one_quarter
     write_unit_workbook(inbox / "q2.xlsx", LATE_TOWN, "2019Q2")

@@ -5,13 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from conftest import query
 from openpyxl import load_workbook
 
 from huizong.cli import main
-from huizong.demo import true_value
+from huizong.outputs.demo import true_value
 from huizong.schemas import catalog as cat
-
-from conftest import query
 
 
 def _n(v):
@@ -64,7 +63,7 @@ def test_formula_like_text_is_written_as_text(county, tmp_path, monkeypatch):
     _, warehouse, _ = county
     import duckdb
 
-    from huizong.export import write_export
+    from huizong.outputs.export import write_export
 
     db = tmp_path / "w.duckdb"
     src = duckdb.connect(str(warehouse / "huizong.duckdb"), read_only=True)
@@ -98,7 +97,7 @@ def test_files_written_whole_are_readable_as_the_umask_says(tmp_path):
     import os
     import stat
 
-    from huizong.files import written_whole
+    from huizong.core.files import written_whole
 
     old = os.umask(0o022)
     try:

@@ -3,7 +3,7 @@ page of every sheet is one A4 landscape width at a scale where the text is at le
 sheets repeat their unit columns, the title and page numbers are in header and footer, every row
 says how complete it is, and the summed flags are headed for what they count.
 
-The page widths are computed here independently of huizong.export: a column of width w printed
+The page widths are computed here independently of huizong.outputs.export: a column of width w printed
 in DejaVu Sans (LibreOffice's stand-in where Calibri is missing; its digit is 0.636 em) is
 w x 7.0 pt + 5 px padding at 11 pt, wider than Excel's Calibri (7 px = 5.25 pt a digit)."""
 from __future__ import annotations
@@ -13,14 +13,12 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import libreoffice_has
+from conftest import MISSING, libreoffice_has
 from openpyxl import load_workbook
 from openpyxl.utils import column_index_from_string, get_column_letter
 
 from huizong.cli import main
 from huizong.schemas import catalog as cat
-
-from conftest import MISSING
 
 A4_LANDSCAPE_WIDTH_IN = 297 / 25.4
 A4_LANDSCAPE_HEIGHT_IN = 210 / 25.4
@@ -204,7 +202,7 @@ def test_libreoffice_prints_the_towns_across_several_readable_pages(county, tmp_
 
 def test_a_flag_is_headed_by_who_said_it():
     """A flag summed over villages or towns counts them; one department's flag stays 是否."""
-    from huizong.export import counted
+    from huizong.outputs.export import counted
 
     assert counted("flag", "村级指标", "是否") == "“是”的村数"
     assert counted("flag", "镇级指标", "是否", "town") == "“是”的镇数"

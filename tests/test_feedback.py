@@ -3,11 +3,11 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from huizong.demo import write_unit_workbook
-from huizong.feedback import LIST_SHEET, write_feedback
-from huizong.validation import validate_batch
-from huizong.workbook import read_submission
-from huizong.writer import Formula
+from huizong.intake.feedback import LIST_SHEET, write_feedback
+from huizong.intake.validation import validate_batch
+from huizong.intake.workbook import read_submission
+from huizong.intake.writer import Formula
+from huizong.outputs.demo import write_unit_workbook
 from huizong.schemas import catalog as cat
 
 TOWN = cat.unit_by_code()["990101100"]

@@ -17,11 +17,11 @@ from conftest import libreoffice_has
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
-from huizong.demo import write_unit_workbook
-from huizong.feedback import LIST_SHEET, feedback_book, write_feedback
-from huizong.problems import ERROR, Problem
-from huizong.validation import validate_batch
-from huizong.workbook import read_submission
+from huizong.intake.feedback import LIST_SHEET, feedback_book, write_feedback
+from huizong.intake.problems import ERROR, Problem
+from huizong.intake.validation import validate_batch
+from huizong.intake.workbook import read_submission
+from huizong.outputs.demo import write_unit_workbook
 from huizong.schemas import catalog as cat
 
 TOWN = cat.unit_by_code()["990101100"]

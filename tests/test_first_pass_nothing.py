@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 
 import pytest
-
 from conftest import query, run_pass
+
 from huizong import cli
 
 

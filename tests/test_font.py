@@ -12,7 +12,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import run_pass
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,7 +35,7 @@ def system_cjk_fonts() -> list[str]:
 
 
 def test_the_font_comes_with_the_install_not_the_system():
-    from huizong import charts
+    from huizong.outputs import charts
 
     font = charts.cjk_font()
     assert font is not None
@@ -73,11 +72,11 @@ def test_the_quick_starts_word_summary_has_its_charts(quick_start):
 def test_every_label_of_the_demo_charts_has_a_glyph_in_the_bundled_font(quick_start):
     """Every character of what the charts draw for the demo county: towns, units, indicator
     labels, periods, statuses and the titles."""
+    import pylopdf_fonts_zh_cn
     from matplotlib.ft2font import FT2Font
 
-    import pylopdf_fonts_zh_cn
-    from huizong import charts
-    from huizong.report import read_warehouse
+    from huizong.outputs import charts
+    from huizong.outputs.report import read_warehouse
 
     data = read_warehouse(quick_start, 2019)
     labels = [r[0] for r in data.towns] + [r[1] for r in data.towns] + [r[0] for r in data.years]

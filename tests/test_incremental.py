@@ -6,11 +6,11 @@ import shutil
 
 import duckdb
 import pytest
-
 from conftest import query, run_pass
-from huizong import models
-from huizong.demo import write_unit_workbook
+
+from huizong.outputs.demo import write_unit_workbook
 from huizong.schemas import catalog as cat
+from huizong.store import models
 
 TOWN = cat.towns()[0]
 VILLAGE = cat.villages_of(TOWN.code)[0]

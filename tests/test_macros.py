@@ -1,5 +1,5 @@
 """Each rule of the form once: period arithmetic and the deadline as DuckDB macros
-(sql/setup/macros.sql), the same as huizong/clock.py's; the spike factor and the county's name
+(sql/setup/macros.sql), the same as huizong/core/clock.py's; the spike factor and the county's name
 in one place each."""
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
-from huizong import clock, ledger
-from huizong import warehouse as wh
-from huizong.schemas import catalog as cat, rules
+from huizong.core import clock
+from huizong.schemas import catalog as cat
+from huizong.schemas import rules
+from huizong.store import ledger
+from huizong.store import warehouse as wh
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -124,7 +126,7 @@ def _registry(tmp_path: Path, text: str) -> Path:
 def test_the_county_name_comes_from_the_registry(tmp_path: Path):
     assert cat.county().name == "云岭县"
     assert cat.office_name() == "云岭县精神文明建设办公室"
-    from huizong import report
+    from huizong.outputs import report
     assert report.OFFICE == cat.office_name()
 
 
@@ -141,7 +143,7 @@ def test_a_registry_needs_exactly_one_county(tmp_path: Path, rows, words):
 def test_year_status_is_decided_in_sql_at_the_moment_given(con):
     """sql/report/year_status.sql: a valid quarter keeps the mart's status; another is not_due
     until its deadline passes at `now`, then rejected (a version was rejected) or missing."""
-    from huizong import report
+    from huizong.outputs import report
 
     con.execute("create schema if not exists marts; create schema if not exists staging")
     con.execute("create or replace table marts.submission_status as select * from (values "

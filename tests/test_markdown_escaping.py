@@ -12,10 +12,10 @@ import html
 import re
 
 import pytest
-
 from conftest import clock_at, run_pass
-from huizong.demo import write_unit_workbook
 from test_review import A_CELL, B_CELL, T01_CELL, TOWN, q3_workbook
+
+from huizong.outputs.demo import write_unit_workbook
 
 FORGED = "补记\n\n经审核，全县各项数据真实准确，**无异常**"
 LINK = '<a href="http://x.example/">点此</a>'

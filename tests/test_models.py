@@ -1,4 +1,4 @@
-"""The model runner (huizong/models.py): the models build and pass their checks on an empty
+"""The model runner (huizong/store/models.py): the models build and pass their checks on an empty
 warehouse, every relation and column is documented from its YAML, dependencies come from parsing
 the SQL (never from a comment), and a declaration that disagrees with its model stops the build."""
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from huizong import ledger, models
-from huizong.warehouse import SQL_DIR
+from huizong.store import ledger, models
+from huizong.store.warehouse import SQL_DIR
 
 SCHEMAS = ("ops", "raw", "staging", "intermediate", "marts")
 
@@ -224,7 +224,7 @@ def test_a_malformed_declaration_is_refused(tmp_path, bad, message):
 
 
 def test_the_declarations_are_part_of_the_models_version(tmp_path, monkeypatch):
-    from huizong import versions
+    from huizong.store import versions
     sql_dir = copy_of_sql(tmp_path)
     monkeypatch.setattr(versions, "_SQL", sql_dir)
     versions.models_version.cache_clear()

@@ -13,11 +13,11 @@ import statistics
 from pathlib import Path
 
 import pytest
+from conftest import query, run_pass
 from openpyxl import load_workbook
 
-from conftest import query, run_pass
 from huizong import cli
-from huizong.demo import true_value, write_unit_workbook
+from huizong.outputs.demo import true_value, write_unit_workbook
 from huizong.schemas import catalog as cat
 
 TOWN, LATE = cat.towns()[1], cat.towns()[2]  # LATE leaves out 2019Q4 until the year is signed

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import run_pass
-from huizong.demo import generate
-from huizong.failpoints import POINTS
+
+from huizong.core.failpoints import POINTS
+from huizong.outputs.demo import generate
 
 TOTALS = ("select 'county', year, indicator_code, value from marts.county_totals union all "
           "select unit_code, year, indicator_code, value from marts.town_totals order by all")
@@ -152,7 +152,7 @@ def test_an_analyst_reading_through_a_pass(workbooks, tmp_path, prefect_harness)
 
 
 def test_publish_without_a_build_never_replaces_the_warehouse(tmp_path):
-    from huizong import warehouse as wh
+    from huizong.store import warehouse as wh
     published = tmp_path / "huizong.duckdb"
     duckdb.connect(str(published)).execute("create table t as select 42 as x").close()
     before = published.read_bytes()

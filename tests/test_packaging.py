@@ -9,7 +9,8 @@ import sysconfig
 from pathlib import Path
 
 from conftest import query
-from huizong.demo import write_unit_workbook
+
+from huizong.outputs.demo import write_unit_workbook
 from huizong.schemas import catalog as cat
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,9 +10,9 @@ import re
 import zipfile
 
 import pytest
-
 from conftest import clock_at, query, run_pass
-from huizong.demo import generate, true_value
+
+from huizong.outputs.demo import generate, true_value
 from huizong.schemas import catalog as cat
 
 TODAY = "2020-08-01"
@@ -158,7 +158,7 @@ def test_villages_named_from_the_data(half_year):
 
 def test_like_with_like_against_last_year(half_year):
     warehouse, _ = half_year
-    from huizong.report import read_warehouse
+    from huizong.outputs.report import read_warehouse
 
     data = read_warehouse(warehouse, 2020)
     years = {label: (float(v), float(p)) for label, v, p in data.years}
@@ -248,8 +248,8 @@ def test_every_chart_label_has_a_glyph(half_year):
     warehouse, _ = half_year
     from matplotlib.ft2font import FT2Font
 
-    from huizong import charts
-    from huizong.report import read_warehouse
+    from huizong.outputs import charts
+    from huizong.outputs.report import read_warehouse
 
     font = charts.cjk_font()
     assert font is not None, "no CJK font: huizong's dependency pylopdf-fonts-zh-cn is missing"
@@ -270,8 +270,8 @@ def test_without_a_cjk_font_the_word_file_says_the_charts_were_left_out(half_yea
     warehouse, _ = half_year
     from docx import Document
 
-    from huizong import charts
-    from huizong.report import write_report
+    from huizong.outputs import charts
+    from huizong.outputs.report import write_report
 
     monkeypatch.setattr(charts, "cjk_font", lambda: None)
     monkeypatch.setenv("HUIZONG_TODAY", TODAY)
@@ -306,8 +306,8 @@ def test_only_this_half_year_in(first_half_only):
 def test_a_quarter_handed_in_before_its_deadline(tmp_path, prefect_harness, monkeypatch):
     """2020-09-15: one town's 2020Q3 is in early. The mart calls the others' 2020Q3 not_due (the
     deadline, 2020-10-10, has not passed) and their 2020Q2 missing; the summary covers 1—9月."""
-    from huizong.demo import write_unit_workbook
-    from huizong.report import read_warehouse
+    from huizong.outputs.demo import write_unit_workbook
+    from huizong.outputs.report import read_warehouse
 
     monkeypatch.setenv("HUIZONG_TODAY", "2020-09-15")
     early, other = cat.towns()[0], cat.towns()[1]

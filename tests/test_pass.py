@@ -9,9 +9,9 @@ import hashlib
 import os
 
 import pytest
-
 from conftest import LATE_TOWN, expected_total, query, reporters_of, run_pass
-from huizong.demo import true_value, write_unit_workbook
+
+from huizong.outputs.demo import true_value, write_unit_workbook
 from huizong.schemas import catalog as cat
 
 NUMERIC = [i.code for i in cat.indicators() if i.kind != "level"]
@@ -170,6 +170,7 @@ def test_timeliness_against_the_deadline_in_shanghai(tmp_path, prefect_harness):
 
 def test_each_pass_leaves_a_table_and_a_summary_artifact(tmp_path, prefect_harness):
     import asyncio
+
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
@@ -191,6 +192,7 @@ def test_each_pass_leaves_a_table_and_a_summary_artifact(tmp_path, prefect_harne
 def test_a_file_still_being_copied_waits_for_the_next_pass(tmp_path, prefect_harness):
     import threading
     import time
+
     from huizong.flows.nightly import nightly
 
     inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse"
@@ -233,7 +235,7 @@ def test_every_mart_and_column_is_documented(county):
 def test_a_changed_catalog_or_model_rebuilds_the_marts_with_no_new_file(tmp_path, prefect_harness):
     import duckdb
 
-    from huizong.versions import models_version
+    from huizong.store.versions import models_version
 
     inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse"
     write_unit_workbook(inbox / "q1.xlsx", LATE_TOWN, "2019Q1")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings, strategies as st
-
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from huizong.feedback import write_feedback
-from huizong.validation import validate_batch
-from huizong.workbook import read_submission
-from huizong.writer import write_workbook
+from huizong.intake.feedback import write_feedback
+from huizong.intake.validation import validate_batch
+from huizong.intake.workbook import read_submission
+from huizong.intake.writer import write_workbook
 from huizong.schemas import catalog as cat
 
 TOWN = cat.unit_by_code()["990101103"]

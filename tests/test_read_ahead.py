@@ -10,11 +10,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
-from huizong import isolation, warehouse as wh
-from huizong.demo import write_unit_workbook
-from huizong.schemas import catalog as cat
 from test_cli import huizong
+
+from huizong.bulkheads import isolation
+from huizong.outputs.demo import write_unit_workbook
+from huizong.schemas import catalog as cat
+from huizong.store import warehouse as wh
 
 TOWNS = cat.towns()
 

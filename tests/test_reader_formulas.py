@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from huizong.validation import validate_batch
-from huizong.workbook import read_submission
-from huizong.writer import write_workbook
+from huizong.intake.validation import validate_batch
+from huizong.intake.workbook import read_submission
+from huizong.intake.writer import write_workbook
 from huizong.schemas import catalog as cat
 
 TOWN = cat.unit_by_code()["990101100"]

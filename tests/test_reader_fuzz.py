@@ -11,11 +11,12 @@ import zipfile
 from functools import cache
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from huizong.demo import write_unit_workbook
-from huizong.validation import validate_batch
-from huizong.workbook import read_submission
+from huizong.intake.validation import validate_batch
+from huizong.intake.workbook import read_submission
+from huizong.outputs.demo import write_unit_workbook
 from huizong.schemas import catalog as cat
 
 SHEET = "xl/worksheets/sheet2.xml"  # 村级指标

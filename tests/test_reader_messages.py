@@ -13,9 +13,9 @@ import pytest
 import python_calamine
 from openpyxl import load_workbook
 
-from huizong.demo import write_unit_workbook
-from huizong.validation import validate_batch
-from huizong.workbook import read_submission
+from huizong.intake.validation import validate_batch
+from huizong.intake.workbook import read_submission
+from huizong.outputs.demo import write_unit_workbook
 from huizong.schemas import catalog as cat
 
 TOWN = cat.unit_by_code()["990101100"]

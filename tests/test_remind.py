@@ -12,12 +12,12 @@ import os
 from pathlib import Path
 
 import pytest
-from openpyxl import load_workbook
-
 from conftest import clock_at, run_pass
-from huizong.demo import write_unit_workbook
-from huizong.schemas import catalog as cat
+from openpyxl import load_workbook
 from test_cli import huizong, one_sentence
+
+from huizong.outputs.demo import write_unit_workbook
+from huizong.schemas import catalog as cat
 
 TODAY = "2019-04-20"
 OFFICE = dt.timezone(dt.timedelta(hours=8))  # Asia/Shanghai
@@ -102,7 +102,7 @@ def test_a_rejected_units_message_names_the_latest_file_its_reason_and_feedback(
     remind(root, warehouse, "--period", "2019Q1")
     row = read_back(warehouse / "reminders" / "2019Q1_催报.xlsx")[REJECTED.code]
     sha = hashlib.sha256(files["bad"].read_bytes()).hexdigest()
-    feedback = f"{sha[:8]}_bad_2_反馈.xlsx"  # huizong/feedback.py names it by sha256 and file name
+    feedback = f"{sha[:8]}_bad_2_反馈.xlsx"  # huizong/intake/feedback.py names it by sha256 and file name
     assert row["最近文件"] == "bad_2.xlsx" and row["收到日期"] == "2019年4月9日"
     assert "“十二”请用阿拉伯数字填写" in row["原因"]
     assert Path(row["反馈文件"]).name == feedback and Path(row["反馈文件"]).is_file()
@@ -176,7 +176,7 @@ def test_a_reply_date_already_past_is_one_sentence(tmp_path, monkeypatch, capsys
 
 def test_a_unit_on_time_with_a_returned_figure_is_asked_for_a_corrected_file():
     """Pure: the standing as remind.sql gives it; the words checked by hand."""
-    from huizong.remind import Reminders, Standing, message, rows
+    from huizong.office.remind import Reminders, Standing, message, rows
 
     def standing(code, status, returned=0):
         return Standing(code, f"单位{code}", "town", status, None, "a.xlsx", dt.datetime(2019, 10, 8, 2, tzinfo=dt.timezone.utc),

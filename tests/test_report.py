@@ -12,11 +12,11 @@ import subprocess
 from decimal import Decimal
 
 import pytest
-
 from conftest import LATE_TOWN, MISSING, expected_total, query, reporters_of
-from huizong.demo import DEMO_PERIODS, true_value
-from huizong.report import write_report
-from huizong.summary import Figure, TemplateMismatch, fill, near_in_wan, rounded_down, write_figure
+
+from huizong.outputs.demo import DEMO_PERIODS, true_value
+from huizong.outputs.report import write_report
+from huizong.outputs.summary import Figure, TemplateMismatch, fill, near_in_wan, rounded_down, write_figure
 from huizong.schemas import catalog as cat
 
 VILLAGES = [v for t in cat.towns() for v in cat.villages_of(t.code)]
@@ -176,7 +176,7 @@ def year_figures(warehouse, year: int) -> list[Figure]:
 
 
 def test_a_star_no_phrase_claims_fails_loudly(county, tmp_path):
-    from huizong.summary import TEMPLATE
+    from huizong.outputs.summary import TEMPLATE
 
     _, warehouse, _ = county
     template = tmp_path / "template.md"
@@ -253,7 +253,7 @@ def test_the_pass_writes_the_latest_years_summary(county):
 
 
 def test_a_folder_is_not_a_report_file(county, tmp_path):
-    from huizong.report import ReportError
+    from huizong.outputs.report import ReportError
 
     _, warehouse, _ = county
     (tmp_path / "summary.html").mkdir()
@@ -265,7 +265,8 @@ def test_a_folder_is_not_a_report_file(county, tmp_path):
 
 def test_a_report_that_cannot_be_written_does_not_fail_a_published_pass(tmp_path, prefect_harness):
     from conftest import run_pass
-    from huizong.demo import write_unit_workbook
+
+    from huizong.outputs.demo import write_unit_workbook
 
     inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse"
     write_unit_workbook(inbox / "q1.xlsx", LATE_TOWN, "2019Q1")

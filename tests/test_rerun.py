@@ -1,13 +1,11 @@
 """Reruns import again exactly what is named, and give the same result however often."""
 from __future__ import annotations
 
-
-
 import duckdb
-
 from conftest import query, run_pass
+
 from huizong.flows.rerun import rerun
-from huizong.demo import true_value, write_unit_workbook
+from huizong.outputs.demo import true_value, write_unit_workbook
 from huizong.schemas import catalog as cat
 
 TOWN, OTHER = cat.towns()[2], cat.towns()[3]

@@ -8,12 +8,12 @@ import shutil
 from decimal import Decimal
 
 import pytest
-
 from conftest import clock_at, query, run_pass
-from huizong.demo import true_value, write_unit_workbook
+
 from huizong.flows.rerun import rerun
+from huizong.office.signoff import sign_off, unlock
+from huizong.outputs.demo import true_value, write_unit_workbook
 from huizong.schemas import catalog as cat
-from huizong.signoff import sign_off, unlock
 
 TODAY = "2020-03-01"
 TOWN, OTHER = cat.towns()[1], cat.towns()[2]

@@ -18,17 +18,17 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from conftest import query, run_pass
 from openpyxl import load_workbook
 
-from conftest import query, run_pass
 from huizong import cli
-from huizong.demo import true_value, write_unit_workbook
+from huizong.core.settings import MAX_ROWS
 from huizong.flows.rerun import rerun
-from huizong.report import data_notes, read_warehouse
-from huizong.settings import MAX_ROWS
-from huizong.templates import INSTRUCTIONS_SHEET, write_template
-from huizong.validation import validate_batch
-from huizong.workbook import EXPLANATION_SHEET, read_submission
+from huizong.intake.validation import validate_batch
+from huizong.intake.workbook import EXPLANATION_SHEET, read_submission
+from huizong.outputs.demo import true_value, write_unit_workbook
+from huizong.outputs.report import data_notes, read_warehouse
+from huizong.outputs.templates import INSTRUCTIONS_SHEET, write_template
 from huizong.schemas import catalog as cat
 
 TOWN = cat.towns()[1]

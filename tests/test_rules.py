@@ -8,10 +8,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from huizong import cells, ledger
-from huizong.schemas import rules, submission
+from huizong.core import cells
 from huizong.schemas import catalog as cat
+from huizong.schemas import rules, submission
 from huizong.schemas.rules import Rule, RuleError, check_table
+from huizong.store import ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 TOWN = cat.unit_by_code()["990101100"]  # 城关镇
@@ -47,7 +48,8 @@ def _names_in_source() -> set[str]:
     for path in (ROOT / "huizong").glob("*.py"):
         names |= {m["check"] for m in reject.finditer(path.read_text(encoding="utf-8"))}
     names |= set(re.findall(r"'([a-z_]+)' as check_name", (ROOT / "sql/setup/warnings.sql").read_text()))
-    from huizong import feedback, isolation
+    from huizong.bulkheads import isolation
+    from huizong.intake import feedback
     names |= set(feedback.UNOPENABLE) | {isolation.UNREADABLE}
     return names
 

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from huizong.demo import write_unit_workbook
+from huizong.outputs.demo import write_unit_workbook
 from huizong.schemas import catalog as cat
 
 ROOT = Path(__file__).resolve().parents[1]

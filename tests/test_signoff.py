@@ -11,15 +11,15 @@ from decimal import Decimal
 
 import duckdb
 import pytest
-
 from conftest import clock_at, query, run_pass
+
 from huizong import cli
-from huizong.demo import generate, true_value, write_unit_workbook
 from huizong.flows.rerun import rerun
-from huizong.report import ReportError, write_report
+from huizong.office.signoff import SignoffError, sign_off, unlock
+from huizong.outputs.demo import generate, true_value, write_unit_workbook
+from huizong.outputs.report import ReportError, write_report
 from huizong.schemas import catalog as cat
-from huizong.signoff import SignoffError, sign_off, unlock
-from huizong.versions import models_version
+from huizong.store.versions import models_version
 
 TODAY = "2020-03-01"
 YEAR_2019 = ("2019Q1", "2019Q2", "2019Q3", "2019Q4")

@@ -9,8 +9,17 @@ from decimal import Decimal
 
 import pytest
 
-from huizong.summary import (CONFIRM, INCOMPLETE_MARK, TEMPLATE, Coverage, Figure, fill, near_in_wan,
-                             rounded_down, write_figure)
+from huizong.outputs.summary import (
+    CONFIRM,
+    INCOMPLETE_MARK,
+    TEMPLATE,
+    Coverage,
+    Figure,
+    fill,
+    near_in_wan,
+    rounded_down,
+    write_figure,
+)
 from huizong.schemas import catalog as cat
 
 

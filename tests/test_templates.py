@@ -3,10 +3,10 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from huizong.demo import true_value
-from huizong.templates import INSTRUCTIONS_SHEET, write_template
-from huizong.validation import validate_batch
-from huizong.workbook import read_submission
+from huizong.intake.validation import validate_batch
+from huizong.intake.workbook import read_submission
+from huizong.outputs.demo import true_value
+from huizong.outputs.templates import INSTRUCTIONS_SHEET, write_template
 from huizong.schemas import catalog as cat
 
 TOWN = cat.unit_by_code()["990101106"]

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-
-from huizong.demo import write_unit_workbook
-from huizong.terminal import shown
-from huizong.workbook import EXPLANATION_SHEET
-from huizong.schemas import catalog as cat
 from test_cli import huizong
+
+from huizong.core.terminal import shown
+from huizong.intake.workbook import EXPLANATION_SHEET
+from huizong.outputs.demo import write_unit_workbook
+from huizong.schemas import catalog as cat
 
 TOWN, OTHER = cat.towns()[1], cat.towns()[2]
 A = cat.villages_of(TOWN.code)[0]

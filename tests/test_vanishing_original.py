@@ -13,9 +13,9 @@ import time
 
 import duckdb
 import pytest
-
 from conftest import query, run_pass
-from huizong.demo import true_value, write_unit_workbook
+
+from huizong.outputs.demo import true_value, write_unit_workbook
 from huizong.schemas import catalog as cat
 
 TOWN, OTHER = cat.towns()[2], cat.towns()[4]

@@ -14,7 +14,6 @@ import zipfile
 
 import pytest
 from conftest import libreoffice_has
-
 from test_font import quick_start  # noqa: F401  (the fixture)
 
 TEXT_W_MM, TEXT_H_MM = 156, 225

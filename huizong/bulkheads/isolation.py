@@ -1,0 +1,470 @@
+"""Bulkheads for reading: untrusted workbooks are read in worker processes (`huizong.bulkheads.worker`).
+
+A file that makes a reader abort (python-calamine aborts the whole process on some sheets, a
+Rust allocation failure no `try` can catch), run out of memory (each worker has an address-space
+limit) or hang (each file has a time limit) costs its worker, not the pass: the file is rejected
+as unreadable with the cause, a new worker takes its place, and the other files of the batch are
+read again. Workers read, check and validate whole batches and hand back outcomes and values, so
+the pass's own process only records; with two cores, two workers read at once.
+
+`ReaderPool.read` is thread-safe: the flow's batch tasks share one pool per process
+(`shared_pool`), a Dask worker process has its own.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import queue
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from huizong.bulkheads.worker import receive, send
+from huizong.core.settings import FILE_SECONDS, MAX_WORKERS, READ_AHEAD_CHUNK, READ_AHEAD_FILE_SECONDS, VALIDATE_SECONDS  # noqa: E402
+from huizong.core.settings import WORKER_MEMORY_BYTES as MEMORY_LIMIT_BYTES
+from huizong.core.settings import WORKER_START_SECONDS as START_SECONDS
+from huizong.intake.problems import Problem
+
+UNREADABLE = "unreadable"  # the check name of a file whose reading killed its worker
+
+
+class WorkerFailed(RuntimeError):
+    """A worker could not start at all: a fault of the installation, not of a file."""
+
+
+class PoolStopped(RuntimeError):
+    """The pool was stopped (the pass was: Ctrl-C, SIGTERM) while a job waited for its worker:
+    no file is rejected for it."""
+
+
+@dataclass
+class Crash:
+    """A worker died: on which file of the job (None: after reading, while validating) and why."""
+    index: int | None
+    cause: str  # for the office, in English: signal, exit status, last words on stderr
+    words: str  # for the town clerk, in Chinese
+
+
+def default_size() -> int:
+    """Workers per pass: one per core (at most 4), or HUIZONG_READERS."""
+    wanted = os.environ.get("HUIZONG_READERS")
+    return max(1, int(wanted)) if wanted else max(1, min(MAX_WORKERS, os.cpu_count() or 1))
+
+
+class _Worker:
+    def __init__(self) -> None:
+        self.stderr = tempfile.TemporaryFile()
+        env = {**os.environ, "HUIZONG_WORKER_MEMORY_BYTES": str(MEMORY_LIMIT_BYTES),
+               "MALLOC_ARENA_MAX": "2", "OMP_NUM_THREADS": "1"}
+        # unbuffered: `select` on the pipe must see every message the worker wrote, none of them
+        # held in a read-ahead buffer on this side. A process group of its own: a terminal's
+        # Ctrl-C (which signals the whole foreground group) must not kill it mid-file, which
+        # would reject that file as unreadable; the pass stops its workers itself (`stop_now`).
+        self.proc = subprocess.Popen([sys.executable, "-m", "huizong.bulkheads.worker"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self.stderr, env=env, bufsize=0,
+                                     process_group=0)
+        self.ready = False
+
+    def _next(self, seconds: float) -> object:
+        """The worker's next message; TimeoutError if none within `seconds`, EOFError if it died."""
+        readable, _, _ = select.select([self.proc.stdout], [], [], seconds)
+        if not readable:
+            raise TimeoutError
+        return receive(self.proc.stdout)
+
+    def wait_ready(self) -> None:
+        if self.ready:
+            return
+        try:
+            message = self._next(START_SECONDS)
+        except (EOFError, TimeoutError):
+            self.stop()
+            raise WorkerFailed(f"a reading worker did not start: {self.last_words() or 'no message'}") from None
+        assert message == ("ready",), message
+        self.ready = True
+
+    def run(self, job: dict, file_seconds: float | None = None) -> tuple | Crash:
+        """("done", outcomes, values), or the Crash that ended the worker."""
+        self.wait_ready()
+        limit = file_seconds or float(os.environ.get("HUIZONG_FILE_SECONDS") or FILE_SECONDS)
+        index: int | None = None
+        try:
+            send(self.proc.stdin, job)
+            while True:
+                message = self._next(limit)
+                if message[0] == "start":
+                    index = message[1]
+                elif message[0] == "validating":
+                    index = None
+                    message = self._next(VALIDATE_SECONDS)
+                    if message[0] == "done":
+                        return message
+                elif message[0] == "done":
+                    return message
+        except TimeoutError:
+            self.stop()
+            return Crash(index, f"no answer within {limit:g} s", f"超过 {limit:g} 秒仍未读完")
+        except (EOFError, BrokenPipeError, OSError):
+            self.proc.wait()
+            return Crash(index, self.cause(), self.words())
+
+    def cause(self) -> str:
+        code = self.proc.returncode
+        how = (f"killed by {signal.Signals(-code).name}" if code is not None and code < 0
+               else f"exited with status {code}")
+        last = self.last_words()
+        return f"reading worker {how}" + (f": {last}" if last else "")
+
+    def words(self) -> str:
+        last = self.last_words()
+        if "memory allocation" in last or "MemoryError" in last:
+            return "占用内存过大"
+        return "读取程序异常终止"
+
+    def last_words(self) -> str:
+        """The telling line of what the worker wrote to stderr before it died."""
+        try:
+            self.stderr.seek(0)
+            lines = [ln.strip() for ln in self.stderr.read().decode("utf-8", "replace").splitlines() if ln.strip()]
+        except (OSError, ValueError):
+            return ""
+        telling = [ln for ln in lines if any(w in ln for w in ("memory allocation", "panicked", "Error"))]
+        return (telling or lines or [""])[-1][:300]
+
+    def ask_to_stop(self) -> None:
+        """Tell the worker to end; it exits on its own (`wait_stopped` reaps it)."""
+        if self.proc.poll() is None:
+            try:
+                send(self.proc.stdin, None)
+                self.proc.stdin.close()
+            except (OSError, ValueError):
+                self.proc.kill()
+
+    def wait_stopped(self) -> None:
+        try:
+            self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.stderr.close()
+
+    def stop(self) -> None:
+        self.ask_to_stop()
+        self.wait_stopped()
+
+
+def crash_outcome(f: dict, crash: Crash):
+    """The rejection of a file whose reading killed its worker."""
+    from huizong.intake.problems import Outcome
+    from huizong.schemas.rules import word
+
+    return Outcome(f["file_name"], f["sha256"], None, None,
+                   [Problem(f["sha256"], "", "", "", UNREADABLE,
+                            word(UNREADABLE, words=crash.words, cause=crash.cause))])
+
+
+class ReaderPool:
+    """Worker processes that read batches of files; see the module's docstring."""
+
+    def __init__(self, size: int | None = None) -> None:
+        self.size = size or default_size()
+        self.environment = _environment()  # what its workers were started with
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._workers: list[_Worker] = []
+        self._lock = threading.Lock()
+        # readings of files read ahead (`read_ahead`), by (sha256, file name): outcome, values
+        self._ahead: dict[tuple[str, str], tuple] = {}  # (outcome, index of its chunk's values)
+        self._ahead_values: list = []  # values of each chunk read ahead
+        self._ahead_stop = threading.Event()
+        self._ahead_threads: list[threading.Thread] = []
+        self.reports_after = False  # the pass writes reports: workers import what they need when idle
+        self.stopped = False  # by `stop_now`
+        for _ in range(self.size):
+            self._add()
+
+    def _add(self) -> None:
+        if self.stopped:
+            raise PoolStopped("the reading workers were stopped")
+        worker = _Worker()
+        with self._lock:
+            self._workers.append(worker)
+        self._idle.put(worker)
+
+    def _run(self, job: dict, file_seconds: float | None = None) -> tuple | Crash:
+        job = {**job, "reports_after": self.reports_after}
+        worker = self._idle.get()
+        if self.stopped:
+            self._idle.put(worker)  # wakes the next job waiting for a worker, which stops too
+            raise PoolStopped("the reading workers were stopped")
+        try:
+            result = worker.run(job, file_seconds)
+        except WorkerFailed:
+            if self.stopped:  # killed by `stop_now` while it started
+                raise PoolStopped("the reading workers were stopped") from None
+            with self._lock:
+                self._workers.remove(worker)
+            self._add()
+            raise
+        if isinstance(result, Crash) and self.stopped:  # killed by `stop_now`, not by its file
+            raise PoolStopped("the reading workers were stopped")
+        if isinstance(result, Crash):
+            with self._lock:
+                self._workers.remove(worker)
+            worker.stop()
+            self._add()
+        else:
+            self._idle.put(worker)
+        return result
+
+    def read_ahead(self, files: list[dict], warehouse: Path) -> None:
+        """Start reading `files` (dicts with path, file_name), in chunks on every worker, before
+        a pass asks for them: `huizong run` does while Prefect starts its server, which keeps
+        the pass waiting for seconds. The pass's first `read` waits for the files being read
+        ahead, then takes the valid files' readings whose content it asks for; anything else (a
+        rejected file, whose feedback is written from the kept copy, a file that took its worker
+        down or more than READ_AHEAD_FILE_SECONDS) is read by the pass as if never read ahead.
+        The copies the pass keeps under `warehouse` are written by the workers too
+        (`files.keep_copy`)."""
+        chunks: queue.SimpleQueue[list[dict]] = queue.SimpleQueue()
+        for i in range(0, len(files), READ_AHEAD_CHUNK):
+            chunks.put([{"path": str(f["path"]), "file_name": f["file_name"]} for f in files[i:i + READ_AHEAD_CHUNK]])
+        self._ahead_stop.clear()
+        for _ in range(self.size):
+            thread = threading.Thread(target=self._read_ahead, args=(chunks, str(warehouse)), name="huizong-read-ahead",
+                                      daemon=True)
+            thread.start()
+            self._ahead_threads.append(thread)
+
+    def _read_ahead(self, chunks: queue.SimpleQueue, warehouse: str) -> None:
+        while not self._ahead_stop.is_set():
+            try:
+                chunk = chunks.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                result = self._run({"ahead": chunk, "warehouse": warehouse}, READ_AHEAD_FILE_SECONDS)
+            except (WorkerFailed, PoolStopped):  # the pass will meet it, and say so
+                return
+            if isinstance(result, Crash):  # that file is left to the pass; the others go on
+                if result.index is not None:
+                    chunks.put(chunk[:result.index] + chunk[result.index + 1:])
+                continue
+            _, outcomes, values = result
+            with self._lock:
+                self._ahead_values.append(values)
+                for o in outcomes:
+                    if o.ok:
+                        self._ahead[(o.sha256, o.file_name)] = (o, len(self._ahead_values) - 1)
+
+    def forget_read_ahead(self) -> None:
+        """Read no more ahead (the chunks being read are finished) and drop what was read ahead
+        and not asked for (at the end of a pass)."""
+        self._ahead_stop.set()
+        for thread in self._ahead_threads:
+            thread.join()
+        with self._lock:
+            self._ahead.clear()
+            self._ahead_values.clear()
+            self._ahead_threads = []
+
+    def read(self, files: list[dict], warehouse: Path | None = None):
+        """Read and validate `files` (dicts with read_path, sha256, file_name); returns
+        (outcomes, values) as `validate_batch` does, feedback written under `warehouse` for
+        every rejected file. A file that kills its worker is rejected as unreadable. A file
+        of the same name and content read ahead (`read_ahead`) is not read again."""
+        import pandas as pd
+
+        for thread in list(self._ahead_threads):  # what is being read ahead, read to the end
+            thread.join()
+        with self._lock:
+            ahead = [self._ahead.pop((f["sha256"], f["file_name"]), None) for f in files]
+        outcomes = [a[0] for a in ahead if a]
+        frames = []
+        for chunk in sorted({a[1] for a in ahead if a}):
+            values = self._ahead_values[chunk]
+            frames.append(values[values["sha256"].isin({o.sha256 for o in outcomes})])
+        pending = [[f for f, a in zip(files, ahead) if a is None]]
+        while pending:
+            batch = pending.pop()
+            if not batch:
+                continue
+            job = {"files": [{k: str(f[k]) for k in ("read_path", "sha256", "file_name")} for f in batch],
+                   "warehouse": str(warehouse) if warehouse else None}
+            result = self._run(job)
+            if not isinstance(result, Crash):
+                outcomes += result[1]
+                frames.append(result[2])
+            elif result.index is not None:  # that file killed it: reject it, read the others again
+                outcomes.append(self._reject(batch[result.index], result, warehouse))
+                pending.append(batch[:result.index] + batch[result.index + 1:])
+            elif len(batch) == 1:  # died validating a single file: that file
+                outcomes.append(self._reject(batch[0], result, warehouse))
+            else:  # died after reading: find the file by reading each alone
+                pending += [[f] for f in batch]
+        if not frames:  # every file killed its worker: no values, in the shape of the others
+            from huizong.intake.validation import LOADED_COLUMNS
+
+            return outcomes, pd.DataFrame(columns=LOADED_COLUMNS)
+        return outcomes, pd.concat(frames, ignore_index=True)
+
+    def prepare_reports(self) -> None:
+        """Tell every worker, as soon as it is free, that reports are to come: each imports what
+        they need once idle (`huizong.bulkheads.worker`), so that whichever writes a Word file is ready."""
+        self.reports_after = True
+
+        def tell_each() -> None:
+            taken = [self._idle.get() for _ in range(self.size)]  # every worker, each once
+            try:
+                for worker in taken:
+                    worker.run({"noop": True, "reports_after": True})
+            except Exception:  # a worker that failed is met, and said, by the next real job
+                pass
+            finally:
+                for worker in taken:
+                    self._idle.put(worker)
+
+        threading.Thread(target=tell_each, name="huizong-prepare-readers", daemon=True).start()
+
+    def write_report(self, data, out: Path, fall_back: bool = True) -> Path:
+        """One file of the annual summary (`report.write_file`), written by a worker; written
+        here instead if the worker cannot (its error, if any, is then this process's), or, with
+        `fall_back` False, a RuntimeError saying why."""
+        result = self._run({"report": (data, str(out))})
+        if isinstance(result, Crash) or result[1] is None:
+            if not fall_back:
+                why = result.cause if isinstance(result, Crash) else result[2]
+                raise RuntimeError(f"a reading worker did not write {Path(out).name}: {why}")
+            from huizong.outputs.report import write_file
+
+            return write_file(data, Path(out))
+        return Path(result[1])
+
+    def covers(self, paths: list[Path]) -> list[tuple[str | None, str | None]]:
+        """(unit code, period) each file's cover states, read in a worker; (None, None) for a
+        file whose cover cannot be read, or whose reading kills its worker."""
+        found: dict[int, tuple] = {}
+        pending = list(range(len(paths)))
+        while pending:
+            result = self._run({"covers": [str(paths[i]) for i in pending]})
+            if not isinstance(result, Crash):
+                found.update(zip(pending, result[1]))
+                break
+            bad = pending[result.index or 0]
+            found[bad] = (None, None)
+            pending = [i for i in pending if i != bad]
+        return [found.get(i, (None, None)) for i in range(len(paths))]
+
+    @staticmethod
+    def _reject(f: dict, crash: Crash, warehouse: Path | None):
+        outcome = crash_outcome(f, crash)
+        if warehouse:  # the list of problems only: the town's file is not opened again
+            from huizong.intake import feedback
+
+            outcome.feedback_path = str(feedback.write_feedback(
+                Path(f["read_path"]), outcome.file_name, None, None, outcome.problems, Path(warehouse)))
+        return outcome
+
+    def close(self) -> None:
+        self.forget_read_ahead()
+        with self._lock:
+            workers, self._workers = self._workers, []
+        for worker in workers:  # all told first: their interpreters wind down side by side
+            worker.ask_to_stop()
+        # ... while the pass goes on (a quarter of a second): told to stop, each exits by itself
+        threading.Thread(target=lambda: [w.wait_stopped() for w in workers], name="huizong-reap-readers",
+                         daemon=True).start()
+
+
+    def stop_now(self) -> None:
+        """End every worker at once, whatever it is reading (the pass was stopped: Ctrl-C,
+        SIGTERM); a job waiting for one raises PoolStopped."""
+        self.stopped = True
+        self._ahead_stop.set()
+        with self._lock:
+            workers, self._workers = self._workers, []
+        for worker in workers:
+            if worker.proc.poll() is None:
+                worker.proc.kill()
+        for worker in workers:
+            worker.proc.wait()
+        self._idle.put(None)  # a job waiting for a worker wakes and stops (`_run`)
+
+
+_shared: ReaderPool | None = None
+_shared_lock = threading.Lock()
+
+
+def _environment() -> tuple:
+    """What a worker reads from its environment when it starts (the clock, limits, failpoints)."""
+    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("HUIZONG_")))
+
+
+def shared_pool() -> ReaderPool:
+    """This process's pool, started on first use and stopped at exit (or by `release_shared_pool`);
+    started anew if huizong's environment changed since (HUIZONG_TODAY, say)."""
+    global _shared
+    with _shared_lock:
+        stale = _shared is not None and _shared.environment != _environment()
+        pool, _shared = (_shared, None) if stale else (None, _shared)
+        if _shared is None:
+            _shared = ReaderPool()
+    if pool is not None:
+        pool.close()
+    return _shared
+
+
+def running_pool() -> ReaderPool | None:
+    """This process's pool if it is running (a pass that read files) and its workers have the
+    environment this process has now (the clock, say), without starting one."""
+    pool = _shared
+    return pool if pool is not None and pool.environment == _environment() else None
+
+
+def close_shared_pool() -> None:
+    global _shared
+    with _shared_lock:
+        pool, _shared = _shared, None
+    if pool is not None:
+        pool.close()
+
+
+def release_shared_pool() -> None:
+    """At the end of a pass: stop the workers, unless HUIZONG_KEEP_READERS=1 keeps them for the
+    next pass of this process (a session running many passes in a row, such as the tests; a
+    nightly service frees their memory between nights)."""
+    if os.environ.get("HUIZONG_KEEP_READERS") != "1":
+        close_shared_pool()
+    elif _shared is not None:
+        _shared.forget_read_ahead()
+
+
+def stop_shared_pool_now() -> None:
+    """This process's pool, if any, ended at once (`ReaderPool.stop_now`): the pass was stopped."""
+    global _shared
+    with _shared_lock:
+        pool, _shared = _shared, None
+    if pool is not None:
+        pool.stop_now()
+
+
+@contextmanager
+def released_at_end() -> Iterator[None]:
+    """A pass's block: this process's pool, if the block used one, is released at its end, or
+    stopped at once if the pass was (Ctrl-C, SIGTERM)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        stop_shared_pool_now()
+        raise
+    finally:
+        release_shared_pool()
+
+
+atexit.register(close_shared_pool)

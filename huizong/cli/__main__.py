@@ -1,0 +1,5 @@
+import sys
+
+from huizong.cli.app import main
+
+sys.exit(main())

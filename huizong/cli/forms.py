@@ -1,0 +1,37 @@
+"""The commands that write workbooks to fill: template and demo."""
+from __future__ import annotations
+
+import argparse
+
+
+from huizong.cli.common import EXIT_OK, Mistake, quarter, say, submitting_unit
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from huizong.outputs.templates import template_name, write_template
+    from huizong.schemas import catalog as cat
+
+    period = quarter(args.period)
+    units = [submitting_unit(args.unit)] if args.unit else cat.submitters()
+    folder = args.warehouse / "templates" / period
+    if args.out and len(units) == 1 and args.out.suffix == ".xlsx":
+        targets = {units[0]: args.out}
+    else:
+        targets = {u: (args.out or folder) / template_name(u, period) for u in units}
+    for unit, path in targets.items():
+        write_template(unit, period, path)
+        say(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from huizong.outputs.demo import DEMO_PERIODS, generate, write_demo_inbox
+
+    if args.out.exists() and not args.out.is_dir():
+        raise Mistake(f"{args.out} is a file, not a folder: --out names the folder to write into")
+    if args.demo_inbox:
+        paths = write_demo_inbox(args.out)
+    else:
+        periods = tuple(dict.fromkeys(quarter(p) for p in args.periods)) if args.periods else DEMO_PERIODS
+        paths = generate(args.out, periods)
+    say(f"wrote {len(paths)} workbooks to {args.out}")
+    return EXIT_OK

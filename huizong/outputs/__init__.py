@@ -1,0 +1,1 @@
+"""The annual summary and its formats, charts, the 汇总表 export, templates and the demo county."""
