@@ -45,7 +45,7 @@ def _names_in_source() -> set[str]:
     the SQL's check_name literals."""
     names = set()
     reject = re.compile(r'\.reject\([^)]*?"(?P<check>[a-z_]+)"', re.S)
-    for path in (ROOT / "huizong").glob("*.py"):
+    for path in (ROOT / "huizong").rglob("*.py"):
         names |= {m["check"] for m in reject.finditer(path.read_text(encoding="utf-8"))}
     names |= set(re.findall(r"'([a-z_]+)' as check_name", (ROOT / "sql/setup/warnings.sql").read_text()))
     from huizong.bulkheads import isolation

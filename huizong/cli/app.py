@@ -8,9 +8,10 @@ import sys
 
 from rich.markup import escape
 
-from huizong.core.errors import HuizongError
 from huizong.cli.common import EXIT_FAILED, EXIT_OK, err_console
 from huizong.cli.parser import parser
+from huizong.core.errors import HuizongError
+
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so that context managers (the temporary server) and atexit run."""

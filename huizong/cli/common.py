@@ -4,10 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-
 from huizong.core.errors import HuizongError
 from huizong.core.terminal import LINE_CUT, make_console, shown, table
-
 
 EXIT_OK, EXIT_FAILED, EXIT_REJECTED = 0, 1, 2
 
@@ -83,11 +81,16 @@ def _text(value) -> str:
 
 def print_result(cursor, limit: int | None = None, title: str | None = None, optional: tuple[str, ...] = (),
                  unless_empty: tuple[str, ...] = ()) -> None:
-    """An executed query's result as a readable table; says so when it stops at `limit` rows.
+    """An executed query's result as a readable table; says so when it stops at `limit` rows."""
+    rows = cursor.fetchall() if limit is None else cursor.fetchmany(limit + 1)
+    print_rows([c[0] for c in cursor.description], rows, limit, title, optional, unless_empty)
+
+
+def print_rows(names: list[str], rows: list[tuple], limit: int | None = None, title: str | None = None,
+               optional: tuple[str, ...] = (), unless_empty: tuple[str, ...] = ()) -> None:
+    """Rows as a readable table, the first `limit` of them (saying so when there are more).
     `optional` columns may be left out in a narrow terminal; `unless_empty` ones are shown only
     when some row has a value in them."""
-    names = [c[0] for c in cursor.description]
-    rows = cursor.fetchall() if limit is None else cursor.fetchmany(limit + 1)
     shown_rows = rows[:limit]
     keep = [i for i, n in enumerate(names)
             if n not in unless_empty or any(row[i] not in (None, "") for row in shown_rows)]

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-
 from huizong.cli.common import EXIT_OK, Mistake, quarter, say, submitting_unit
+
 
 def cmd_template(args: argparse.Namespace) -> int:
     from huizong.outputs.templates import template_name, write_template

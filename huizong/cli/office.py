@@ -3,28 +3,27 @@ from __future__ import annotations
 
 import argparse
 
-
+from huizong.cli.common import (
+    EXIT_OK,
+    EXIT_REJECTED,
+    Mistake,
+    _read_only,
+    check_folders,
+    console,
+    not_files,
+    quarter,
+    say,
+    submitting_unit,
+)
 from huizong.core.terminal import LINE_CUT, data, shown
-from huizong.cli.common import EXIT_OK, EXIT_REJECTED, Mistake, _read_only, check_folders, console, not_files, quarter, say, submitting_unit
+
 
 def cmd_remind(args: argparse.Namespace) -> int:
     """Who owes the office the quarter (missing, rejected, late), printed and written for a mail merge."""
-    import datetime as dt
-
-    from huizong.office.remind import default_out, read_reminders, show, write_reminders
+    from huizong.office.remind import default_out, read_reminders, reply_by_date, show, write_reminders
 
     period = quarter(args.period)
-    reply_by = None
-    if args.reply_by is not None:
-        try:
-            reply_by = dt.date.fromisoformat(args.reply_by)
-        except ValueError:
-            raise Mistake(f"--reply-by {args.reply_by}: not a date such as 2019-04-25") from None
-        from huizong.core.clock import today
-
-        if reply_by <= today():
-            raise Mistake(f"--reply-by {reply_by}: the messages would ask for the file by a day already "
-                          f"past (today is {today()}); give a later date")
+    reply_by = None if args.reply_by is None else reply_by_date(args.reply_by)
     out = args.out or default_out(args.warehouse, period)
     if out.suffix.lower() != ".xlsx":
         raise Mistake(f"--out {out}: the reminders are written as an .xlsx file")
@@ -39,36 +38,24 @@ def cmd_remind(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def review_counts(con, period: str | None) -> list[tuple]:
-    """Per unit and quarter, its warnings awaiting the office or returned (review_counts.sql);
-    none from a warehouse built before the review of warnings."""
-    import duckdb
-
-    from huizong.store.warehouse import statement
-
-    try:
-        return con.execute(statement("commands", "review_counts.sql"), {"period": period}).fetchall()
-    except duckdb.CatalogException:
-        return []
-
-
 REVIEW_LINES = 20  # unit-quarters with warnings listed by `status`, the latest first
 
 
 REVIEW_LIST_LIMIT = 200  # warnings `review` lists one by one without a quarter or unit named
 
 
-def print_review_counts(rows: list[tuple]) -> None:
-    if not rows:
+def print_review_counts(counts: list) -> None:
+    """The unit-quarters with warnings awaiting the office (huizong.office.review.ReviewCount)."""
+    if not counts:
         return
     console.print("[bold]warnings awaiting the office[/] (explained by the town, open, or returned to it):")
-    for code, name, period, explained, still_open, returned, accepted in rows[:REVIEW_LINES]:
-        counts = ", ".join(f"{n} {state}" for state, n in (("explained", explained), ("open", still_open),
-                                                          ("returned", returned), ("accepted", accepted)) if n)
-        say(f"  {name} {code} {period}: {counts}    huizong review --unit {code} --period {period}")
-    if len(rows) > REVIEW_LINES:
-        rest = rows[REVIEW_LINES:]
-        say(f"  ... and {len(rest)} earlier unit-quarters with {sum(sum(r[3:6]) for r in rest)} such warnings "
+    for c in counts[:REVIEW_LINES]:
+        states = ", ".join(f"{n} {state}" for state, n in (("explained", c.explained), ("open", c.open),
+                                                          ("returned", c.returned), ("accepted", c.accepted)) if n)
+        say(f"  {c.unit_name} {c.unit_code} {c.period}: {states}    huizong review --unit {c.unit_code} --period {c.period}")
+    if len(counts) > REVIEW_LINES:
+        rest = counts[REVIEW_LINES:]
+        say(f"  ... and {len(rest)} earlier unit-quarters with {sum(c.awaiting for c in rest)} such warnings "
             "(huizong review --period P lists a quarter's)")
 
 
@@ -104,7 +91,7 @@ def cmd_review(args: argparse.Namespace) -> int:
             try:
                 found = review.warnings(con, period=period, unit=unit.code if unit else None, states=states)
                 if not (period or unit) and len(found) > REVIEW_LIST_LIMIT:  # years of them: counts first
-                    print_review_counts(review_counts(con, None))
+                    print_review_counts(review.review_counts(con))
                     say(f"{len(found)} warning(s) {'/'.join(states)} in all; name a quarter (--period P) "
                         "or a unit (--unit CODE) to list them")
                     return EXIT_OK
@@ -144,21 +131,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     from huizong.office.checking import check_files
 
     not_files(args.files)
-    outcomes = check_files(args.files, args.warehouse)
-    from huizong.store.locks import locked_years_of, year_of
-
-    locked = locked_years_of(args.warehouse) if args.warehouse.exists() else {}
-    for o in outcomes:
-        held = locked.get(year_of(o.period)) if o.ok else None
-        verdict = ("[yellow]would be held as locked[/]" if held else "[green]would load[/]") if o.ok \
-            else "[red]would be rejected[/]"
-        console.print(f"{verdict} " + data(checked_file(o), None), soft_wrap=True)
-        if held:
-            say(f"  {held.says()}: the file would be kept, not loaded, until the year is unlocked")
+    checked = check_files(args.files, args.warehouse)
+    verdicts = {"load": "[green]would load[/]", "locked": "[yellow]would be held as locked[/]",
+                "reject": "[red]would be rejected[/]"}
+    for c in checked:
+        o = c.outcome
+        console.print(f"{verdicts[c.verdict]} " + data(checked_file(o), None), soft_wrap=True)
+        if c.held:
+            say(f"  {c.held.says()}: the file would be kept, not loaded, until the year is unlocked")
         for p in o.problems if len(o.problems) > 1 or o.ok else ():
             tag = "[red]错误[/]" if p.severity == "error" else "[yellow]提醒[/]"
             console.print(f"  {tag} " + data(p.message), soft_wrap=True)
-    return EXIT_OK if all(o.ok for o in outcomes) else EXIT_REJECTED
+    return EXIT_OK if all(c.outcome.ok for c in checked) else EXIT_REJECTED
 
 
 def checked_file(o) -> str:

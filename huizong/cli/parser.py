@@ -5,11 +5,8 @@ import argparse
 import os
 from pathlib import Path
 
+from huizong.cli import forms, office, passes, reads
 
-from huizong.cli.passes import cmd_rerun, cmd_run, cmd_serve
-from huizong.cli.reads import cmd_diff, cmd_explain, cmd_export, cmd_query, cmd_report, cmd_status
-from huizong.cli.office import cmd_check, cmd_remind, cmd_review, cmd_signoff, cmd_unlock
-from huizong.cli.forms import cmd_demo, cmd_template
 
 def parser() -> argparse.ArgumentParser:
     verbose = argparse.ArgumentParser(add_help=False)  # before or after the command's name
@@ -31,7 +28,7 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", parents=[common, on_dask], help="one consolidation pass (the nightly job)",
                          description="Read, validate and load every new workbook of the inbox, rebuild "
                                      "the models and publish. Example: huizong run --inbox inbox/")
-    run.set_defaults(func=cmd_run)
+    run.set_defaults(func=passes.cmd_run)
 
     rr = sub.add_parser("rerun", parents=[common, on_dask], help="import again what is named, then rebuild",
                         description="Imports again every rejected file (--failed), a unit's or a quarter's "
@@ -46,7 +43,7 @@ def parser() -> argparse.ArgumentParser:
     rr.add_argument("--force", action="store_true",
                     help="read again even versions found valid under the current rules")
     rr.add_argument("paths", nargs="*", type=Path, help="files to import again (or for the first time)")
-    rr.set_defaults(func=cmd_rerun)
+    rr.set_defaults(func=passes.cmd_rerun)
 
     sv = sub.add_parser("serve", parents=[common], help="register the nightly schedule and serve it",
                         description="Registers the deployment huizong-nightly/nightly (02:00 Asia/Shanghai "
@@ -55,12 +52,12 @@ def parser() -> argparse.ArgumentParser:
                                     "huizong serve --cron '30 1 * * *'")
     sv.add_argument("--cron", default="0 2 * * *", help="when to run (default '0 2 * * *')")
     sv.add_argument("--timezone", default="Asia/Shanghai", help="the cron's time zone (default Asia/Shanghai)")
-    sv.set_defaults(func=cmd_serve)
+    sv.set_defaults(func=passes.cmd_serve)
 
     st = sub.add_parser("status", parents=[common], help="who has submitted what, per unit and quarter",
                         description="Example: huizong status --period 2019Q3")
     st.add_argument("--period", help="only this quarter, e.g. 2019Q3")
-    st.set_defaults(func=cmd_status)
+    st.set_defaults(func=reads.cmd_status)
 
     rv = sub.add_parser("review", parents=[common], help="warnings and the office's decisions on them",
                         description="Lists the warnings of the versions in force with their state: open, "
@@ -86,7 +83,7 @@ def parser() -> argparse.ArgumentParser:
                           help="return it to the town for a corrected file (needs --note)")
     rv.add_argument("--by", help="who decides (recorded with the decision)")
     rv.add_argument("--note", help="the office's note; a return's reason for the town")
-    rv.set_defaults(func=cmd_review, decision=None)
+    rv.set_defaults(func=office.cmd_review, decision=None)
 
     rp = sub.add_parser("report", parents=[common], help="write the annual work summary of a year",
                         description="Writes the annual work summary with its figures filled from the "
@@ -95,7 +92,7 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("--year", type=int, required=True, help="the year summed up, e.g. 2019")
     rp.add_argument("--out", type=Path, help="the file to write: .md, .html or .docx "
                                              "(default <warehouse>/reports/summary_<year>.html)")
-    rp.set_defaults(func=cmd_report)
+    rp.set_defaults(func=reads.cmd_report)
 
     so = sub.add_parser("signoff", parents=[common], help="sign a year's summary off and lock the year",
                         description="Signs the year's published summary (<warehouse>/reports/summary_<year>"
@@ -108,7 +105,7 @@ def parser() -> argparse.ArgumentParser:
     so.add_argument("--by", required=True, help="who signs (recorded)")
     so.add_argument("--force", action="store_true",
                     help="sign even with 【请核实】/【待填：…】 marks left in the summary (recorded)")
-    so.set_defaults(func=cmd_signoff)
+    so.set_defaults(func=office.cmd_signoff)
 
     ul = sub.add_parser("unlock", parents=[common], help="reopen a signed-off year (with a reason)",
                         description="Records who unlocked a signed-off year and why; the next pass lets "
@@ -118,7 +115,7 @@ def parser() -> argparse.ArgumentParser:
     ul.add_argument("--year", type=int, required=True, help="the year, e.g. 2019")
     ul.add_argument("--by", required=True, help="who unlocks (recorded)")
     ul.add_argument("--reason", required=True, help="why the year is reopened (recorded)")
-    ul.set_defaults(func=cmd_unlock)
+    ul.set_defaults(func=office.cmd_unlock)
 
     q = sub.add_parser("query", parents=[common], help="run a read-only SQL query on the warehouse",
                        description="Example: huizong query \"select * from marts.county_totals where year = 2019\"")
@@ -128,7 +125,7 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--format", choices=("table", "csv", "json", "markdown"), default="table",
                    help="table (default), or every row as csv or json, or a Markdown table")
     q.add_argument("--csv", action="store_true", help="the same as --format csv")
-    q.set_defaults(func=cmd_query)
+    q.set_defaults(func=reads.cmd_query)
 
     ex = sub.add_parser("explain", parents=[common], help="where a figure comes from: units, files, cells",
                         description="Prints a figure of the year (a summary figure, or the county total) and "
@@ -137,7 +134,7 @@ def parser() -> argparse.ArgumentParser:
     ex.add_argument("--year", type=int, required=True, help="the year, e.g. 2019")
     ex.add_argument("--indicator", required=True, help="the indicator's code, e.g. V03")
     ex.add_argument("--slot", type=int, default=1, help="which ** of the summary phrase (default 1)")
-    ex.set_defaults(func=cmd_explain)
+    ex.set_defaults(func=reads.cmd_explain)
 
     xp = sub.add_parser("export", parents=[common], help="write the county's consolidated table (汇总表) as .xlsx",
                         description="Writes the consolidated table the office sends up: county totals, towns, "
@@ -146,7 +143,7 @@ def parser() -> argparse.ArgumentParser:
     xp.add_argument("--year", type=int, required=True, help="the year, e.g. 2019")
     xp.add_argument("--period", help="one quarter of that year, e.g. 2019Q3 (default: the whole year)")
     xp.add_argument("--out", type=Path, required=True, help="the .xlsx file to write")
-    xp.set_defaults(func=cmd_export)
+    xp.set_defaults(func=reads.cmd_export)
 
     rm = sub.add_parser("remind", parents=[common], help="the units to remind of a quarter, with messages",
                         description="Lists every town and department whose quarter is missing, rejected or "
@@ -157,7 +154,7 @@ def parser() -> argparse.ArgumentParser:
     rm.add_argument("--out", type=Path, help="the .xlsx to write (default <warehouse>/reminders/<period>_催报.xlsx)")
     rm.add_argument("--reply-by", metavar="DATE",
                     help="the date the messages ask for the file by (default: five days from today)")
-    rm.set_defaults(func=cmd_remind)
+    rm.set_defaults(func=office.cmd_remind)
 
     df = sub.add_parser("diff", parents=[common], help="what each correction of a unit's quarter changed",
                         description="Prints the versions of a unit's quarter in order of arrival and, for each "
@@ -165,14 +162,14 @@ def parser() -> argparse.ArgumentParser:
                                     "new). Example: huizong diff --unit 990101100 --period 2019Q3")
     df.add_argument("--unit", required=True, help="a town's or department's code")
     df.add_argument("--period", required=True, help="the quarter, e.g. 2019Q3")
-    df.set_defaults(func=cmd_diff)
+    df.set_defaults(func=reads.cmd_diff)
 
     c = sub.add_parser("check", parents=[common], help="dry run: check files without loading them",
                        description="Runs every check of a pass on the named files and prints the problems "
                                    "and warnings; loads nothing, writes nothing. Exit 0 if they would load, "
                                    "2 if not. Example: huizong check 城关镇_2019Q3.xlsx")
     c.add_argument("files", nargs="+", type=Path)
-    c.set_defaults(func=cmd_check)
+    c.set_defaults(func=office.cmd_check)
 
     t = sub.add_parser("template", parents=[common], help="write blank workbooks for units to fill",
                        description="Writes the workbook a unit fills for a quarter: cover and villages "
@@ -183,12 +180,12 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--unit", help="a town's or department's code (default: all of them)")
     t.add_argument("--out", type=Path, help="an .xlsx file for one unit, or a folder "
                                             "(default <warehouse>/templates/<period>/)")
-    t.set_defaults(func=cmd_template)
+    t.set_defaults(func=forms.cmd_template)
 
     d = sub.add_parser("demo", parents=[verbose], help="write the demo county's workbooks",
                        description="Example: huizong demo --out /tmp/county --periods 2019Q1 2019Q2")
     d.add_argument("--out", type=Path, required=True, help="folder to write into")
     d.add_argument("--periods", nargs="*", help="quarters (default 2018Q1..2019Q4)")
     d.add_argument("--demo-inbox", action="store_true", help="write the shipped demo inbox instead")
-    d.set_defaults(func=cmd_demo)
+    d.set_defaults(func=forms.cmd_demo)
     return p

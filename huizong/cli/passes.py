@@ -7,9 +7,20 @@ from pathlib import Path
 
 from rich.markup import escape
 
+from huizong.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_REJECTED,
+    Mistake,
+    check_folders,
+    console,
+    quarter,
+    say,
+    submitting_unit,
+)
 from huizong.core.terminal import LINE_CUT, data, shown, table
 from huizong.core.vocabulary import VERSION_STATUSES as STATUSES
-from huizong.cli.common import EXIT_FAILED, EXIT_OK, EXIT_REJECTED, Mistake, check_folders, console, quarter, say, submitting_unit
+
 
 def quiet_prefect() -> None:
     """Settings for an offline run, before Prefect is imported: no telemetry, no noise."""

@@ -7,9 +7,21 @@ import sys
 from rich.markup import escape
 from rich.text import Text
 
+from huizong.cli.common import (
+    EXIT_OK,
+    Mistake,
+    _read_only,
+    _text,
+    console,
+    print_result,
+    print_rows,
+    quarter,
+    say,
+    submitting_unit,
+)
+from huizong.cli.office import print_review_counts
 from huizong.core.terminal import data, shown, table
-from huizong.cli.common import EXIT_OK, Mistake, _read_only, _text, console, print_result, quarter, say, submitting_unit
-from huizong.cli.office import print_review_counts, review_counts
+
 
 def write_csv(cursor, out) -> None:
     """The whole result as CSV; a text starting with = + - @ is prefixed with ' (OWASP)."""
@@ -89,56 +101,24 @@ def cmd_query(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-EXPLAIN_FIGURE = """
-select f.value, f.figure, f.quarters_valid, f.quarters_expected, i.indicator_name, i.measure_unit
-from (select year, indicator_code, slot, value, figure, quarters_valid, quarters_expected
-      from marts.summary_figures
-      union all by name
-      select year, indicator_code, 1 as slot, value, '全县合计' as figure, quarters_valid, quarters_expected
-      from marts.county_totals t
-      where not exists (select 1 from marts.summary_figures s
-                        where s.year = t.year and s.indicator_code = t.indicator_code)) f
-join staging.stg_indicators i using (indicator_code)
-where f.year = $year and f.indicator_code = $code and f.slot = $slot
-"""
-
-
-EXPLAIN_SOURCES = """
-select u.unit_name || ' ' || l.unit_code as unit,
-    case when l.submitter_code <> l.unit_code then s.unit_name || ' ' || l.submitter_code end as "submitted by",
-    l.value_indicator_code as indicator, l.period, coalesce(cast(l.value as varchar), l.level) as value,
-    l.file_name, l.sheet || '!' || l.cell as cell, left(l.sha256, 12) as sha256
-from marts.figure_lineage l
-join staging.stg_units u on u.unit_code = l.unit_code
-join staging.stg_units s on s.unit_code = l.submitter_code
-where l.year = $year and l.indicator_code = $code and l.slot = $slot
-order by l.submitter_code, l.unit_code, l.period, l.value_indicator_code
-"""
-
-
 def cmd_explain(args: argparse.Namespace) -> int:
-    """A figure of the year (marts.summary_figures, or marts.county_totals' total), then every
-    value behind it with its unit, file, sheet and cell (marts.figure_lineage)."""
-    code = args.indicator.strip().upper()
-    params = {"year": args.year, "code": code, "slot": args.slot}
+    """A figure of the year, then every value behind it (huizong.office.explain)."""
+    from huizong.office.explain import explain_figure
+
     con = _read_only(args)
     try:
-        figure = con.execute(EXPLAIN_FIGURE, params).fetchone()
-        if figure is None:
-            raise Mistake(f"no figure for {code} in {args.year}, slot {args.slot}: see "
-                          "`huizong query \"select * from marts.summary_figures\"` for the figures there are")
-        value, what, valid, expected, name, unit = figure
-        shown = "unknown (no valid submission)" if value is None else f"{value} {unit if code != 'V07' else '个'}"
-        mark = "" if valid == expected else f" ※ incomplete: {expected - valid} unit-quarter(s) not in"
-        say(f"{args.year} {code} {name} (slot {args.slot}, {what}): {shown}; "
-            f"{valid} of {expected} unit-quarters valid{mark}")
-        cursor = con.execute(EXPLAIN_SOURCES, params)
-        # the submitter only where it is not the unit itself (a village's town); the file's
-        # hash goes first when the terminal is narrow (the file's name says which file it is)
-        print_result(cursor, title=f"the values behind {code} {args.year} slot {args.slot}",
-                     optional=("sha256", "submitted by", "indicator"), unless_empty=("submitted by",))
+        found = explain_figure(con, args.year, args.indicator, args.slot)
     finally:
         con.close()
+    f = found.figure
+    value = "unknown (no valid submission)" if f.value is None else f"{f.value} {f.measure_unit}"
+    mark = f" ※ incomplete: {f.missing} unit-quarter(s) not in" if f.missing else ""
+    say(f"{f.year} {f.indicator_code} {f.indicator_name} (slot {f.slot}, {f.figure}): {value}; "
+        f"{f.quarters_valid} of {f.quarters_expected} unit-quarters valid{mark}")
+    # the submitter only where it is not the unit itself (a village's town); the file's hash
+    # goes first when the terminal is narrow (the file's name says which file it is)
+    print_rows(found.columns, found.sources, title=f"the values behind {f.indicator_code} {f.year} slot {f.slot}",
+               optional=("sha256", "submitted by", "indicator"), unless_empty=("submitted by",))
     return EXIT_OK
 
 
@@ -181,71 +161,48 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from huizong.store.warehouse import statement
+    """The submission grid, then what awaits the office (huizong.office.status)."""
+    from huizong.core.clock import OFFICE_TZ
+    from huizong.core.vocabulary import SUBMISSION_WORDS
+    from huizong.office.status import read_status
 
     period = quarter(args.period)
     con = _read_only(args)
     try:
-        sql = statement("commands", "status.sql")
-        rows = con.execute(sql, {"period": period}).fetchall()
-        rejected_files = con.execute(statement("commands", "rejected.sql"),
-                               {"period": period}).fetchall()
-        reviews = review_counts(con, period)
-        from huizong.office.signoff import status_lines
-
-        locked = status_lines(con, period)  # signed-off years and the files held for them
+        status = read_status(con, period)
     finally:
         con.close()
-    # Wide only here, at the edge: one row per unit, one column per quarter.
-    periods = sorted({r[2] for r in rows})
-    cells = {(r[0], r[2]): r for r in rows}
-    # a narrow terminal leaves out the earliest quarters first (the caption says which)
+    # Wide only here, at the edge: one row per unit, one column per quarter; a narrow terminal
+    # leaves out the earliest quarters first (the caption says which).
+    periods = status.periods
     t = table("submissions per unit and quarter", "unit", *periods, optional=tuple(periods[:-1]))
-    # CONTRACT.md's words: a valid version in force is "loaded" (on time) or "late".
-    from huizong.core.vocabulary import SUBMISSION_WORDS
-
-    words = {status: word for status, (word, _) in SUBMISSION_WORDS.items()}
-    colours = {status: colour for status, (_, colour) in SUBMISSION_WORDS.items()}
-    for code, name in dict.fromkeys((r[0], r[1]) for r in rows):
+    for code, name in status.units:
         line = []
         for period in periods:
-            _, _, _, status, rejected = cells[(code, period)]
-            extra = f" +{rejected} rejected" if rejected and status != "rejected" else ""
-            line.append(Text.assemble((words[status], colours[status]), extra))
+            state, rejected = status.cells[(code, period)]
+            word, colour = SUBMISSION_WORDS[state]  # CONTRACT.md's words: loaded (on time), late, ...
+            extra = f" +{rejected} rejected" if rejected and state != "rejected" else ""
+            line.append(Text.assemble((word, colour), extra))
         t.add_row(f"{name} {code}", *line)
     console.print(t)
     say("loaded: a valid version in force, received by the deadline; late: received after it")
-    print_review_counts(reviews)
-    if rejected_files:
+    print_review_counts(status.reviews)
+    if status.rejected:
         console.print("[bold]rejected files[/] (feedback for the town under the warehouse folder):")
-    from huizong.core.clock import OFFICE_TZ
-
-    for unit_name, period, file_name, received_at, n_errors, reason, feedback_path in rejected_files:
-        day = received_at.astimezone(OFFICE_TZ)  # the office's date, as FORM.md's deadlines are
-        console.print(f"[red]{escape(f'{unit_name} {period or chr(63)}')}[/] "
-                      + data(f"{shown(file_name)} (received {day:%Y-%m-%d}, {n_errors} error(s)): {shown(reason)}",
-                             None), soft_wrap=True)
-        say(f"    feedback: {feedback_path}.xlsx / .txt")
-    for line in locked:
+    for r in status.rejected:
+        day = r.received_at.astimezone(OFFICE_TZ)  # the office's date, as FORM.md's deadlines are
+        console.print(f"[red]{escape(f'{r.unit_name} {r.period or chr(63)}')}[/] "
+                      + data(f"{shown(r.file_name)} (received {day:%Y-%m-%d}, {r.n_errors} error(s)): "
+                             f"{shown(r.first_reason)}", None), soft_wrap=True)
+        say(f"    feedback: {r.feedback_path}.xlsx / .txt")
+    for line in status.locked:
         say(line)
-    print_corrected(args)
-    return EXIT_OK
-
-
-def print_corrected(args: argparse.Namespace) -> None:
-    """status: whose figures a correction changed (marts.corrections), and how to see the cells."""
-    from huizong.office.corrections import corrected
-
-    con = _read_only(args)
-    try:
-        fixes = corrected(con, quarter(args.period))
-    finally:
-        con.close()
-    if fixes:
+    if status.corrected:
         console.print("[bold]corrected figures[/] (a valid version replaced by one with other figures):")
-    for code, name, period, corrections, cells in fixes:
-        say(f"  {name} {code} {period}: {corrections} correction(s), {cells} cell(s) changed; "
-            f"see huizong diff --unit {code} --period {period}")
+    for c in status.corrected:
+        say(f"  {c.unit_name} {c.unit_code} {c.period}: {c.corrections} correction(s), {c.cells} cell(s) changed; "
+            f"see huizong diff --unit {c.unit_code} --period {c.period}")
+    return EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace) -> int:

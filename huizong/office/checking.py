@@ -9,6 +9,7 @@ warehouse was built by an older huizong.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -19,6 +20,20 @@ from huizong.core.files import display_name
 from huizong.intake.problems import Outcome
 from huizong.store import ledger
 from huizong.store import warehouse as wh
+from huizong.store.locks import LockedYear, locked_years_of, year_of
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A dry run's verdict on one file: its outcome, and for a valid file of a signed-off year the
+    lock that would hold it (kept as `locked`, not loaded, until the year is unlocked)."""
+    outcome: Outcome
+    held: LockedYear | None = None
+
+    @property
+    def verdict(self) -> str:
+        """What a pass would do with the file: `load`, `locked` or `reject`."""
+        return "reject" if not self.outcome.ok else "locked" if self.held else "load"
 
 
 def _sha256(path: Path) -> str:
@@ -26,8 +41,9 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def check_files(paths: list[Path], warehouse: Path) -> list[Outcome]:
-    """Read and validate `paths` as one pass would, warnings included; touches nothing."""
+def check_files(paths: list[Path], warehouse: Path) -> list[Checked]:
+    """Read and validate `paths` as one pass would, warnings included, and say what the pass
+    would do with each; touches nothing."""
     jobs = [{"read_path": p, "sha256": _sha256(p), "file_name": display_name(p.name)} for p in paths]
     pool = isolation.ReaderPool(size=min(len(jobs), isolation.default_size()) or 1)
     try:
@@ -47,7 +63,8 @@ def check_files(paths: list[Path], warehouse: Path) -> list[Outcome]:
             by_sha[problem.sha256].problems.append(problem)
     finally:
         con.close()
-    return outcomes
+    locked = locked_years_of(warehouse) if warehouse.exists() else {}
+    return [Checked(o, locked.get(year_of(o.period)) if o.ok else None) for o in outcomes]
 
 
 def _history(warehouse: Path) -> duckdb.DuckDBPyConnection:

@@ -17,6 +17,7 @@ from openpyxl.styles import Alignment, Font
 from rich.console import Console
 
 from huizong.core import clock
+from huizong.core.errors import HuizongError
 from huizong.core.files import written_whole
 from huizong.core.terminal import LINE_CUT, shown, table
 from huizong.core.vocabulary import SUBMISSION_LABELS
@@ -89,8 +90,26 @@ def deadline_of(period: str) -> dt.date:
     return (clock.due_by(period) - dt.timedelta(days=1)).date()
 
 
+class BadReplyBy(HuizongError, ValueError):
+    """A reply-by date that is not a date, or not after today."""
+
+
+def reply_by_date(text: str) -> dt.date:
+    """The date the messages ask for the file by, as the office gives it: an ISO date after today
+    (a message asking for a file by a day already past could not be answered)."""
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise BadReplyBy(f"--reply-by {text}: not a date such as 2019-04-25") from None
+    if day <= clock.today():
+        raise BadReplyBy(f"--reply-by {day}: the messages would ask for the file by a day already "
+                         f"past (today is {clock.today()}); give a later date")
+    return day
+
+
 def read_reminders(con: duckdb.DuckDBPyConnection, period: str, reply_by: dt.date | None = None) -> Reminders:
-    """Every town's and department's standing for `period` as of the clock's today."""
+    """Every town's and department's standing for `period` as of the clock's today; the messages
+    ask for the file by `reply_by` (default: REPLY_DAYS from today)."""
     today = clock.today()
     params = {"period": period, "due_by": clock.due_by(period), "deadline_day": deadline_of(period),
               "today": today}

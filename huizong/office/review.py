@@ -91,6 +91,32 @@ def warnings(con: duckdb.DuckDBPyConnection, *, period: str | None = None, unit:
     return [Warned(*r) for r in rows]
 
 
+@dataclass(frozen=True)
+class ReviewCount:
+    """A unit's quarter with warnings awaiting the office or returned to the town."""
+    unit_code: str
+    unit_name: str
+    period: str
+    explained: int
+    open: int
+    returned: int
+    accepted: int
+
+    @property
+    def awaiting(self) -> int:
+        return self.explained + self.open + self.returned
+
+
+def review_counts(con: duckdb.DuckDBPyConnection, period: str | None = None) -> list[ReviewCount]:
+    """Per unit and quarter, its warnings awaiting the office or returned (review_counts.sql), the
+    latest quarters first; none from a warehouse built before the review of warnings."""
+    try:
+        rows = con.execute(wh.statement("commands", "review_counts.sql"), {"period": period}).fetchall()
+    except duckdb.CatalogException:
+        return []
+    return [ReviewCount(*r) for r in rows]
+
+
 def _built_here(con: duckdb.DuckDBPyConnection, warehouse: Path) -> None:
     if not wh.has_marts(con):
         raise ReviewError(wh.nothing_published(warehouse))
