@@ -10,6 +10,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
 from huizong.bulkheads import isolation
+from huizong.core import progress
 from huizong.core.failpoints import failpoint
 from huizong.core.settings import BATCH_SIZE
 from huizong.core.vocabulary import VERSION_STATUSES
@@ -169,8 +170,12 @@ def read_each_version(files: list[dict], warehouse: Path, batch_size: int, arriv
     while round_:
         batches = batches_of(round_, batch_size, isolation.default_size())
         get_run_logger().info("reading %d file(s) in %d batch(es)", len(round_), len(batches))
+        progress.emit(progress.Reading(len(round_)))
         futures = [read_and_validate.submit(warehouse, b) for b in batches]
-        results += [f.result() for f in futures]
+        for future in futures:
+            outcomes, values = future.result()
+            progress.emit(progress.Read(len(outcomes), sum(not o.ok for o in outcomes)))
+            results.append((outcomes, values))
         read = {o.sha256 for batch_outcomes, _ in results for o in batch_outcomes}
         read_files += [f for f in round_ if f["sha256"] in read]
         round_ = [stand_in(f) for f in round_ if f["sha256"] not in read and f.get("twins")]

@@ -18,6 +18,7 @@ from huizong.cli.common import (
     say,
     submitting_unit,
 )
+from huizong.core import progress
 from huizong.core.terminal import LINE_CUT, data, shown, table
 from huizong.core.vocabulary import VERSION_STATUSES as STATUSES
 
@@ -54,9 +55,9 @@ def tracebacks_only_when_verbose() -> None:
 
 class PassProgress:
     """What the terminal shows while a pass runs: Prefect's lines without the "Finished in state
-    Completed()" of every task; on a terminal, a bar over the files read instead of the line of
-    each batch (the flow logs "reading N file(s) ..." then "read K file(s): ..." per batch); in
-    every line, the control characters of file names and reasons shown (huizong.core.terminal.shown)."""
+    Completed()" of every task; on a terminal, a bar over the files read (from the pass's progress
+    events, huizong.core.progress) instead of the task lines of each batch; in every line, the
+    control characters of file names and reasons shown (huizong.core.terminal.shown)."""
 
     def __init__(self, bar: bool) -> None:
         import logging
@@ -71,25 +72,25 @@ class PassProgress:
                     return False
                 if shown(text, LINE_CUT) != text:  # file names and reasons are the towns' text
                     record.msg, record.args = shown(text, LINE_CUT), ()
-                if outer.bar and record.levelno < logging.WARNING and record.name == "prefect.task_runs":
-                    outer.update(text)
-                    return False
-                return True
+                # with a bar, the bar says what the tasks' own lines would
+                return not (outer.bar and record.levelno < logging.WARNING and record.name == "prefect.task_runs")
 
         self.filter = Lines()
 
-    def update(self, text: str) -> None:
-        import re
-
-        if m := re.match(r"reading (\d+) file", text):
+    def update(self, event: progress.Event) -> None:
+        if not self.bar:
+            return
+        if isinstance(event, progress.Reading):
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+            if self.progress is not None:
+                self.progress.stop()
             self.progress = Progress(TextColumn("reading"), BarColumn(), MofNCompleteColumn(),
                                      console=console, transient=True)
-            self.task = self.progress.add_task("files", total=int(m.group(1)))
+            self.task = self.progress.add_task("files", total=event.files)
             self.progress.start()
-        elif (m := re.match(r"read (\d+) file", text)) and self.progress is not None:
-            self.progress.advance(self.task, int(m.group(1)))
+        elif isinstance(event, progress.Read) and self.progress is not None:
+            self.progress.advance(self.task, event.files)
 
     def __enter__(self) -> "PassProgress":
         import logging
@@ -101,9 +102,12 @@ class PassProgress:
         self.handlers = {h for lg in loggers for h in lg.handlers if isinstance(h, PrefectConsoleHandler)}
         for handler in self.handlers:
             handler.addFilter(self.filter)
+        self.listening = progress.listening(self.update)
+        self.listening.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
+        self.listening.__exit__(*exc)
         if self.progress is not None:
             self.progress.stop()
         for handler in self.handlers:

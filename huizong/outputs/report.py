@@ -816,7 +816,7 @@ def _font_alternates(doc) -> None:
 def render_docx(data: ReportData, path: Path) -> None:
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_COLOR_INDEX, WD_LINE_SPACING
-    from docx.shared import Mm, Pt
+    from docx.shared import Pt
 
     doc = Document()
     _page_setup(doc)
@@ -927,7 +927,6 @@ def for_paper(table) -> None:
     """A table as printed: its header row repeated on each page (w:tblHeader), no row split
     across two pages (w:cantSplit)."""
     from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
 
     for i, row in enumerate(table.rows):
         tr_pr = row._tr.get_or_add_trPr()
