@@ -126,8 +126,8 @@ def _registry(tmp_path: Path, text: str) -> Path:
 def test_the_county_name_comes_from_the_registry(tmp_path: Path):
     assert cat.county().name == "云岭县"
     assert cat.office_name() == "云岭县精神文明建设办公室"
-    from huizong.outputs import report
-    assert report.OFFICE == cat.office_name()
+    from huizong.outputs import word
+    assert word.OFFICE == cat.office_name()
 
 
 @pytest.mark.parametrize("rows, words", [

@@ -27,7 +27,8 @@ from huizong.flows.rerun import rerun
 from huizong.intake.validation import validate_batch
 from huizong.intake.workbook import EXPLANATION_SHEET, read_submission
 from huizong.outputs.demo import true_value, write_unit_workbook
-from huizong.outputs.report import data_notes, read_warehouse
+from huizong.outputs.notes import data_notes
+from huizong.outputs.report import read_warehouse
 from huizong.outputs.templates import INSTRUCTIONS_SHEET, write_template
 from huizong.schemas import catalog as cat
 

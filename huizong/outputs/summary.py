@@ -2,7 +2,7 @@
 
 Pure functions: the template (`summary_template.md`), the catalog's `summary_phrase`s and the
 year's rows of `marts.summary_figures` go in; a `Summary` of blocks and spans comes out, which
-`report.py` writes as Markdown, HTML or Word.
+`report.py` writes as Markdown, HTML or Word (markdown.py, html.py, word.py).
 
 An indicator's phrase is found in the template (half- and full-width punctuation alike; a `**`
 of the phrase that the template has filled with a name, such as 云岭, matches that name; `……`
