@@ -196,7 +196,7 @@ def test_diff_of_three_versions_and_a_rejected_one(corrected):
     out = huizong("diff", "--unit", SECOND.code, "--period", PERIOD, "--warehouse", str(warehouse),
                   cwd=root, COLUMNS="200")
     assert out.returncode == 0, out.stderr
-    assert f"3 valid version(s) and 1 other(s) (rejected), 2 replacement(s)" in out.stdout
+    assert "3 valid version(s) and 1 other(s) (rejected), 2 replacement(s)" in out.stdout
     assert f"replacement 2: {files['b2'].name} -> {files['b3'].name}" in out.stdout
     assert files["b_bad"].name in out.stdout  # listed among the versions, not in the chain
 

@@ -101,7 +101,7 @@ def test_a_year_goes_through_the_office_cycle(office, capsys):
     assert huizong(warehouse, "review", "--unit", TOWN.code, "--period", "2019Q3", "--cell", B_CELL,
                    "--return", "--by", "王芳", "--note", "请核实道德讲堂场次") == 0
     assert states(warehouse) == {A_CELL: "accepted", B_CELL: "returned"}
-    b_value = f"select value from marts.unit_quarter_values where unit_code = ? and period = '2019Q3' " \
+    b_value = "select value from marts.unit_quarter_values where unit_code = ? and period = '2019Q3' " \
               "and indicator_code = 'V03'"
     assert query(warehouse, b_value, [B.code]) == [(SPIKE,)]
 

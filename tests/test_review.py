@@ -200,7 +200,7 @@ def test_the_office_decides_and_its_decisions_outlive_a_rerun_and_a_correction(q
                            "and period = '2019Q3' and indicator_code = 'T01'", [TOWN.code])
     assert t01 == [(Decimal(TOWN_SPIKE),)]
     assert cli.main(["status", "--warehouse", str(warehouse), "--period", "2019Q3"]) == 0
-    assert f"2019Q3: 2 returned, 2 accepted" in capsys.readouterr().out
+    assert "2019Q3: 2 returned, 2 accepted" in capsys.readouterr().out
 
     # a rebuild from the kept files (every version read again) keeps every decision
     reviews = query(warehouse, "select * from ops.reviews order by review_id")
@@ -236,7 +236,7 @@ def test_the_summary_notes_name_reviewed_figures(quarter, tmp_path):
     assert review(copy, *u, "--cell", f"村级指标!{A_CELL}", "--accept", "--by", "王芳") == 0
     assert review(copy, *u, "--cell", f"镇级指标!{T01_CELL}", "--return", "--by", "李强", "--note", RETURN_NOTE) == 0
     notes = data_notes(read_warehouse(copy, 2019))
-    assert (f"各单位报送的数字中有4个与本单位以往季度相比异常，已提醒核实（提醒不影响入库）："
+    assert ("各单位报送的数字中有4个与本单位以往季度相比异常，已提醒核实（提醒不影响入库）："
             "经审核认可1个，已退回待更正1个，尚未说明2个。") in notes
     assert f"经审核认可的：{TOWN.name}2019Q3{A.name}“道德讲堂”{SPIKE}场次（说明：{EXPLAIN_A}）。" in notes
     assert (f"已退回待更正的（在更正前仍按报送数计入汇总）：{TOWN.name}2019Q3“核心价值观景观小品”"

@@ -92,7 +92,7 @@ def test_huge_sheets_are_refused_from_their_bytes_before_calamine_runs(tmp_path:
 
 
 def test_sheet_extent_follows_rows_and_cells_without_references():
-    from huizong.intake.workbook import sheet_extent
+    from huizong.intake.package import sheet_extent
     assert sheet_extent(b'<dimension ref="A1:C3"/><sheetData><row r="1"><c r="B1"/></row></sheetData>') == (3, 3)
     assert sheet_extent(b"<sheetData><row/><row r='7'><c/><c/></row><row><c r='e2'/><c/></row></sheetData>") == (8, 6)
     for bad in (b'<c r=""/>', b'<c r="5"/>', b'<c r="A0"/>', b'<row r="x"><c/></row>', b'<c r="&#88;FD1"/>'):

@@ -8,7 +8,7 @@ from __future__ import annotations
 # --- finding files --------------------------------------------------------------------------
 SETTLE_SECONDS = 2.0  # a file modified more recently than this may still be being copied in
 
-# --- reading (huizong/intake/workbook.py): bounds checked from a file's bytes before any reader runs -
+# --- reading (huizong/intake/package.py, workbook.py): bounds checked from a file's bytes before any reader runs -
 # A real submission unzips to well under 1 MB; the ratio check is kept to large entries because
 # small styles.xml files compress very well and are legitimate (RELIABILITY.md).
 MAX_UNZIPPED_BYTES = 20 * 1024 * 1024

@@ -10,7 +10,7 @@ import pandera.errors
 
 from huizong.core.cells import Percent, cell_text, parse_cell, shown_visibly
 from huizong.intake.problems import Outcome, Problem, located  # noqa: F401  (Outcome: re-exported)
-from huizong.intake.workbook import Submission
+from huizong.intake.submission import Submission
 from huizong.schemas import catalog as cat
 from huizong.schemas import rules
 from huizong.schemas.submission import values_schema, villages_schema

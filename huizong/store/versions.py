@@ -19,7 +19,7 @@ _LIBRARY = Path(__file__).resolve().parent.parent  # huizong/
 RULE_FILES = (
     _SCHEMAS / "indicators.csv", _SCHEMAS / "units.csv", _SCHEMAS / "catalog.py",
     _SCHEMAS / "submission.py", _SCHEMAS / "rules.py", _LIBRARY / "core" / "cells.py",
-    _LIBRARY / "intake" / "workbook.py", _LIBRARY / "intake" / "validation.py",
+    *(_LIBRARY / "intake" / name for name in ("package.py", "submission.py", "workbook.py", "validation.py")),
 )
 
 
