@@ -87,6 +87,19 @@ def test_an_older_warehouse_read_only_gains_them_for_the_connection(tmp_path: Pa
         ro.close()
 
 
+def test_a_warehouse_older_than_one_macro_gains_it_read_only(tmp_path: Path):
+    (tmp_path / "wh").mkdir()
+    con = duckdb.connect(str(wh.published_path(tmp_path / "wh")))
+    wh.define_macros(con)
+    con.execute("drop macro counts_for_year")  # as a warehouse built before the year rule's macro
+    con.close()
+    ro = wh.connect_read_only(tmp_path / "wh")
+    try:
+        assert ro.execute("select counts_for_year('stock', 2, 3), period_quarter('2019Q2')").fetchone() == (False, 2)
+    finally:
+        ro.close()
+
+
 SQL_DIR = Path(wh.SQL_DIR)
 SPELLED = re.compile(r"left\(\s*[\w.]*period|right\(\s*[\w.]*period|\*\s*4\s*\+|//\s*4|%\s*4\b", re.I)
 
@@ -103,6 +116,20 @@ def test_the_deadline_is_spelled_in_macros_only():
     others = [p for p in SQL_DIR.rglob("*.sql") if p.name != "macros.sql"
               and re.search(r"make_date|\(\s*quarter\s*\*\s*3\s*\)", p.read_text(encoding="utf-8"))]
     assert others == []
+
+
+def test_the_year_rule_is_a_macro_and_spelled_there_only():
+    """FORM.md's year rule by hand: a flow counts every quarter, anything else its latest valid."""
+    con = duckdb.connect()
+    wh.define_macros(con)
+    rows = con.execute("select kind, quarter, counts_for_year(kind, quarter, 3) from (values "
+                       "('flow', 1), ('flow', 3), ('stock', 2), ('stock', 3), ('flag', 1), ('level', 3)) "
+                       "as t(kind, quarter) order by all").fetchall()
+    assert rows == [("flag", 1, False), ("flow", 1, True), ("flow", 3, True), ("level", 3, True),
+                    ("stock", 2, False), ("stock", 3, True)]
+    spelled = [p.name for p in SQL_DIR.rglob("*.sql") if p.name != "macros.sql"
+               and re.search(r"kind\s*=\s*'flow'\s+or", p.read_text(encoding="utf-8"))]
+    assert spelled == []
 
 
 def test_the_spike_factor_is_the_rule_tables(tmp_path: Path):

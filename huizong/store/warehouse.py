@@ -11,6 +11,7 @@ import datetime as dt
 import fcntl
 import hashlib
 import os
+import re
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -89,9 +90,19 @@ def define_macros(con: duckdb.DuckDBPyConnection, temporary: bool = False) -> No
     con.execute(sql.replace("create or replace macro", "create or replace temp macro") if temporary else sql)
 
 
+def macro_names() -> list[str]:
+    """The macros sql/setup/macros.sql defines."""
+    return re.findall(r"create or replace macro (\w+)", setup_sql("macros.sql"))
+
+
 def has_macros(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute("select count(*) from duckdb_functions() where function_name = 'period_due_by'"
-                            ).fetchone()[0])
+    """Whether the warehouse of `con` holds every macro of this huizong's macros.sql (one built
+    by an older huizong may lack the newer ones: a read-only reader then defines them for itself)."""
+    names = macro_names()
+    found = con.execute("select count(distinct function_name) from duckdb_functions() "
+                        "where function_type = 'macro' and function_name in (select unnest($names))",
+                        {"names": names}).fetchone()[0]
+    return found == len(names)
 
 
 def recorded_versions(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None,

@@ -11,28 +11,20 @@ latest_quarter as (
     group by all
 ),
 
-flows as (
-    select year, unit_code, submitter_code, indicator_code, kind, sum(value) as value, null as level
-    from current_values
-    where kind = 'flow'
-    group by all
-),
-
-point_in_time as (
-    select current_values.year, unit_code, current_values.submitter_code, indicator_code, kind,
-        value, level
-    from current_values
-    join latest_quarter
-        on current_values.submitter_code = latest_quarter.submitter_code
-        and current_values.year = latest_quarter.year
-        and current_values.quarter = latest_quarter.latest_quarter
-    where kind in ('stock', 'flag', 'level')
-),
-
+-- the year rule (macros.sql): a unit has a year's value where some quarter counts for it
 unit_year_values as (
-    select * from flows
-    union all by name
-    select * from point_in_time
+    select current_values.year, current_values.unit_code, current_values.submitter_code,
+        current_values.indicator_code, current_values.kind,
+        sum(current_values.value) filter (where counts_for_year(
+            current_values.kind, current_values.quarter, latest_quarter.latest_quarter)) as value,
+        any_value(current_values.level) filter (
+            where current_values.quarter = latest_quarter.latest_quarter) as level
+    from current_values
+    join latest_quarter using (submitter_code, year)
+    group by current_values.year, current_values.unit_code, current_values.submitter_code,
+        current_values.indicator_code, current_values.kind
+    having count(*) filter (where counts_for_year(
+        current_values.kind, current_values.quarter, latest_quarter.latest_quarter)) > 0
 )
 
 select

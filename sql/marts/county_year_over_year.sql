@@ -30,7 +30,7 @@ previous as (
     select previous_part.year, previous_part.indicator_code, sum(previous_part.value) as value
     from previous_part
     join previous_latest using (year, submitter_code)
-    where previous_part.kind = 'flow' or previous_part.quarter = previous_latest.latest_quarter
+    where counts_for_year(previous_part.kind, previous_part.quarter, previous_latest.latest_quarter)
     group by all
 ),
 

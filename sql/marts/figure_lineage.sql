@@ -24,7 +24,7 @@ contributing as (
     select unit_quarter_values.*
     from unit_quarter_values
     join latest_quarter using (submitter_code, year)
-    where unit_quarter_values.kind = 'flow' or unit_quarter_values.quarter = latest_quarter.latest_quarter
+    where counts_for_year(unit_quarter_values.kind, unit_quarter_values.quarter, latest_quarter.latest_quarter)
 ),
 
 active_units as (

@@ -22,9 +22,8 @@ village_years as (
         unit_quarter_values.unit_code,
         unit_quarter_values.submitter_code,
         unit_quarter_values.indicator_code,
-        sum(unit_quarter_values.value) filter (
-            where unit_quarter_values.kind = 'flow'
-            or unit_quarter_values.quarter = town_years.latest_quarter) as value,
+        sum(unit_quarter_values.value) filter (where counts_for_year(
+            unit_quarter_values.kind, unit_quarter_values.quarter, town_years.latest_quarter)) as value,
         any_value(unit_quarter_values.level) filter (
             where unit_quarter_values.quarter = town_years.latest_quarter) as level,
         town_years.latest_quarter,

@@ -24,7 +24,7 @@ totals as (
     select current_values.year, current_values.indicator_code, sum(current_values.value) as value
     from current_values
     join latest using (submitter_code, year)
-    where current_values.kind = 'flow' or current_values.quarter = latest.latest_quarter
+    where counts_for_year(current_values.kind, current_values.quarter, latest.latest_quarter)
     group by all
 ),
 

@@ -23,6 +23,12 @@ create or replace macro index_year(q) as q // 4;
 create or replace macro index_quarter(q) as q % 4 + 1;
 create or replace macro index_period(q) as concat(index_year(q), 'Q', index_quarter(q));
 
+-- FORM.md's year rule: a quarter's value counts toward its year when the indicator is a flow
+-- (summed over the year's quarters) or when it is of the latest quarter of the year in which
+-- the submitter has a valid submission (stocks, flags and levels: that quarter's value). Every
+-- model that makes a year's value from quarters filters by it.
+create or replace macro counts_for_year(kind, quarter, latest_quarter) as kind = 'flow' or quarter = latest_quarter;
+
 -- FORM.md's deadline: the end of the 10th day of the month after the quarter, in Asia/Shanghai
 -- (2019Q1 is due by 2019-04-11 00:00+08; 2019Q4 by 2020-01-11 00:00+08), as a timestamptz
 -- (clock.due_by)
