@@ -1,5 +1,5 @@
 """The library's rooms stay layered (pyproject.toml's [tool.importlinter] contract): core <-
-schemas <- intake <- store <- outputs <- bulkheads <- office <- flows <- cli. A later change that
+schemas <- intake <- store <- outputs <- bulkheads <- office <- flows <- web <- cli. A later change that
 imports upwards fails here.
 
 The repository maps its top-level flows/, schemas/ and sql/ into the package (huizong.flows, ...),

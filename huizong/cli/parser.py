@@ -5,7 +5,7 @@ import argparse
 import os
 from pathlib import Path
 
-from huizong.cli import forms, office, passes, reads
+from huizong.cli import forms, office, passes, reads, web
 
 
 def parser() -> argparse.ArgumentParser:
@@ -181,6 +181,26 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--out", type=Path, help="an .xlsx file for one unit, or a folder "
                                             "(default <warehouse>/templates/<period>/)")
     t.set_defaults(func=forms.cmd_template)
+
+    w = sub.add_parser("web", parents=[common], help="serve the web page for the towns and the office",
+                       description="Serves the page where a town's clerk uploads its workbook and sees the check "
+                                   "at once, and the office runs its quarter. Accounts: huizong users. "
+                                   "Example: huizong web --port 8000")
+    w.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
+    w.add_argument("--port", type=int, default=8000, help="the port (default 8000)")
+    w.set_defaults(func=web.cmd_web)
+
+    us = sub.add_parser("users", parents=[common], help="the web page's accounts: add, reset, disable, list, demo",
+                        description="One account per town or department (--unit CODE) and the office's "
+                                    "(--role office). The password is asked for, or given by --password or "
+                                    "HUIZONG_PASSWORD. `demo` makes an office account and one per unit and prints "
+                                    "their passwords. Example: huizong users add --name 王芳 --role office")
+    us.add_argument("action", choices=("add", "reset", "disable", "list", "demo"))
+    us.add_argument("--name", help="the account's name (what its owner types to log in)")
+    us.add_argument("--role", choices=("office", "unit"), help="office, or unit (with --unit)")
+    us.add_argument("--unit", help="the town's or department's code, for its account")
+    us.add_argument("--password", help="the password (else asked for, or $HUIZONG_PASSWORD)")
+    us.set_defaults(func=web.cmd_users)
 
     d = sub.add_parser("demo", parents=[verbose], help="write the demo county's workbooks",
                        description="Example: huizong demo --out /tmp/county --periods 2019Q1 2019Q2")

@@ -41,13 +41,17 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def check_files(paths: list[Path], warehouse: Path) -> list[Checked]:
+def check_files(paths: list[Path], warehouse: Path, feedback_into: Path | None = None,
+                names: list[str] | None = None) -> list[Checked]:
     """Read and validate `paths` as one pass would, warnings included, and say what the pass
-    would do with each; touches nothing."""
-    jobs = [{"read_path": p, "sha256": _sha256(p), "file_name": display_name(p.name)} for p in paths]
+    would do with each; touches nothing of the warehouse. With `feedback_into`, the feedback
+    workbook of each rejected file is written there (its `feedback_path` relative to it), as a
+    pass writes it for the town; `names` are the files' names as their senders gave them."""
+    names = names or [display_name(p.name) for p in paths]
+    jobs = [{"read_path": p, "sha256": _sha256(p), "file_name": n} for p, n in zip(paths, names)]
     pool = isolation.ReaderPool(size=min(len(jobs), isolation.default_size()) or 1)
     try:
-        outcomes, values = pool.read(jobs)
+        outcomes, values = pool.read(jobs, feedback_into)
     finally:
         pool.close()
     order = {j["sha256"]: i for i, j in enumerate(jobs)}
