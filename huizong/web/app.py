@@ -200,7 +200,7 @@ def create_app(warehouse: Path, inbox: Path, start_passes: bool = True) -> FastA
             if (warehouse / "reports").is_dir() else []
         return page(request, "office.html", session, account=account, status=status, awaiting=awaiting,
                     reports=reports, actions=accounts.actions(warehouse, limit=30), message=message,
-                    year=clock.today().year - (1 if clock.today().month < 4 else 0))
+                    year=int(status.periods[-1][:4]) if status and status.periods else clock.today().year)
 
     def done(text: str) -> RedirectResponse:
         from urllib.parse import quote
