@@ -295,6 +295,17 @@ def create_app(warehouse: Path, inbox: Path, start_passes: bool = True) -> FastA
             con.close()
         return FileResponse(out, filename=out.name)
 
+    @app.get("/font/sans.otf")
+    def font():
+        """The Chinese font huizong's dependencies bring (Noto Sans SC, SIL OFL): a machine without
+        a Chinese font of its own shows the page in it; the others never fetch it."""
+        from huizong.outputs.charts import bundled_font
+
+        path = bundled_font()
+        if path is None:
+            raise HTTPException(404, "no bundled font")
+        return FileResponse(path, media_type="font/otf", headers={"Cache-Control": "public, max-age=604800"})
+
     @app.get("/healthz")
     def health() -> Response:
         return Response("ok", media_type="text/plain")
