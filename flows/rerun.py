@@ -111,3 +111,17 @@ def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), fail
                          problems=problems)
         return {"files": done, "problems": problems, "skipped": 0, "unchanged": unchanged, "held": len(held),
                 "arriving": arriving, "reports": reports, "report_error": report_error}
+
+
+def rerun_deployment(inbox: Path, warehouse: Path):
+    """A rerun on demand, beside the nightly: staff who live in the Prefect UI rerun a town's
+    failed import from its Run form (unit, period, failed, force); no schedule, one at a time."""
+    return rerun.to_deployment(
+        name="rerun",
+        parameters={"inbox": str(Path(inbox).resolve()), "warehouse": str(Path(warehouse).resolve()),
+                    "failed": False, "unit": None, "period": None, "force": False},
+        concurrency_limit=1,
+        description="huizong rerun: import again a unit's quarter (unit, period), every rejected file "
+                    "(failed) or, with force, what is valid under the current rules too",
+        tags=["huizong"],
+    )

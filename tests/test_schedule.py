@@ -8,6 +8,7 @@ from pathlib import Path
 from prefect.client.orchestration import get_client
 
 from huizong.flows.nightly import nightly_deployment
+from huizong.flows.rerun import rerun_deployment
 
 
 def test_the_nightly_deployment_is_scheduled_at_two_in_shanghai(tmp_path: Path, prefect_harness):
@@ -31,3 +32,19 @@ def test_serve_without_a_server_says_how_to_start_one(tmp_path: Path):
     out = subprocess.run([sys.executable, "-m", "huizong.cli", "serve"], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 1 and "prefect server start" in out.stdout
+
+
+def test_the_rerun_deployment_takes_the_reruns_parameters(tmp_path: Path, prefect_harness):
+    deployment_id = rerun_deployment(tmp_path / "inbox", tmp_path / "warehouse").apply()
+
+    async def read():
+        async with get_client() as client:
+            return await client.read_deployment(deployment_id)
+
+    deployment = asyncio.run(read())
+    assert deployment.name == "rerun" and not deployment.schedules
+    assert deployment.parameters == {"inbox": str(tmp_path / "inbox"), "warehouse": str(tmp_path / "warehouse"),
+                                     "failed": False, "unit": None, "period": None, "force": False}
+    # the Run form offers what `huizong rerun` takes
+    assert {"unit", "period", "failed", "force"} <= set(deployment.parameter_openapi_schema["properties"])
+    assert deployment.global_concurrency_limit.limit == 1

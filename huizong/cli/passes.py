@@ -336,9 +336,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from prefect import serve
 
     from huizong.flows.nightly import nightly_deployment
+    from huizong.flows.rerun import rerun_deployment
 
     deployment = nightly_deployment(args.inbox, args.warehouse, args.cron, args.timezone)
     console.print(f"serving huizong-nightly/nightly: cron '{args.cron}' ({args.timezone}), "
-                  f"inbox {args.inbox.resolve()}, warehouse {args.warehouse.resolve()}")
-    serve(deployment, pause_on_shutdown=False)  # the schedule stays active across restarts
+                  f"inbox {args.inbox.resolve()}, warehouse {args.warehouse.resolve()}; "
+                  "and huizong-rerun/rerun, run from the Prefect UI with a unit and a period")
+    # the schedule stays active across restarts
+    serve(deployment, rerun_deployment(args.inbox, args.warehouse), pause_on_shutdown=False)
     return EXIT_OK
