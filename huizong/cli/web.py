@@ -19,8 +19,14 @@ def cmd_web(args: argparse.Namespace) -> int:
     check_folders(args.inbox, args.warehouse)
     if not any(a.is_office for a in accounts.accounts(args.warehouse)):
         say("no office account yet: huizong users add --name NAME --role office (or huizong users demo)")
-    say(f"huizong web: http://{args.host}:{args.port}/ (inbox {args.inbox}, warehouse {args.warehouse}); Ctrl-C stops it")
-    uvicorn.run(create_app(args.warehouse, args.inbox), host=args.host, port=args.port, log_level="warning")
+    from huizong.flows.server import prefect_api
+
+    # The passes the uploads start share one Prefect server (the configured one, or a temporary
+    # one that lives as long as the page): each would otherwise start its own, 8-14 s here.
+    with prefect_api(args.warehouse, say=say):
+        say(f"huizong web: http://{args.host}:{args.port}/ (inbox {args.inbox}, warehouse {args.warehouse}); "
+            "Ctrl-C stops it")
+        uvicorn.run(create_app(args.warehouse, args.inbox), host=args.host, port=args.port, log_level="warning")
     return EXIT_OK
 
 

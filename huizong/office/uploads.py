@@ -11,6 +11,7 @@ import os
 import secrets
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,19 +95,47 @@ def receive(data: bytes, file_name: str, account: accounts.Account, warehouse: P
     return Upload(upload_id, shown_name, checked, other_unit, placed, started)
 
 
+_passes_lock = threading.Lock()
+_running: dict[Path, subprocess.Popen] = {}  # the pass this process started, per warehouse
+_again: set[Path] = set()  # warehouses whose inbox got a file while our pass ran: one more pass
+
+
 def start_a_pass(inbox: Path, warehouse: Path, *args: str) -> bool:
     """Start `huizong run` (or `huizong rerun ARGS`) in a process of its own unless a pass holds
-    the warehouse; False if one does (it, or the next, does the work)."""
-    try:
-        with pass_lock(Path(warehouse)):
-            pass
-    except LockHeld:
-        return False
-    logs = Path(warehouse) / "logs"
+    the warehouse; False if one does. If the pass running is one this process started (uploads
+    that come while it reads), another pass follows it, so that their files do not wait for the
+    night."""
+    warehouse = Path(warehouse).resolve()
+    with _passes_lock:
+        ours = _running.get(warehouse)
+        if ours is not None and ours.poll() is None:
+            if not args:
+                _again.add(warehouse)
+            return False
+        try:
+            with pass_lock(warehouse):
+                pass
+        except LockHeld:
+            return False
+        _running[warehouse] = proc = _spawn(inbox, warehouse, args)
+    threading.Thread(target=_then_again, args=(proc, inbox, warehouse), daemon=True).start()
+    return True
+
+
+def _spawn(inbox: Path, warehouse: Path, args: tuple[str, ...]) -> subprocess.Popen:
+    logs = warehouse / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     command = ["rerun", *args] if args else ["run"]
     with (logs / "web_passes.log").open("ab") as log:
-        subprocess.Popen([sys.executable, "-m", "huizong.cli", *command, "--inbox", str(inbox),
-                          "--warehouse", str(warehouse)], stdin=subprocess.DEVNULL, stdout=log,
-                         stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ})
-    return True
+        return subprocess.Popen([sys.executable, "-m", "huizong.cli", *command, "--inbox", str(inbox),
+                                 "--warehouse", str(warehouse)], stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ})
+
+
+def _then_again(proc: subprocess.Popen, inbox: Path, warehouse: Path) -> None:
+    proc.wait()
+    with _passes_lock:
+        again = warehouse in _again
+        _again.discard(warehouse)
+    if again:
+        start_a_pass(inbox, warehouse)

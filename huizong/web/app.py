@@ -12,6 +12,7 @@ from pathlib import Path
 from fastapi import FastAPI, Form, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from huizong.core import clock
 from huizong.core.errors import HuizongError
@@ -162,7 +163,9 @@ def create_app(warehouse: Path, inbox: Path, start_passes: bool = True) -> FastA
             raise HTTPException(400, "请选择要上传的文件")
         data = await file.read(uploads.MAX_UPLOAD_BYTES + 1)
         try:
-            done = uploads.receive(data, file.filename or "", account, warehouse, inbox, start_passes)
+            # in a thread: the check waits on its reading worker, the other requests go on
+            done = await run_in_threadpool(uploads.receive, data, file.filename or "", account, warehouse, inbox,
+                                           start_passes)
         except uploads.UploadRefused as e:
             return page(request, "uploaded.html", session, account=account, refused=str(e), done=None)
         problems = done.checked.outcome.problems
