@@ -12,6 +12,7 @@ import secrets
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,6 +99,8 @@ def receive(data: bytes, file_name: str, account: accounts.Account, warehouse: P
 _passes_lock = threading.Lock()
 _running: dict[Path, subprocess.Popen] = {}  # the pass this process started, per warehouse
 _again: set[Path] = set()  # warehouses whose inbox got a file while our pass ran: one more pass
+_waiting: set[Path] = set()  # warehouses held by another's pass, with a thread waiting to pass after it
+WAIT_SECONDS = 10
 
 
 def start_a_pass(inbox: Path, warehouse: Path, *args: str) -> bool:
@@ -115,7 +118,10 @@ def start_a_pass(inbox: Path, warehouse: Path, *args: str) -> bool:
         try:
             with pass_lock(warehouse):
                 pass
-        except LockHeld:
+        except LockHeld:  # another's pass (the nightly, a command): ours follows when it ends
+            if not args and warehouse not in _waiting:
+                _waiting.add(warehouse)
+                threading.Thread(target=_when_free, args=(inbox, warehouse), daemon=True).start()
             return False
         _running[warehouse] = proc = _spawn(inbox, warehouse, args)
     threading.Thread(target=_then_again, args=(proc, inbox, warehouse), daemon=True).start()
@@ -139,3 +145,19 @@ def _then_again(proc: subprocess.Popen, inbox: Path, warehouse: Path) -> None:
         _again.discard(warehouse)
     if again:
         start_a_pass(inbox, warehouse)
+
+
+def _when_free(inbox: Path, warehouse: Path) -> None:
+    """Wait for another's pass to let go of the warehouse, then start ours (the files uploaded
+    meanwhile are not left for the night)."""
+    while True:
+        time.sleep(WAIT_SECONDS)
+        with _passes_lock:
+            try:
+                with pass_lock(warehouse):
+                    pass
+            except LockHeld:
+                continue
+            _waiting.discard(warehouse)
+        start_a_pass(inbox, warehouse)
+        return
