@@ -11,14 +11,19 @@ from huizong.flows.nightly import nightly_deployment
 from huizong.flows.rerun import rerun_deployment
 
 
-def test_the_nightly_deployment_is_scheduled_at_two_in_shanghai(tmp_path: Path, prefect_harness):
-    deployment_id = nightly_deployment(tmp_path / "inbox", tmp_path / "warehouse").apply()
+def as_the_server_holds_it(deployment):
+    """`deployment` applied to the Prefect server, then read back from it."""
+    deployment_id = deployment.apply()
 
     async def read():
         async with get_client() as client:
             return await client.read_deployment(deployment_id)
 
-    deployment = asyncio.run(read())
+    return asyncio.run(read())
+
+
+def test_the_nightly_deployment_is_scheduled_at_two_in_shanghai(tmp_path: Path, prefect_harness):
+    deployment = as_the_server_holds_it(nightly_deployment(tmp_path / "inbox", tmp_path / "warehouse"))
     assert deployment.name == "nightly"
     (schedule,) = deployment.schedules
     assert schedule.active
@@ -35,13 +40,7 @@ def test_serve_without_a_server_says_how_to_start_one(tmp_path: Path):
 
 
 def test_the_rerun_deployment_takes_the_reruns_parameters(tmp_path: Path, prefect_harness):
-    deployment_id = rerun_deployment(tmp_path / "inbox", tmp_path / "warehouse").apply()
-
-    async def read():
-        async with get_client() as client:
-            return await client.read_deployment(deployment_id)
-
-    deployment = asyncio.run(read())
+    deployment = as_the_server_holds_it(rerun_deployment(tmp_path / "inbox", tmp_path / "warehouse"))
     assert deployment.name == "rerun" and not deployment.schedules
     assert deployment.parameters == {"inbox": str(tmp_path / "inbox"), "warehouse": str(tmp_path / "warehouse"),
                                      "failed": False, "unit": None, "period": None, "force": False}

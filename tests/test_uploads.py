@@ -10,10 +10,10 @@ import time
 
 import duckdb
 
-from huizong.office import uploads
 from huizong.outputs.demo import write_unit_workbook
 from huizong.schemas import catalog as cat
 from huizong.store.warehouse import published_path
+from huizong.web import passes
 
 HOLD = ("import sys, time; from pathlib import Path; from huizong.store.warehouse import pass_lock\n"
         "with pass_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(float(sys.argv[2]))")
@@ -24,14 +24,14 @@ def test_an_upload_during_anothers_pass_is_loaded_when_it_ends(tmp_path, monkeyp
     town = cat.towns()[0]
     placed = write_unit_workbook(inbox / f"{town.code}_2019Q1_网页上传.xlsx", town, "2019Q1")
     os.utime(placed, (time.time() - 3600,) * 2)
-    monkeypatch.setattr(uploads, "WAIT_SECONDS", 0.5)
+    monkeypatch.setattr(passes, "WAIT_SECONDS", 0.5)
     monkeypatch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(warehouse), "3"], stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"
 
-    assert uploads.start_a_pass(inbox, warehouse) is False  # the other's pass holds it
+    assert passes.start_a_pass(inbox, warehouse) is False  # the other's pass holds it
     holder.wait(timeout=30)
     deadline = time.monotonic() + 240
     loaded = []

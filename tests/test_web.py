@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
-from pathlib import Path
 
 import pytest
 from conftest import run_pass
@@ -56,6 +54,11 @@ def logged_in(site, name: str) -> tuple[TestClient, str]:
     return c, re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
 
 
+def upload(c: TestClient, csrf: str | None, name: str, data: bytes):
+    """POST /unit/upload as the browser sends it: the form's token and one file."""
+    return c.post("/unit/upload", data={"csrf": csrf} if csrf is not None else None, files={"file": (name, data)})
+
+
 def test_every_route_needs_a_session(site):
     c = client(site)
     for method, route in ROUTES:
@@ -77,7 +80,7 @@ def test_a_units_account_is_refused_the_office_and_other_units(site):
     # another unit's upload feedback is not found for it
     town, town_csrf = logged_in(site, "城关")
     broken = write_unit_workbook(site[0] / "broken.xlsx", TOWN, "2019Q3", {(VILLAGE.code, "V03"): "-2"})
-    done = town.post("/unit/upload", data={"csrf": town_csrf}, files={"file": ("城关镇.xlsx", broken.read_bytes())})
+    done = upload(town, town_csrf, "城关镇.xlsx", broken.read_bytes())
     upload_id = re.search(r"/unit/feedback/([0-9a-f]+)", done.text).group(1)
     assert town.get(f"/unit/feedback/{upload_id}").status_code == 200
     assert c.get(f"/unit/feedback/{upload_id}").status_code == 404
@@ -104,9 +107,9 @@ def test_five_failed_logins_pause_the_name(site):
 def test_a_form_without_its_csrf_token_is_refused(site):
     c, csrf = logged_in(site, "城关")
     ok = write_unit_workbook(site[0] / "ok.xlsx", TOWN, "2019Q3")
-    r = c.post("/unit/upload", files={"file": ("a.xlsx", ok.read_bytes())})
+    r = upload(c, None, "a.xlsx", ok.read_bytes())
     assert r.status_code == 403
-    r = c.post("/unit/upload", data={"csrf": csrf + "x"}, files={"file": ("a.xlsx", ok.read_bytes())})
+    r = upload(c, csrf + "x", "a.xlsx", ok.read_bytes())
     assert r.status_code == 403
 
 
@@ -115,7 +118,7 @@ def test_a_broken_workbook_is_told_cell_by_cell_with_its_text_escaped(site):
     bad = write_unit_workbook(site[0] / "bad.xlsx", TOWN, "2019Q3", {
         (VILLAGE.code, "V03"): "<script>alert(1)</script>",
         (cat.villages_of(TOWN.code)[1].code, "V03"): '=HYPERLINK("http://evil.example","点")'})
-    r = c.post("/unit/upload", data={"csrf": csrf}, files={"file": ("<b>报表</b>.xlsx", bad.read_bytes())})
+    r = upload(c, csrf, "<b>报表</b>.xlsx", bad.read_bytes())
     assert r.status_code == 200
     assert "<script>alert" not in r.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text
     assert "<b>报表" not in r.text and "&lt;b&gt;报表" in r.text
@@ -133,7 +136,7 @@ def test_a_valid_workbook_is_placed_in_the_inbox_under_huizongs_name(site):
     c, csrf = logged_in(site, "城关")
     before = set(os.listdir(inbox))
     ok = write_unit_workbook(site[0] / "good.xlsx", TOWN, "2019Q3")
-    r = c.post("/unit/upload", data={"csrf": csrf}, files={"file": ("../../../etc/passwd", ok.read_bytes())})
+    r = upload(c, csrf, "../../../etc/passwd", ok.read_bytes())
     assert "检查通过，已收到" in r.text
     (placed,) = set(os.listdir(inbox)) - before
     assert re.fullmatch(rf"{TOWN.code}_2019Q3_网页上传_\d{{14}}_[0-9a-f]{{8}}\.xlsx", placed)
@@ -148,7 +151,7 @@ def test_another_units_workbook_is_not_taken(site):
     c, csrf = logged_in(site, "西关")
     before = set(os.listdir(inbox))
     theirs = write_unit_workbook(site[0] / "theirs.xlsx", TOWN, "2019Q3")
-    r = c.post("/unit/upload", data={"csrf": csrf}, files={"file": ("x.xlsx", theirs.read_bytes())})
+    r = upload(c, csrf, "x.xlsx", theirs.read_bytes())
     assert "不是本账号的单位" in r.text and set(os.listdir(inbox)) == before
 
 
@@ -159,7 +162,7 @@ def test_another_units_workbook_is_not_taken(site):
 def test_uploads_are_told_by_their_content(site, name, content, accepted):
     c, csrf = logged_in(site, "城关")
     data = content or write_unit_workbook(site[0] / "named.xlsx", TOWN, "2019Q4").read_bytes()
-    r = c.post("/unit/upload", data={"csrf": csrf}, files={"file": (name, data)})
+    r = upload(c, csrf, name, data)
     assert ("检查通过" in r.text) == accepted
     if not accepted:
         assert "不是 Excel 工作簿" in r.text
@@ -167,7 +170,7 @@ def test_uploads_are_told_by_their_content(site, name, content, accepted):
 
 def test_an_upload_over_the_bound_is_refused_unread(site):
     c, csrf = logged_in(site, "城关")
-    r = c.post("/unit/upload", data={"csrf": csrf}, files={"file": ("big.xlsx", b"PK\x03\x04" + b"0" * (21 << 20))})
+    r = upload(c, csrf, "big.xlsx", b"PK\x03\x04" + b"0" * (21 << 20))
     assert "文件超过 20 MB" in r.text
 
 
@@ -189,4 +192,3 @@ def test_a_disabled_accounts_session_ends(site):
     assert c.get("/unit").status_code == 200
     accounts.disable(warehouse, "临时")
     assert c.get("/unit").status_code == 303
-    time.sleep(0)  # the same cookie, refused at once

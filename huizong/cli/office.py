@@ -83,40 +83,38 @@ def cmd_review(args: argparse.Namespace) -> int:
     period = quarter(args.period)
     unit = submitting_unit(args.unit)
     states = review.STATES if "all" in (args.state or []) else tuple(args.state or review.AWAITING)
-    try:
-        if args.decision is None:
-            if args.cell or args.all_explained:
-                raise Mistake("say what the office decides: --accept, or --return --note TEXT")
-            con = _read_only(args)
-            try:
-                found = review.warnings(con, period=period, unit=unit.code if unit else None, states=states)
-                if not (period or unit) and len(found) > REVIEW_LIST_LIMIT:  # years of them: counts first
-                    print_review_counts(review.review_counts(con))
-                    say(f"{len(found)} warning(s) {'/'.join(states)} in all; name a quarter (--period P) "
-                        "or a unit (--unit CODE) to list them")
-                    return EXIT_OK
-            finally:
-                con.close()
-            for w in found:
-                print_warning(w)
-            say(f"{len(found)} warning(s) {'/'.join(states)}" + (f" of {unit.name} {unit.code}" if unit else "")
-                + (f" in {period}" if period else ""))
-            if any(w.state in review.AWAITING for w in found):
-                say("decide: huizong review --unit CODE --period P --cell SHEET!CELL --accept --by NAME "
-                    "[--note TEXT], or --return --by NAME --note TEXT")
-            return EXIT_OK
-        if unit is None or period is None:
-            raise Mistake("a decision is on one unit's quarter: give --unit CODE and --period P")
-        if bool(args.cell) == args.all_explained:
-            raise Mistake("say which warnings: --cell SHEET!CELL (as the warning names it, e.g. "
-                          "村级指标!E12) or --all-explained, one of the two")
-        if not (args.by or "").strip():
-            raise Mistake("say who decides: --by NAME")
-        check_folders(None, args.warehouse)
-        done = review.decide(args.warehouse, unit.code, period, args.cell or None, args.decision,
-                             args.by, args.note)
-    except review.ReviewError as e:
-        raise Mistake(str(e)) from None
+    # a ReviewError is a HuizongError: `main` says it in one sentence
+    if args.decision is None:
+        if args.cell or args.all_explained:
+            raise Mistake("say what the office decides: --accept, or --return --note TEXT")
+        con = _read_only(args)
+        try:
+            found = review.warnings(con, period=period, unit=unit.code if unit else None, states=states)
+            if not (period or unit) and len(found) > REVIEW_LIST_LIMIT:  # years of them: counts first
+                print_review_counts(review.review_counts(con))
+                say(f"{len(found)} warning(s) {'/'.join(states)} in all; name a quarter (--period P) "
+                    "or a unit (--unit CODE) to list them")
+                return EXIT_OK
+        finally:
+            con.close()
+        for w in found:
+            print_warning(w)
+        say(f"{len(found)} warning(s) {'/'.join(states)}" + (f" of {unit.name} {unit.code}" if unit else "")
+            + (f" in {period}" if period else ""))
+        if any(w.state in review.AWAITING for w in found):
+            say("decide: huizong review --unit CODE --period P --cell SHEET!CELL --accept --by NAME "
+                "[--note TEXT], or --return --by NAME --note TEXT")
+        return EXIT_OK
+    if unit is None or period is None:
+        raise Mistake("a decision is on one unit's quarter: give --unit CODE and --period P")
+    if bool(args.cell) == args.all_explained:
+        raise Mistake("say which warnings: --cell SHEET!CELL (as the warning names it, e.g. "
+                      "村级指标!E12) or --all-explained, one of the two")
+    if not (args.by or "").strip():
+        raise Mistake("say who decides: --by NAME")
+    check_folders(None, args.warehouse)
+    done = review.decide(args.warehouse, unit.code, period, args.cell or None, args.decision,
+                         args.by, args.note)
     for w in done.warnings:
         print_warning(w)
     say(f"{args.decision}: {len(done.warnings)} warning(s) of {unit.name} {unit.code} {period}, "

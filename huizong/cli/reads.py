@@ -144,14 +144,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     """What each correction of a unit's quarter changed, cell by cell (marts.corrections)."""
-    from huizong.office.corrections import NotKept, read_diff, show
+    from huizong.office.corrections import read_diff, show
 
     unit, period = submitting_unit(args.unit), quarter(args.period)
     con = _read_only(args)
     try:
-        diff = read_diff(con, unit.code, period)
-    except NotKept as e:
-        raise Mistake(str(e)) from None
+        diff = read_diff(con, unit.code, period)  # NotKept is a HuizongError: one sentence
     finally:
         con.close()
     if not diff.versions:

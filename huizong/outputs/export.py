@@ -21,6 +21,7 @@ from openpyxl.worksheet.pagebreak import Break
 from huizong.core.files import written_whole
 from huizong.intake.writer import put_text
 from huizong.schemas import catalog as cat
+from huizong.store.warehouse import statement
 
 MARK = "※"
 NOTE = (f"完整度为有效报送数/应报数；{MARK} 表示该数所依据的报送不完整（应报单位季度中有未报或被退回的），"
@@ -171,23 +172,16 @@ def _groups(indicators: list[tuple]) -> list[int]:
     return sizes
 
 
+def _rows(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> list[tuple]:
+    return con.execute(statement("export", name), params).fetchall()
+
+
 def build_export(con: duckdb.DuckDBPyConnection, year: int, period: str | None = None) -> Workbook:
     """The consolidated table of `year` (or of the quarter `period`), in memory."""
     what = period or f"{year}年"
-    if period is None:
-        totals = con.execute("""
-            select t.indicator_code, i.indicator_name, i.measure_unit, t.value, t.quarters_valid,
-                t.quarters_expected, i.reported_by, i.kind, i.sheet, u.unit_name
-            from marts.county_totals t join staging.stg_indicators i using (indicator_code)
-            left join staging.stg_units u on u.unit_code = i.reported_by
-            where t.year = ? order by t.indicator_code""", [year]).fetchall()
-    else:
-        totals = con.execute("""
-            select t.indicator_code, i.indicator_name, i.measure_unit, t.value, t.units_valid,
-                t.units_expected, i.reported_by, i.kind, i.sheet, u.unit_name
-            from marts.county_quarter_totals t join staging.stg_indicators i using (indicator_code)
-            left join staging.stg_units u on u.unit_code = i.reported_by
-            where t.period = ? order by t.indicator_code""", [period]).fetchall()
+    # the queries of sql/export/, of the year or of the quarter
+    kind, params = ("year", {"year": year}) if period is None else ("quarter", {"period": period})
+    totals = _rows(con, f"totals_{kind}.sql", params)
     if not totals:
         raise LookupError(f"the warehouse has no figures for {what}")
     wb = Workbook()
@@ -200,35 +194,9 @@ def build_export(con: duckdb.DuckDBPyConnection, year: int, period: str | None =
             for code, name, unit, value, valid, expected, reported_by, kind, sheet, _ in totals],
            [9, 26, 12, 12, 13, 13, 10])
 
-    town_inds = con.execute("""select indicator_code, indicator_name, measure_unit, kind, sheet
-        from staging.stg_indicators where reported_by = 'town' and is_numeric and sheet = '镇级指标'
-        order by indicator_code""").fetchall()
-    village_inds = con.execute("""select indicator_code, indicator_name, measure_unit, kind, sheet
-        from staging.stg_indicators where is_numeric and sheet = '村级指标' order by indicator_code""").fetchall()
-    if period is None:
-        town_sql = """select t.unit_code, u.unit_name, t.indicator_code, t.value, t.quarters_valid,
-                t.quarters_expected
-            from marts.town_totals t join staging.stg_units u using (unit_code)
-            where t.year = ? order by t.unit_code, t.indicator_code"""
-        village_sql = """select town_name, village_code, village_name, indicator_code, value,
-                quarters_valid, quarters_expected
-            from marts.village_year_values where year = ? and kind <> 'level'
-            order by village_code, indicator_code"""
-        params = [year]
-    else:  # every town of the quarter, complete (1/1) when it has a valid submission
-        town_sql = """with sums as (select submitter_code as unit_code, indicator_code, sum(value) as value
-                    from marts.unit_quarter_values
-                    where period = $period and kind <> 'level' group by all),
-                towns as (select s.unit_code, s.unit_name,
-                        cast(s.status in ('on_time', 'late') as integer) as valid
-                    from marts.submission_status s join staging.stg_units u using (unit_code)
-                    where s.period = $period and u.unit_type = 'town')
-            select towns.unit_code, towns.unit_name, sums.indicator_code, sums.value, towns.valid, 1
-            from towns left join sums using (unit_code) order by towns.unit_code, sums.indicator_code"""
-        village_sql = """select submitter_name, unit_code, unit_name, indicator_code, value, 1, 1
-            from marts.unit_quarter_values where period = $period and unit_type = 'village' and kind <> 'level'
-            order by unit_code, indicator_code"""
-        params = {"period": period}
+    town_inds = _rows(con, "indicators_of_sheet.sql", {"sheet": cat.TOWN_SHEET, "towns": True})
+    village_inds = _rows(con, "indicators_of_sheet.sql", {"sheet": cat.VILLAGE_SHEET, "towns": False})
+    town_sql, village_sql = statement("export", f"towns_{kind}.sql"), statement("export", f"villages_{kind}.sql")
     all_town_inds = village_inds + town_inds  # a town's figure adds up its villages and its own
     town_heads = [f"{code} {name}（{counted(kind, sheet, unit)}）" for code, name, unit, kind, sheet in all_town_inds]
     _sheet(wb, "各镇", f"各镇汇总（{what}）", ["镇代码", "镇名称", "完整度", *town_heads],
@@ -245,16 +213,11 @@ def build_export(con: duckdb.DuckDBPyConnection, year: int, period: str | None =
             for code, name, unit, value, valid, expected, reported_by, kind, _, unit_name in totals
             if reported_by != "town"],
            [18, 9, 26, 10, 12, 10])
+    done = _rows(con, f"completeness_{kind}.sql", params)
     if period is None:
-        done = con.execute("""select unit_code, unit_name, quarters_valid, quarters_expected,
-                quarters_on_time, quarters_late, quarters_rejected, quarters_missing
-            from marts.completeness where year = ? order by unit_code""", [year]).fetchall()
         header = ["单位代码", "单位名称", "有效季度", "应报季度", "按时", "迟报", "退回", "未报"]
         widths = [12, 16, 10, 10, 8, 8, 8, 8]
     else:
-        done = con.execute("""select unit_code, unit_name, period, status, first_valid_received_at,
-                versions, rejected_versions
-            from marts.submission_status where period = ? order by unit_code""", [period]).fetchall()
         done = [[*r[:4], None if r[4] is None else r[4].strftime("%Y-%m-%d %H:%M"), *r[5:]] for r in done]
         header = ["单位代码", "单位名称", "报告期", "报送状态", "首次有效报送时间", "版本数", "退回版本数"]
         widths = [12, 16, 9, 10, 18, 8, 10]

@@ -262,7 +262,7 @@ def publish(build: Path, warehouse: Path) -> None:
 
 def statement(folder: str, name: str) -> str:
     """A statement of `sql/<folder>/`, ready to execute or nest: `setup/` holds the warehouse's
-    own tables and the ledger's steps, `commands/` the command line's read-only queries."""
+    own tables and the ledger's steps, `commands/` the command line's read-only queries, `export/` the 汇总表's."""
     return (SQL_DIR / folder / name).read_text(encoding="utf-8").strip().rstrip(";")
 
 

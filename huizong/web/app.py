@@ -6,12 +6,14 @@ through the library, which takes the pass lock (a change while a pass runs is to
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import tempfile
 from pathlib import Path
 
 from fastapi import FastAPI, Form, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from huizong.core import clock
@@ -21,6 +23,7 @@ from huizong.office import accounts, review, uploads
 from huizong.office.status import read_status
 from huizong.schemas import catalog as cat
 from huizong.store.warehouse import connect_read_only, has_marts
+from huizong.web import passes
 from huizong.web.session import COOKIE, SESSION_SECONDS, Sessions, csrf_ok
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -151,9 +154,9 @@ def create_app(warehouse: Path, inbox: Path, start_passes: bool = True) -> FastA
         period = parse_period(period)
         if period is None:
             raise HTTPException(400, "季度格式应如 2019Q3")
-        out = Path(tempfile.mkdtemp(dir=_scratch(warehouse))) / template_name(account.unit, period)
+        out = _scratch(warehouse) / template_name(account.unit, period)
         write_template(account.unit, period, out)
-        return FileResponse(out, filename=out.name)
+        return _sent_then_removed(out)
 
     @app.post("/unit/upload", response_class=HTMLResponse)
     async def upload(request: Request, file: UploadFile | None = None, csrf: str = Form("")):
@@ -164,27 +167,24 @@ def create_app(warehouse: Path, inbox: Path, start_passes: bool = True) -> FastA
         data = await file.read(uploads.MAX_UPLOAD_BYTES + 1)
         try:
             # in a thread: the check waits on its reading worker, the other requests go on
-            done = await run_in_threadpool(uploads.receive, data, file.filename or "", account, warehouse, inbox,
-                                           start_passes)
+            done = await run_in_threadpool(uploads.receive, data, file.filename or "", account, warehouse, inbox)
         except uploads.UploadRefused as e:
             return page(request, "uploaded.html", session, account=account, refused=str(e), done=None)
         problems = done.checked.outcome.problems
         return page(request, "uploaded.html", session, account=account, refused=None, done=done,
+                    pass_started=bool(done.accepted and start_passes and passes.start_a_pass(inbox, warehouse)),
                     errors=[p for p in problems if p.severity == "error"],
                     warnings=[p for p in problems if p.severity != "error"],
-                    feedback=done.feedback(warehouse) is not None)
+                    feedback=uploads.feedback_of(warehouse, done.upload_id) is not None)
 
     @app.get("/unit/feedback/{upload_id}")
     def feedback(request: Request, upload_id: str):
         account, _ = who(request)
         owner = uploads.owner_of(warehouse, upload_id)
-        if owner is None or not (account.is_office or owner == account.unit_code):
+        found = uploads.feedback_of(warehouse, upload_id)
+        if owner is None or found is None or not (account.is_office or owner == account.unit_code):
             raise HTTPException(404, "没有这份反馈")
-        found = sorted(uploads.upload_dir(warehouse, upload_id).rglob("*.xlsx"))
-        found = [p for p in found if p.name not in ("received.xlsx",)]
-        if not found:
-            raise HTTPException(404, "没有这份反馈")
-        return FileResponse(found[0], filename=found[0].name)
+        return FileResponse(found, filename=found.name)
 
     # --- the office's page --------------------------------------------------------------------
 
@@ -268,7 +268,7 @@ def create_app(warehouse: Path, inbox: Path, start_passes: bool = True) -> FastA
         period = parse_period(period)
         if period is None:
             raise HTTPException(400, "季度格式应如 2019Q3")
-        started = uploads.start_a_pass(inbox, warehouse, "--unit", unit, "--period", period)
+        started = passes.start_a_pass(inbox, warehouse, "--unit", unit, "--period", period)
         accounts.record(warehouse, account.name, "rerun", unit, period, "started" if started else "a pass was running")
         return done(f"已开始重新导入 {unit} {period}" if started else "汇总正在进行，请稍后再试")
 
@@ -289,14 +289,15 @@ def create_app(warehouse: Path, inbox: Path, start_passes: bool = True) -> FastA
         con = read_published()
         if con is None:
             raise HTTPException(404, "尚无已发布的数据")
-        out = Path(tempfile.mkdtemp(dir=_scratch(warehouse))) / f"汇总表_{year}.xlsx"
+        out = _scratch(warehouse) / f"汇总表_{year}.xlsx"
         try:
             write_export(con, year, out)
         except LookupError as e:
+            shutil.rmtree(out.parent)
             return done(str(e))
         finally:
             con.close()
-        return FileResponse(out, filename=out.name)
+        return _sent_then_removed(out)
 
     @app.get("/font/sans.otf")
     def font():
@@ -319,7 +320,12 @@ def create_app(warehouse: Path, inbox: Path, start_passes: bool = True) -> FastA
 
 
 def _scratch(warehouse: Path) -> Path:
-    """Where the page writes files it sends (templates, the 汇总表): one folder, emptied of old ones."""
+    """A folder of its own for one file the page writes to send (a template, the 汇总表)."""
     folder = warehouse / "web_downloads"
     folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return Path(tempfile.mkdtemp(dir=folder))
+
+
+def _sent_then_removed(out: Path) -> FileResponse:
+    """`out` sent, then its folder removed."""
+    return FileResponse(out, filename=out.name, background=BackgroundTask(shutil.rmtree, out.parent, True))
