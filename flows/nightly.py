@@ -10,6 +10,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from huizong.bulkheads import isolation
 from huizong.core.settings import BATCH_SIZE, SETTLE_SECONDS
+from huizong.flows.result import Copy, PassResult, Refused
 from huizong.flows.reporting import prepare_reports, reminders_after_publish, reports_after_publish, reports_are_stale
 from huizong.flows.tasks import discover, report_artifacts
 from huizong.flows.unlocking import let_in_released
@@ -22,7 +23,7 @@ from huizong.store.versions import models_version
 @flow(name="huizong-nightly", task_runner=ThreadPoolTaskRunner(max_workers=isolation.default_size()))
 def nightly(inbox: Path = Path("inbox"), warehouse: Path = Path("warehouse"),
             batch_size: int = BATCH_SIZE, settle_seconds: float = SETTLE_SECONDS,
-            write_summary: bool = True) -> dict:
+            write_summary: bool = True) -> PassResult:
     """One consolidation pass over `inbox` into `warehouse`; returns what happened to each file.
     `write_summary=False` leaves the annual summary and the reminders to a later pass (tests of
     other things)."""
@@ -61,10 +62,10 @@ def nightly(inbox: Path = Path("inbox"), warehouse: Path = Path("warehouse"),
         report_artifacts(recorded, found["skipped"], found["arriving"], reports=reports,
                          report_error=report_error, copies=found["copies"], refused=found["refused"],
                          problems=problems)
-        return {"files": recorded, "problems": problems, "skipped": found["skipped"], "arriving": found["arriving"],
-                "rebuilt": rebuilt, "reports": reports, "report_error": report_error, "reminders": reminders,
-                "copies": [{"file_name": c["inbox_path"], "same_as": c["same_as"]} for c in found["copies"]],
-                "refused": [{"file_name": r["inbox_path"], "reason": r["reason"]} for r in found["refused"]]}
+        return PassResult(files=recorded, problems=problems, skipped=found["skipped"], arriving=found["arriving"],
+                          rebuilt=rebuilt, reports=reports, report_error=report_error, reminders=reminders,
+                          copies=[Copy(c["inbox_path"], c["same_as"]) for c in found["copies"]],
+                          refused=[Refused(r["inbox_path"], r["reason"]) for r in found["refused"]])
 
 
 NIGHTLY_CRON = "0 2 * * *"

@@ -24,6 +24,7 @@ from huizong.core.files import display_name, sha256_of
 from huizong.core.settings import SETTLE_SECONDS
 from huizong.core.vocabulary import VALID_VERSION_STATUSES
 from huizong.flows.reporting import prepare_reports, reports_after_publish
+from huizong.flows.result import PassResult
 from huizong.flows.tasks import discover, report_artifacts
 from huizong.flows.unlocking import let_in_released
 from huizong.store import locks
@@ -55,7 +56,7 @@ def is_due(f: dict, force: bool) -> bool:
 @flow(name="huizong-rerun", task_runner=ThreadPoolTaskRunner(max_workers=isolation.default_size()))  # as nightly
 def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), failed: bool = False,
           unit: str | None = None, period: str | None = None, paths: list[Path] | None = None,
-          force: bool = False, settle_seconds: float = SETTLE_SECONDS, write_summary: bool = True) -> dict:
+          force: bool = False, settle_seconds: float = SETTLE_SECONDS, write_summary: bool = True) -> PassResult:
     """Import again what is named: rejected versions, a unit's or a quarter's, or given files."""
     logger = get_run_logger()
     inbox, warehouse = Path(inbox).resolve(), Path(warehouse).resolve()
@@ -109,8 +110,8 @@ def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), fail
             reports, report_error = reports_after_publish(warehouse, drafts)
         report_artifacts(done, 0, arriving, unchanged=unchanged, reports=reports, report_error=report_error,
                          problems=problems)
-        return {"files": done, "problems": problems, "skipped": 0, "unchanged": unchanged, "held": len(held),
-                "arriving": arriving, "reports": reports, "report_error": report_error}
+        return PassResult(files=done, problems=problems, unchanged=unchanged, held=len(held), arriving=arriving,
+                          reports=reports, report_error=report_error)
 
 
 def rerun_deployment(inbox: Path, warehouse: Path):

@@ -157,11 +157,11 @@ def test_quarterly_county_totals(county):
 def test_warnings_listed_are_the_ledgers(county):
     _, warehouse, summary = county
     rows = answer(warehouse, "Which warnings")
-    warned = sum(f["n_warnings"] for f in summary["files"])
+    warned = sum(f["n_warnings"] for f in summary.files)
     assert len(rows) == warned
     # the pass's grouped summary counts the same warnings, by rule and by unit alike
     for grouping in ("rule", "unit"):
-        assert sum(g["warnings"] for g in summary["problems"] if g["grouping"] == grouping) == warned
+        assert sum(g["warnings"] for g in summary.problems if g["grouping"] == grouping) == warned
 
 
 # --- the new marts against the yearly ones and the generator -------------------------------------

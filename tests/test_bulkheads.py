@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import query, run_pass
 
+from huizong.flows.result import Copy
 from huizong.outputs.demo import write_unit_workbook
 from huizong.schemas import catalog as cat
 
@@ -55,7 +56,7 @@ def hostile_pass(tmp_path_factory, prefect_harness):
 
 def test_valid_files_are_published(hostile_pass):
     _, warehouse, first, _, _ = hostile_pass
-    loaded = {f["file_name"] for f in first["files"] if f["status"] == "loaded"}
+    loaded = {f["file_name"] for f in first.files if f["status"] == "loaded"}
     assert loaded == {"城关镇_2019Q1.xlsx", "按镇分类/东坪镇_2019Q1.xlsx", "草原镇_一季度.xlsx", "钟表错误.xlsx"}
     assert query(warehouse, "select count(distinct unit_code) from marts.town_totals where value is not null "
                             "and year = 2019") == [(4,)]
@@ -76,7 +77,7 @@ def test_a_file_that_kills_its_reader_is_rejected_with_the_cause(hostile_pass, n
 
 def test_links_and_special_files_are_refused_never_followed(hostile_pass):
     _, warehouse, first, _, _ = hostile_pass
-    assert sorted(r["file_name"] for r in first["refused"]) == ["passwd.xlsx", "管道.xlsx"]
+    assert sorted(r.file_name for r in first.refused) == ["passwd.xlsx", "管道.xlsx"]
     assert sorted(query(warehouse, "select inbox_path, sha256 from ops.arrivals where status = 'refused'")) == [
         ("passwd.xlsx", None), ("管道.xlsx", None)]
     passwd = Path("/etc/passwd").read_bytes()
@@ -85,7 +86,7 @@ def test_links_and_special_files_are_refused_never_followed(hostile_pass):
 
 def test_every_arrival_is_recorded_copies_included(hostile_pass):
     _, warehouse, first, _, _ = hostile_pass
-    assert first["copies"] == [{"file_name": "城关镇_2019Q1 - 副本.xlsx", "same_as": "城关镇_2019Q1.xlsx"}]
+    assert first.copies == [Copy(file_name="城关镇_2019Q1 - 副本.xlsx", same_as="城关镇_2019Q1.xlsx")]
     arrivals = dict(query(warehouse, "select inbox_path, status from ops.arrivals"))
     versions = {name for (name,) in query(warehouse, "select file_name from ops.imports")}
     assert arrivals["城关镇_2019Q1 - 副本.xlsx"] == "copy"
@@ -109,7 +110,7 @@ def test_a_clock_in_the_future_never_counts(hostile_pass):
 
 def test_the_next_pass_finds_nothing_new_and_no_process_passed_one_gib(hostile_pass):
     _, _, _, second, _ = hostile_pass
-    assert second["files"] == [] and second["refused"] == [] and second["copies"] == []
+    assert second.files == [] and second.refused == [] and second.copies == []
     assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 1 << 20  # KiB: under 1 GiB
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 1 << 20
 
@@ -140,6 +141,6 @@ def test_a_pass_over_damaged_workbooks_always_finishes_with_every_file_recorded(
     sources = [write_unit_workbook(tmp_path / f"src{i}.xlsx", TOWNS[i], f"2019Q{1 + i % 4}") for i in range(4)]
     names = [mutated(sources[i % 4], inbox / f"damaged_{i:02d}.xlsx", rng).name for i in range(24)]
     summary = run_pass(inbox, tmp_path / "warehouse")
-    recorded = {f["file_name"] for f in summary["files"]} | {c["file_name"] for c in summary["copies"]}
+    recorded = {f["file_name"] for f in summary.files} | {c.file_name for c in summary.copies}
     assert recorded == set(names)
-    assert all(f["status"] in ("loaded", "rejected", "duplicate", "superseded") for f in summary["files"])
+    assert all(f["status"] in ("loaded", "rejected", "duplicate", "superseded") for f in summary.files)

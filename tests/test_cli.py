@@ -13,6 +13,7 @@ from huizong import cli
 from huizong.cli import passes, reads
 from huizong.cli.parser import parser
 from huizong.outputs.demo import write_unit_workbook
+from huizong.flows.result import Copy, PassResult, Refused
 from huizong.schemas import catalog as cat
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -224,11 +225,9 @@ def test_a_bug_is_one_line_unless_verbose(tmp_path: Path, monkeypatch, capsys):
 
 
 def test_the_pass_summary_prints_copies_and_refused_files_once(capsys):
-    passes.print_pass_summary({
-        "files": [{"file_name": "东坪镇[1].xlsx", "status": "rejected", "first_reason": "“[/]”", "n_warnings": 0}],
-        "skipped": 0, "arriving": [], "rebuilt": False, "reports": [], "report_error": None,
-        "refused": [{"file_name": "link.xlsx", "reason": "a symbolic link"}] * 2,
-        "copies": [{"file_name": "copy.xlsx", "same_as": "东坪镇_2019Q1.xlsx"}]})
+    passes.print_pass_summary(PassResult(
+        files=[{"file_name": "东坪镇[1].xlsx", "status": "rejected", "first_reason": "“[/]”", "n_warnings": 0}],
+        refused=[Refused("link.xlsx", "a symbolic link")] * 2, copies=[Copy("copy.xlsx", "东坪镇_2019Q1.xlsx")]))
     out = capsys.readouterr().out
     assert out.count("refused link.xlsx: a symbolic link") == 1
     assert "copy.xlsx" in out and "东坪镇_2019Q1.xlsx" in out and "rejected 东坪镇[1].xlsx: “[/]”" in out
@@ -259,17 +258,16 @@ def test_the_pass_summary_groups_problems_by_rule_and_unit(capsys):
     cells = [{"file": "城关镇.xlsx", "sheet": "村级指标", "cell": "E12"},
              {"file": "城关镇.xlsx", "sheet": "村级指标", "cell": "E14"},
              {"file": "西关镇[2].xlsx", "sheet": "", "cell": ""}]
-    passes.print_pass_summary({
-        "files": [{"file_name": "城关镇.xlsx", "status": "loaded", "first_reason": None, "n_warnings": 2},
+    passes.print_pass_summary(PassResult(
+        files=[{"file_name": "城关镇.xlsx", "status": "loaded", "first_reason": None, "n_warnings": 2},
                   {"file_name": "西关镇[2].xlsx", "status": "rejected", "first_reason": "封面: 无法识别", "n_warnings": 0}],
-        "problems": [
+        problems=[
             {"grouping": "rule", "key": "flow_spike", "label": "flow_spike", "errors": 0, "warnings": 2,
              "files": 1, "first_cells": cells[:2], "example": "村级指标!E12 道德讲堂: “60”超过"},
             {"grouping": "rule", "key": "cover", "label": "cover", "errors": 1, "warnings": 0,
              "files": 1, "first_cells": cells[2:], "example": "封面: 无法识别"},
             {"grouping": "unit", "key": "990101100", "label": "城关镇 990101100", "errors": 0, "warnings": 2,
-             "files": 1, "first_cells": cells[:2], "example": "村级指标!E12 道德讲堂: “60”超过"}],
-        "skipped": 0, "arriving": [], "rebuilt": False, "reports": [], "report_error": None})
+             "files": 1, "first_cells": cells[:2], "example": "村级指标!E12 道德讲堂: “60”超过"}]))
     out = " ".join(capsys.readouterr().out.split())
     assert "problems by rule" in out and "problems by unit" in out
     assert "城关镇.xlsx 村级指标!E12, E14" in out  # each file and sheet named once

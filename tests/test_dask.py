@@ -34,6 +34,6 @@ def test_dask_runner_gives_identical_marts(tmp_path: Path, prefect_harness):
     default = nightly(inbox=inbox, warehouse=tmp_path / "default", batch_size=8, settle_seconds=0)
     on_dask = with_runner(nightly, LOCAL)(inbox=inbox, warehouse=tmp_path / "dask", batch_size=8,
                                           settle_seconds=0)
-    assert len(on_dask["files"]) == len(default["files"]) == 40
+    assert len(on_dask.files) == len(default.files) == 40
     assert marts(tmp_path / "dask") == marts(tmp_path / "default")
     assert marts(tmp_path / "dask")["county_totals"]

@@ -32,7 +32,7 @@ def test_the_shipped_demo_inbox_loads_under_the_current_catalog(prefect_harness,
 
     summary = run_pass(inbox, warehouse)
 
-    statuses = {f["file_name"]: f["status"] for f in summary["files"]}
+    statuses = {f["file_name"]: f["status"] for f in summary.files}
     assert sorted(statuses) == shipped
     assert {name for name, status in statuses.items() if status == "rejected"} == WRONG
     replaced = f"{FIRST.name}_2019Q3.xlsx"  # by the correct correction, 城关镇_2019Q3_更正2.xlsx

@@ -34,7 +34,7 @@ def one_quarter(tmp_path, prefect_harness, monkeypatch):
     inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse"
     write_unit_workbook(inbox / "q1.xlsx", LATE_TOWN, "2019Q1")
     summary = run_pass(inbox, warehouse, write_summary=True)
-    assert summary["report_error"] is None
+    assert summary.report_error is None
     return inbox, warehouse, summary
 
 
@@ -44,7 +44,7 @@ def test_a_pass_puts_in_place_the_reports_it_drafted_from_its_build(one_quarter,
     md = reports / "summary_2019.md"
     assert sorted(p.name for p in reports.iterdir()) == [
         ".build", "summary_2019.docx", "summary_2019.html", "summary_2019.md"]  # no drafts left
-    assert sorted(summary["reports"]) == sorted(str(p) for p in reports.glob("summary_2019.*"))
+    assert sorted(summary.reports) == sorted(str(p) for p in reports.glob("summary_2019.*"))
     # written before the warehouse was published (drafted while the checks ran) ...
     assert md.stat().st_mtime <= (warehouse / "huizong.duckdb").stat().st_mtime
     # ... and the same as the report written afterwards from the published warehouse
@@ -67,7 +67,7 @@ def test_drafts_of_another_pass_are_never_put_in_place(one_quarter, tmp_path):
     leave_drafts(warehouse)
     drafts = warehouse / "reports" / ".drafts"
     summary = run_pass(inbox, warehouse, write_summary=True)  # nothing new: the reports caught up
-    assert summary["files"] == [] and summary["reports"]
+    assert summary.files == [] and summary.reports
     assert not drafts.exists()
     written = (warehouse / "reports" / "summary_2019.md").read_text(encoding="utf-8")
     again = write_report(warehouse, 2019, tmp_path / "again.md").read_text(encoding="utf-8")
@@ -107,6 +107,6 @@ def test_a_pass_killed_after_publishing_leaves_drafts_that_never_touch_a_summary
     signed = sign_off(warehouse, 2019, "王芳", force=True)
     kept = {name: (warehouse / signed.folder / name).read_bytes() for name, _, _ in signed.files}
     summary = run_pass(inbox, warehouse, write_summary=True)
-    assert summary["reports"] == []  # 2019 is signed off: its summary is the signed one
+    assert summary.reports == []  # 2019 is signed off: its summary is the signed one
     assert {name: (warehouse / "reports" / name).read_bytes() for name in kept} == kept
     assert not (warehouse / "reports" / ".drafts").exists()

@@ -50,7 +50,7 @@ def test_a_first_pass_that_publishes_nothing_logs_no_error(prefect_harness, tmp_
     if inbox_holds == "nothing":
         (inbox / "link.xlsx").unlink()
     summary = run_pass(inbox, warehouse, write_summary=True)
-    assert (summary["files"], summary["reports"], summary["report_error"], summary["reminders"]) == (
+    assert (summary.files, summary.reports, summary.report_error, summary.reminders) == (
         [], [], None, None)
     if inbox_holds == "a link only":
         assert query(warehouse, "select inbox_path, status from ops.arrivals") == [("link.xlsx", "refused")]

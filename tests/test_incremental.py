@@ -68,7 +68,7 @@ def test_a_correction_builds_again_only_its_year(copy_of_county):
     assert marked_periods(warehouse) == ["2018Q3", "2019Q3"]
     write_unit_workbook(inbox / "correction.xlsx", TOWN, "2019Q3", {(VILLAGE.code, "V03"): 97})
     summary = run_pass(inbox, warehouse)
-    assert [f["status"] for f in summary["files"]] == ["loaded"]
+    assert [f["status"] for f in summary.files] == ["loaded"]
     assert marked_periods(warehouse) == ["2018Q3"]  # 2019 built again, 2018 left as it was
     assert query(warehouse, "select value, file_name from marts.unit_quarter_values where unit_code = ? "
                             "and indicator_code = 'V03' and period = '2019Q3'", [VILLAGE.code]) == [
@@ -84,7 +84,7 @@ def test_the_marts_built_by_year_agree_with_a_whole_build_after_passes(copy_of_c
         assert differences(warehouse, m) == 0, m.relation
     write_unit_workbook(inbox / "next_year.xlsx", TOWN, "2020Q1")
     write_unit_workbook(inbox / "bad.xlsx", TOWN, "2019Q2", {(VILLAGE.code, "V03"): "many"})
-    statuses = sorted(f["status"] for f in run_pass(inbox, warehouse)["files"])
+    statuses = sorted(f["status"] for f in run_pass(inbox, warehouse).files)
     assert statuses == ["loaded", "rejected"]
     assert [y for (y,) in query(warehouse, "select year from ops.year_inputs order by year")] == [2018, 2019, 2020]
     for m in by_year():

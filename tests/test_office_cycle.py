@@ -147,7 +147,7 @@ def test_a_year_goes_through_the_office_cycle(office, capsys):
 
     held = rerun(warehouse=warehouse, inbox=inbox, period="2019Q3", force=True, settle_seconds=0,
                  write_summary=False)
-    assert (held["files"], held["held"]) == ([], 3)  # TOWN's two versions and LATE's one
+    assert (held.files, held.held) == ([], 3)  # TOWN's two versions and LATE's one
     assert states(warehouse) == {A_CELL: "accepted"}
 
     # LATE's 2019Q4 arrives after the sign-off: held as locked, no figure and no summary changes.
@@ -156,7 +156,7 @@ def test_a_year_goes_through_the_office_cycle(office, capsys):
     assert huizong(warehouse, "check", str(late)) == 0  # a dry run says so before the pass
     assert "would be held as locked" in capsys.readouterr().out
     summary = run_pass(inbox, warehouse, write_summary=True)
-    assert [(f["file_name"], f["status"]) for f in summary["files"]] == [(late.name, "locked")]
+    assert [(f["file_name"], f["status"]) for f in summary.files] == [(late.name, "locked")]
     assert county_2019(warehouse) == before
     assert {p.name: sha(p) for p in reports} == signed
     capsys.readouterr()

@@ -108,7 +108,7 @@ def test_a_pass_killed_at_any_point_loses_nothing(point, killed_passes, referenc
     summary = run_pass(inbox, warehouse, write_summary=True)  # the next pass is not blocked and completes
     assert snapshot(warehouse) == reference
     # its reports are written, also after a kill between publishing and reporting
-    assert summary["reports"] and (warehouse / "reports" / ".build").exists()
+    assert summary.reports and (warehouse / "reports" / ".build").exists()
     assert not (warehouse / ".build" / "huizong.duckdb").exists()
     assert not (warehouse / "reports" / ".drafts").exists()  # a killed pass's drafts: never put in place
 
@@ -144,7 +144,7 @@ def test_an_analyst_reading_through_a_pass(workbooks, tmp_path, prefect_harness)
         stop.touch()
         out, err = analyst.communicate(timeout=60)
     assert analyst.returncode == 0, err
-    assert {f["status"] for f in summary["files"]} == {"loaded"}
+    assert {f["status"] for f in summary.files} == {"loaded"}
     # every state the analyst saw was a whole pass: before it (26 files) or after it (52 files);
     # one year of 57 numeric indicators in the county totals either way
     seen = {tuple(s) for s in json.loads(out)}

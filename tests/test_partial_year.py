@@ -62,7 +62,7 @@ def test_the_pass_writes_last_year_and_this_year_to_date(half_year):
     warehouse, summary = half_year
     names = sorted(p.name for p in (warehouse / "reports").iterdir() if not p.name.startswith("."))
     assert names == sorted(f"summary_{tag}{s}" for tag in ("2019", "2020_1-6月") for s in (".docx", ".html", ".md"))
-    assert sorted(summary["reports"]) == sorted(str(warehouse / "reports" / n) for n in names)
+    assert sorted(summary.reports) == sorted(str(warehouse / "reports" / n) for n in names)
 
 
 def test_every_format_says_what_it_covers(half_year):

@@ -19,8 +19,8 @@ NUMERIC = [i.code for i in cat.indicators() if i.kind != "level"]
 
 def test_every_file_loads(county):
     _, warehouse, summary = county
-    assert len(summary["files"]) == 13 * 8 - 1
-    assert {f["status"] for f in summary["files"]} == {"loaded"}
+    assert len(summary.files) == 13 * 8 - 1
+    assert {f["status"] for f in summary.files} == {"loaded"}
     assert query(warehouse, "select count(*) from ops.imports where status = 'loaded'") == [(103,)]
 
 
@@ -100,7 +100,7 @@ def test_versions_newest_valid_wins_and_invalid_never_replaces(tmp_path, prefect
     submit("second.xlsx", 9, 2_000)       # a valid resubmission replaces
     submit("broken.xlsx", "-1", 3_000)    # an invalid one, newer still, never does
     summary = run_pass(inbox, warehouse)
-    assert {f["file_name"]: f["status"] for f in summary["files"]} == {
+    assert {f["file_name"]: f["status"] for f in summary.files} == {
         "second.xlsx": "loaded", "broken.xlsx": "rejected"}
     assert float(query(warehouse, v03, [town.code])[0][0]) == others + 9
 
@@ -121,7 +121,7 @@ def test_warnings_never_block_a_load(tmp_path, prefect_harness):
         write_unit_workbook(inbox / f"{period}.xlsx", town, period,
                             {(village.code, "V03"): v03, (village.code, "V02"): flag})
     summary = run_pass(inbox, warehouse)
-    assert [f["status"] for f in summary["files"]] == ["loaded"] * 3
+    assert [f["status"] for f in summary.files] == ["loaded"] * 3
     got = query(warehouse, "select i.period, e.cell, e.indicator_code, e.check_name, e.severity "
                 "from ops.import_errors e join ops.imports i using (sha256) "
                 "where e.cell in ('D2', 'E2') order by e.cell")
@@ -140,7 +140,7 @@ def test_a_rejected_file_changes_nothing_loaded_and_others_load(tmp_path, prefec
     write_unit_workbook(inbox / "a_fixed.xlsx", town, "2019Q1", {(village.code, "V03"): "#REF!"})
     write_unit_workbook(inbox / "b.xlsx", other, "2019Q1")
     summary = run_pass(inbox, warehouse)
-    assert {f["file_name"]: f["status"] for f in summary["files"]} == {"a_fixed.xlsx": "rejected", "b.xlsx": "loaded"}
+    assert {f["file_name"]: f["status"] for f in summary.files} == {"a_fixed.xlsx": "rejected", "b.xlsx": "loaded"}
     assert query(warehouse, "select * from marts.town_totals where unit_code = ? order by all", [town.code]) == before
     feedback = query(warehouse, "select feedback_path from ops.imports where file_name = 'a_fixed.xlsx'")[0][0]
     assert (warehouse / f"{feedback}.xlsx").exists() and (warehouse / f"{feedback}.txt").exists()
@@ -218,8 +218,8 @@ def test_a_file_still_being_copied_waits_for_the_next_pass(tmp_path, prefect_har
     finally:
         stop.set()
         copier.join()
-    assert summary["arriving"] == ["copying.xlsx"]
-    assert [f["file_name"] for f in summary["files"]] == ["done.xlsx"]
+    assert summary.arriving == ["copying.xlsx"]
+    assert [f["file_name"] for f in summary.files] == ["done.xlsx"]
     assert query(warehouse, "select count(*) from ops.imports where file_name = 'copying.xlsx'") == [(0,)]
 
 
@@ -245,9 +245,9 @@ def test_a_changed_catalog_or_model_rebuilds_the_marts_with_no_new_file(tmp_path
     con.execute("drop table marts.summary_figures; update ops.builds set models_version = 'older'")
     con.close()
     summary = run_pass(inbox, warehouse, write_summary=True)
-    assert summary["files"] == [] and summary["rebuilt"] is True
+    assert summary.files == [] and summary.rebuilt is True
     assert query(warehouse, "select count(*) > 0 from marts.summary_figures") == [(True,)]
     assert query(warehouse, "select models_version from ops.builds order by built_at desc limit 1") == [
         (models_version(),)]
-    assert summary["reports"]
-    assert run_pass(inbox, warehouse)["rebuilt"] is False  # built under the current version now
+    assert summary.reports
+    assert run_pass(inbox, warehouse).rebuilt is False  # built under the current version now

@@ -247,7 +247,7 @@ def test_the_pass_writes_the_latest_years_summary(county):
     inbox, warehouse, _ = county
     if not (warehouse / "reports" / "summary_2019.md").exists():  # the county's pass wrote none
         summary = run_pass(inbox, warehouse, write_summary=True)  # nothing new: reports catch up
-        assert summary["report_error"] is None and len(summary["reports"]) == 3
+        assert summary.report_error is None and len(summary.reports) == 3
     for suffix in ("md", "html", "docx"):
         assert (warehouse / "reports" / f"summary_2019.{suffix}").stat().st_size > 1000
 
@@ -272,8 +272,8 @@ def test_a_report_that_cannot_be_written_does_not_fail_a_published_pass(tmp_path
     write_unit_workbook(inbox / "q1.xlsx", LATE_TOWN, "2019Q1")
     (warehouse / "reports" / "summary_2019.md").mkdir(parents=True)  # in the way of the report
     summary = run_pass(inbox, warehouse, write_summary=True)
-    assert [f["status"] for f in summary["files"]] == ["loaded"]
-    assert "folder" in summary["report_error"] and summary["reports"] == []
+    assert [f["status"] for f in summary.files] == ["loaded"]
+    assert "folder" in summary.report_error and summary.reports == []
     assert query(warehouse, "select count(*) from ops.imports where status = 'loaded'") == [(1,)]
 
 

@@ -31,7 +31,7 @@ def test_rerun_of_a_unit_picks_up_its_corrected_file(tmp_path, prefect_harness):
     write_unit_workbook(inbox / "a_q1_fixed.xlsx", TOWN, "2019Q1", {(VILLAGE.code, "V03"): 5})
     write_unit_workbook(inbox / "b_q2.xlsx", OTHER, "2019Q2")  # not named: left for the nightly pass
     summary = do_rerun(warehouse, inbox, unit=TOWN.code)
-    assert {f["file_name"]: f["status"] for f in summary["files"]} == {
+    assert {f["file_name"]: f["status"] for f in summary.files} == {
         "a_q1.xlsx": "rejected", "a_q1_fixed.xlsx": "loaded"}
     assert query(warehouse, "select count(*) from ops.imports where file_name = 'b_q2.xlsx'") == [(0,)]
     expected = 5 + sum(true_value(v.code, "2019Q1", "V03") for v in cat.villages_of(TOWN.code)[1:])
@@ -54,7 +54,7 @@ def test_reruns_are_idempotent(tmp_path, prefect_harness):
                    {"paths": [inbox / "q1.xlsx"], "force": True}, {"unit": TOWN.code, "force": True},
                    {"failed": True}):
         summary = do_rerun(warehouse, inbox, **kwargs)
-        assert summary["files"], kwargs
+        assert summary.files, kwargs
         assert query(warehouse, LEDGER) == ledger, kwargs
         assert query(warehouse, TOTALS) == totals, kwargs
         assert query(warehouse, "select * from ops.import_errors order by all") == errors, kwargs
@@ -67,7 +67,7 @@ def test_rerun_touches_only_what_is_named(tmp_path, prefect_harness):
     run_pass(inbox, warehouse)
     imported_at = dict(query(warehouse, "select file_name, imported_at from ops.imports"))
     summary = do_rerun(warehouse, inbox, unit=OTHER.code, force=True)
-    assert [f["file_name"] for f in summary["files"]] == ["o.xlsx"]
+    assert [f["file_name"] for f in summary.files] == ["o.xlsx"]
     after = dict(query(warehouse, "select file_name, imported_at from ops.imports"))
     assert after["t.xlsx"] == imported_at["t.xlsx"] and after["o.xlsx"] > imported_at["o.xlsx"]
 
@@ -80,11 +80,11 @@ def test_rerun_reads_again_only_what_the_current_rules_have_not_checked(tmp_path
     published = warehouse / "huizong.duckdb"
 
     summary = do_rerun(warehouse, inbox, unit=TOWN.code)  # the rejected one is read again
-    assert [f["file_name"] for f in summary["files"]] == ["bad.xlsx"] and summary["unchanged"] == 1
+    assert [f["file_name"] for f in summary.files] == ["bad.xlsx"] and summary.unchanged == 1
 
     before = published.read_bytes()
     summary = do_rerun(warehouse, inbox, period="2019Q1")  # only a valid version: nothing to do
-    assert summary["files"] == [] and summary["unchanged"] == 1
+    assert summary.files == [] and summary.unchanged == 1
     assert published.read_bytes() == before, "nothing read, so nothing published"
 
     # A warehouse whose versions were checked by an older huizong or catalog: all are due again.
@@ -92,7 +92,7 @@ def test_rerun_reads_again_only_what_the_current_rules_have_not_checked(tmp_path
     con.execute("update ops.imports set rules_version = 'older'")
     con.close()
     summary = do_rerun(warehouse, inbox, period="2019Q1")
-    assert [f["file_name"] for f in summary["files"]] == ["good.xlsx"]
+    assert [f["file_name"] for f in summary.files] == ["good.xlsx"]
     assert query(warehouse, "select count(distinct rules_version) from ops.imports "
                             "where file_name = 'good.xlsx' and rules_version <> 'older'") == [(1,)]
 
@@ -107,4 +107,4 @@ def test_a_duplicate_version_is_valid_and_not_read_again(tmp_path, prefect_harne
     assert query(warehouse, "select file_name, status from ops.imports order by file_name") == [
         ("q1.xlsx", "loaded"), ("q1_again.xlsx", "duplicate")]
     summary = do_rerun(warehouse, inbox, unit=TOWN.code)
-    assert summary["files"] == [] and summary["unchanged"] == 2
+    assert summary.files == [] and summary.unchanged == 2

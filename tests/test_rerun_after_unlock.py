@@ -42,7 +42,7 @@ def unlocked(tmp_path_factory, prefect_harness):
         write_unit_workbook(inbox / "invalid_2019Q2.xlsx", OTHER, "2019Q2",
                             {(cat.villages_of(OTHER.code)[0].code, "V03"): -1})
         held = run_pass(inbox, warehouse)
-        assert {f["file_name"]: f["status"] for f in held["files"]} == {
+        assert {f["file_name"]: f["status"] for f in held.files} == {
             "corrected_2019Q3.xlsx": "locked", "invalid_2019Q2.xlsx": "rejected"}
         assert unlock(warehouse, 2019, "王五", "城关镇更正三季度").held == 1
     return root
@@ -73,8 +73,8 @@ def test_a_rerun_lets_in_what_the_unlock_released(unlocked, tmp_path, selection)
     assert dict(query(warehouse, LEDGER))["corrected_2019Q3.xlsx"] == "locked"
 
     done = rerun(warehouse=warehouse, inbox=inbox, settle_seconds=0, write_summary=False, **selection)
-    assert done["held"] == 0
-    assert {f["file_name"]: f["status"] for f in done["files"]}["corrected_2019Q3.xlsx"] == "loaded"
+    assert done.held == 0
+    assert {f["file_name"]: f["status"] for f in done.files}["corrected_2019Q3.xlsx"] == "loaded"
     assert corrected_in_force(warehouse)
 
 
@@ -88,4 +88,4 @@ def test_a_rerun_leaves_the_ledger_a_pass_would(unlocked, tmp_path):
     inbox, warehouse = copy_of(unlocked, tmp_path)
     done = rerun(warehouse=warehouse, inbox=inbox, settle_seconds=0, write_summary=True, period="2019Q3")
     assert query(warehouse, LEDGER) == by_pass
-    assert any(r.endswith("summary_2019.md") for r in done["reports"])  # the reopened year's summary again
+    assert any(r.endswith("summary_2019.md") for r in done.reports)  # the reopened year's summary again

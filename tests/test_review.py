@@ -116,7 +116,7 @@ def test_the_figures_chosen_warn():
 
 def test_explained_warnings_load_and_a_bad_reference_is_a_warning(quarter):
     _, warehouse, summary = quarter
-    assert {f["file_name"]: f["status"] for f in summary["files"]} == {
+    assert {f["file_name"]: f["status"] for f in summary.files} == {
         f"{TOWN.name}_{p}.xlsx": "loaded" for p in ("2019Q1", "2019Q2", "2019Q3")}
     q3 = f"{TOWN.name}_2019Q3.xlsx"
     assert query(warehouse, "select e.sheet, e.cell, e.indicator_code, e.explanation, e.source_cell "

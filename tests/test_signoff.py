@@ -120,14 +120,14 @@ def test_the_office_closes_a_year(tmp_path, prefect_harness, capsys):
                         {(CORRECTED_VILLAGE.code, "V03"): corrected_value})
     write_unit_workbook(inbox / "invalid_2019Q2.xlsx", CORRECTED, "2019Q2", {(CORRECTED_VILLAGE.code, "V03"): -1})
     summary = run_pass(inbox, warehouse, write_summary=True)
-    assert {f["file_name"]: f["status"] for f in summary["files"]} == {
+    assert {f["file_name"]: f["status"] for f in summary.files} == {
         "late_2019Q4.xlsx": "locked", "corrected_2019Q3.xlsx": "locked", "invalid_2019Q2.xlsx": "rejected"}
     assert query(warehouse, "select count(*) from ops.import_errors join ops.imports using (sha256) "
                             "where file_name = 'invalid_2019Q2.xlsx' and severity = 'error'") == [(1,)]
     assert query(warehouse, "select n_values > 0 from ops.imports where status = 'locked'") == [(True,), (True,)]
     assert figures(warehouse) == before  # the late quarter is still missing, the correction not in
     assert summaries(warehouse) == published, "a pass never rewrites a signed summary"
-    assert not any("summary_2019" in r for r in summary["reports"])
+    assert not any("summary_2019" in r for r in summary.reports)
 
     cli.main(["status", "--warehouse", str(warehouse)])
     out = capsys.readouterr().out
@@ -138,7 +138,7 @@ def test_the_office_closes_a_year(tmp_path, prefect_harness, capsys):
     for kwargs in ({"period": "2019Q4", "force": True}, {"unit": CORRECTED.code, "force": True},
                    {"failed": True, "force": True}):
         done = rerun(warehouse=warehouse, inbox=inbox, settle_seconds=0, write_summary=True, **kwargs)
-        assert done["files"] == [] and done["held"] > 0, kwargs
+        assert done.files == [] and done.held > 0, kwargs
     assert figures(warehouse) == before and summaries(warehouse) == published
     assert status_of(warehouse, "late_2019Q4.xlsx") == "locked"
 
@@ -157,7 +157,7 @@ def test_the_office_closes_a_year(tmp_path, prefect_harness, capsys):
         (1, "signed", "王五", reason), (2, "unlocked", "王五", "城关镇更正三季度、四季度补报")]
     assert status_of(warehouse, "late_2019Q4.xlsx") == "locked"  # until the next pass
     summary = run_pass(inbox, warehouse, write_summary=True)
-    assert {f["file_name"]: f["status"] for f in summary["files"]} == {
+    assert {f["file_name"]: f["status"] for f in summary.files} == {
         "late_2019Q4.xlsx": "loaded", "corrected_2019Q3.xlsx": "loaded"}
     assert status_of(warehouse, f"{CORRECTED.name}_2019Q3.xlsx") == "superseded"
     expected = county_v03() + village_v03(LATE, "2019Q4") + 7
@@ -170,7 +170,7 @@ def test_the_office_closes_a_year(tmp_path, prefect_harness, capsys):
                  [CORRECTED_VILLAGE.code]) == [(Decimal(corrected_value),)]
     assert query(warehouse, "select status from marts.submission_status where unit_code = ? "
                             "and period = '2019Q4'", [LATE.code]) == [("late",)]
-    assert any(r.endswith("summary_2019.md") for r in summary["reports"])
+    assert any(r.endswith("summary_2019.md") for r in summary.reports)
     rewritten = summaries(warehouse)
     assert rewritten[".md"] != published[".md"]
     assert sha256(warehouse / "signed/2019/1/summary_2019.md") == hashlib.sha256(published[".md"]).hexdigest()

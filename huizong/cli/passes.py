@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 
@@ -21,6 +22,9 @@ from huizong.cli.common import (
 from huizong.core import progress
 from huizong.core.terminal import LINE_CUT, data, shown, table
 from huizong.core.vocabulary import VERSION_STATUSES as STATUSES
+
+if TYPE_CHECKING:
+    from huizong.flows.result import PassResult
 
 
 def quiet_prefect() -> None:
@@ -164,7 +168,7 @@ def run_pass_flow(flow_fn, warehouse: Path, announce: str | None = None, verbose
         return EXIT_FAILED
     summary = state.result()
     print_pass_summary(summary)
-    return EXIT_REJECTED if any(f["status"] == "rejected" for f in summary["files"]) else EXIT_OK
+    return EXIT_REJECTED if summary.rejected else EXIT_OK
 
 
 def _import_in_background(module: str) -> None:
@@ -242,9 +246,9 @@ def cmd_rerun(args: argparse.Namespace) -> int:
                              unit=unit.code if unit else None, period=period, paths=args.paths, force=args.force)
 
 
-def print_pass_summary(summary: dict) -> None:
+def print_pass_summary(summary: PassResult) -> None:
     """What a pass did, for the terminal and cron mail; every name and reason printed as data."""
-    files = summary["files"]
+    files = summary.files
     counts = {s: sum(f["status"] == s for f in files)
               for s in STATUSES}
     t = table("huizong pass", "outcome", "files", "first file / first reason", prose=("first file / first reason",))
@@ -253,51 +257,51 @@ def print_pass_summary(summary: dict) -> None:
             first = next(f for f in files if f["status"] == status)
             detail = first["file_name"] + (f"  {first['first_reason']}" if first["first_reason"] else "")
             t.add_row(status, str(n), detail)
-    problems = summary.get("problems") or []
-    warned = sum(f.get("n_warnings") or 0 for f in files)
+    problems = summary.problems
+    warned = summary.warnings
     if warned:
         first = next((g for g in problems if g["grouping"] == "rule" and g["warnings"]), None)
         t.add_row("warnings (loaded anyway)", str(warned),
                   f"{first['first_cells'][0]['file']}  {shown(first['example'])}" if first else "")
-    t.add_row("skipped (already received)", str(summary["skipped"]), "")
-    copies = summary.get("copies") or []
+    t.add_row("skipped (already received)", str(summary.skipped), "")
+    copies = summary.copies
     if copies:
         t.add_row("copies of a file already received", str(len(copies)),
-                  f"{shown(copies[0]['file_name'])} = {shown(copies[0]['same_as'])}")
-    refused = list({r["file_name"]: r for r in summary.get("refused") or []}.values())  # each once
+                  f"{shown(copies[0].file_name)} = {shown(copies[0].same_as)}")
+    refused = list({r.file_name: r for r in summary.refused}.values())  # each once
     if refused:
         t.add_row("refused (not a regular file)", str(len(refused)),
-                  f"{shown(refused[0]['file_name'])}  {shown(refused[0]['reason'])}")
-    if summary.get("rebuilt"):
+                  f"{shown(refused[0].file_name)}  {shown(refused[0].reason)}")
+    if summary.rebuilt:
         t.add_row("models rebuilt", "", "the catalog or the SQL models changed since the last build")
-    if "unchanged" in summary:  # a rerun
-        t.add_row("valid under the same rules (not read again)", str(summary["unchanged"]),
-                  "--force reads them too" if summary["unchanged"] else "")
-    if summary.get("held"):  # a rerun's versions of a signed-off year's quarters
-        t.add_row("held: their year is signed off", str(summary["held"]),
+    if summary.unchanged is not None:  # a rerun
+        t.add_row("valid under the same rules (not read again)", str(summary.unchanged),
+                  "--force reads them too" if summary.unchanged else "")
+    if summary.held:  # a rerun's versions of a signed-off year's quarters
+        t.add_row("held: their year is signed off", str(summary.held),
                   "left as they are; huizong unlock --year Y --by NAME --reason TEXT reopens a year")
-    if summary.get("arriving"):
-        t.add_row("still arriving (next pass)", str(len(summary["arriving"])), summary["arriving"][0])
+    if summary.arriving:
+        t.add_row("still arriving (next pass)", str(len(summary.arriving)), summary.arriving[0])
     console.print(t)
     print_problem_groups(problems)
-    rejected = [f for f in files if f["status"] == "rejected"]
+    rejected = summary.rejected
     for f in rejected[:LISTED]:
         console.print("[red]rejected[/] " + data(f"{shown(f['file_name'])}: {shown(f['first_reason'])}", None),
                       soft_wrap=True)
     if len(rejected) > LISTED:
         say(f"... and {len(rejected) - LISTED} more rejected file(s): huizong status --period P lists them")
     for r in refused:
-        console.print("[red]refused[/] " + data(f"{shown(r['file_name'])}: {shown(r['reason'])}", None),
+        console.print("[red]refused[/] " + data(f"{shown(r.file_name)}: {shown(r.reason)}", None),
                       soft_wrap=True)
     for c in copies:
-        say(f"copy {c['file_name']}: the same bytes as {c['same_as']}, not loaded again")
-    for path in summary.get("reports", []):
+        say(f"copy {c.file_name}: the same bytes as {c.same_as}, not loaded again")
+    for path in summary.reports:
         say(f"report: {path}")
-    if summary.get("reminders"):
-        say(f"reminders: {summary['reminders']}")
-    if summary.get("report_error"):
+    if summary.reminders:
+        say(f"reminders: {summary.reminders}")
+    if summary.report_error:
         console.print("[red]the annual summary was not written[/] (the data is published): "
-                      + data(summary["report_error"], LINE_CUT), soft_wrap=True)
+                      + data(summary.report_error, LINE_CUT), soft_wrap=True)
 
 
 LISTED = 10  # groups and files listed by name in a pass's summary; the rest are counted
