@@ -10,8 +10,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from huizong.bulkheads import isolation
 from huizong.core.settings import BATCH_SIZE, SETTLE_SECONDS
-from huizong.flows.result import Copy, PassResult, Refused
 from huizong.flows.reporting import prepare_reports, reminders_after_publish, reports_after_publish, reports_are_stale
+from huizong.flows.result import Copy, PassResult, Refused
 from huizong.flows.tasks import discover, report_artifacts
 from huizong.flows.unlocking import let_in_released
 from huizong.store import warehouse as wh

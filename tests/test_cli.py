@@ -12,8 +12,8 @@ import pytest
 from huizong import cli
 from huizong.cli import passes, reads
 from huizong.cli.parser import parser
-from huizong.outputs.demo import write_unit_workbook
 from huizong.flows.result import Copy, PassResult, Refused
+from huizong.outputs.demo import write_unit_workbook
 from huizong.schemas import catalog as cat
 
 ROOT = Path(__file__).resolve().parents[1]

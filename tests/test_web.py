@@ -8,7 +8,7 @@ import os
 import re
 
 import pytest
-from conftest import run_pass
+from conftest import query, run_pass
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
@@ -20,7 +20,7 @@ from huizong.web.app import create_app
 TOWN, OTHER = cat.towns()[0], cat.towns()[1]
 VILLAGE = cat.villages_of(TOWN.code)[0]
 PASSWORD = "correct horse 1"
-ROUTES = [("get", "/"), ("get", "/unit"), ("get", "/unit/template?period=2019Q4"), ("post", "/unit/upload"),
+ROUTES = [("get", "/"), ("get", "/unit"), ("get", "/unit/template?period=2019Q4"), ("post", "/unit/upload"), ("post", "/unit/explain"),
           ("get", "/unit/feedback/abcdef0123456789"), ("get", "/office"), ("post", "/office/review"),
           ("post", "/office/signoff"), ("post", "/office/unlock"), ("post", "/office/rerun"),
           ("get", "/office/download/summary_2019.md"), ("get", "/office/export?year=2019"), ("post", "/logout")]
@@ -57,6 +57,18 @@ def logged_in(site, name: str) -> tuple[TestClient, str]:
 def upload(c: TestClient, csrf: str | None, name: str, data: bytes):
     """POST /unit/upload as the browser sends it: the form's token and one file."""
     return c.post("/unit/upload", data={"csrf": csrf} if csrf is not None else None, files={"file": (name, data)})
+
+
+def test_the_routes_tried_are_every_route_of_the_app(site):
+    """The security tests below try ROUTES: a route added to the app and not to them fails here."""
+    _, inbox, warehouse = site
+    public = {"/login", "/healthz", "/font/sans.otf"}
+    served = {(m.lower(), r.path) for r in create_app(warehouse, inbox, start_passes=False).routes
+              if r.path not in public and not r.path.startswith(("/docs", "/openapi", "/redoc"))
+              for m in getattr(r, "methods", ()) if m != "HEAD"}
+    tried = {(m, re.sub(r"/abcdef0123456789$", "/{upload_id}", re.sub(r"/summary_2019\.md$", "/{name}", route.split("?")[0])))
+             for m, route in ROUTES}
+    assert served == tried
 
 
 def test_every_route_needs_a_session(site):
@@ -192,3 +204,48 @@ def test_a_disabled_accounts_session_ends(site):
     assert c.get("/unit").status_code == 200
     accounts.disable(warehouse, "临时")
     assert c.get("/unit").status_code == 303
+
+
+def test_a_town_explains_a_warned_figure_from_the_page(tmp_path, prefect_harness):
+    """The town's explanation typed on the page reaches the office as the 情况说明 sheet would: the
+    quarter's workbook, its figures unchanged, with the row written in; a pass loads it as a
+    duplicate, and the warning is `explained` with that text. Another unit cannot explain it."""
+    inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse"
+    from huizong.outputs.demo import true_value
+
+    villages = cat.villages_of(TOWN.code)
+    i = next(i for i, v in enumerate(villages) if all(true_value(v.code, p, "V03") > 0 for p in ("2019Q1", "2019Q2")))
+    for period in ("2019Q1", "2019Q2"):
+        write_unit_workbook(inbox / f"{TOWN.name}_{period}.xlsx", TOWN, period)
+    write_unit_workbook(inbox / f"{TOWN.name}_2019Q3.xlsx", TOWN, "2019Q3", {(villages[i].code, "V03"): 60})
+    run_pass(inbox, warehouse, write_summary=False)
+    place = f"村级指标!E{i + 2}"  # V03 is column E; village rows from row 2 in the registry's order
+    state = ("select state, explanation from marts.warning_reviews where unit_code = ? and period = '2019Q3' "
+             "and sheet || '!' || cell = ?")
+    assert query(warehouse, state, [TOWN.code, place]) == [("open", None)]
+    accounts.add(warehouse, "王芳", "office", PASSWORD)
+    accounts.add(warehouse, "城关", "unit", PASSWORD, TOWN.code)
+    accounts.add(warehouse, "西关", "unit", PASSWORD, OTHER.code)
+    site = (tmp_path, inbox, warehouse)
+    town, csrf = logged_in(site, "城关")
+    assert f'value="{place}"' in town.get("/unit").text  # the form is beside the warning
+    before = set(os.listdir(inbox))
+
+    other, other_csrf = logged_in(site, "西关")
+    r = other.post("/unit/explain", data={"csrf": other_csrf, "period": "2019Q3", "cell": place, "text": "不是我的"})
+    assert "没有这个单元格的提醒" in r.text and set(os.listdir(inbox)) == before
+
+    text = "本季度开展“道德讲堂进农家”，每个村民小组各办一场 <b>"
+    r = town.post("/unit/explain", data={"csrf": csrf, "period": "2019Q3", "cell": place, "text": text})
+    assert "检查通过，已收到" in r.text and "<b>" not in r.text
+    (placed,) = set(os.listdir(inbox)) - before
+    sheet = load_workbook(inbox / placed)["情况说明"]
+    assert [c.value for c in sheet[2][:3]] == ["村级指标", f"E{i + 2}", text]
+    run_pass(inbox, warehouse, write_summary=False)
+    assert query(warehouse, state, [TOWN.code, place]) == [("explained", text)]
+    assert query(warehouse, "select status from ops.imports where file_name = ?", [placed]) == [("duplicate",)]
+    value = ("select value from marts.unit_quarter_values where unit_code = ? and period = '2019Q3' "
+             "and indicator_code = 'V03'")
+    assert query(warehouse, value, [villages[i].code]) == [(60,)]
+    last = accounts.actions(warehouse, TOWN.code, limit=1)[0]
+    assert (last.account, last.action, last.period, last.what) == ("城关", "explain", "2019Q3", f"{place}: {text}")

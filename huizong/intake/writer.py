@@ -83,3 +83,41 @@ def build_workbook(unit: cat.Unit, period_text: str, values: Values, *,
                                            values.get((unit.code, ind.code))), start=1):
                     put_text(ws, r, c, value)
     return wb
+
+
+def with_explanation(data: bytes, sheet: str, cell: str, text: str) -> bytes:
+    """The bytes of a workbook (.xlsx) whose 情况说明 sheet explains `sheet!cell` with `text`:
+    the row that already names that cell gets the new text, else the first empty row does (the
+    sheet is added, with its header, if the workbook has none). Every other cell is kept, so the
+    figures are the same: a pass takes it as a duplicate of the version it came from, whose
+    explanations it then carries (sql/marts/warning_reviews.sql)."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from huizong.intake.workbook import EXPLANATION_HEADER, EXPLANATION_SHEET
+
+    wb = load_workbook(io.BytesIO(data))
+    if EXPLANATION_SHEET in wb.sheetnames:
+        ws = wb[EXPLANATION_SHEET]
+    else:
+        ws = wb.create_sheet(EXPLANATION_SHEET)
+        for c, head in enumerate(EXPLANATION_HEADER, start=1):
+            put_text(ws, 1, c, head)
+    ws.sheet_state = "visible"  # a hidden 情况说明 is not read
+
+    def names(r: int) -> bool:
+        named_sheet = str(ws.cell(r, 1).value or "").strip()
+        named_cell = str(ws.cell(r, 2).value or "").replace("$", "").strip().upper()
+        return named_cell in (cell, f"{sheet}!{cell}") and named_sheet in ("", sheet)
+
+    def empty(r: int) -> bool:
+        return all(ws.cell(r, c).value in (None, "") for c in (1, 2, 3))
+
+    rows = range(2, ws.max_row + 2)
+    row = next((r for r in rows if names(r)), None) or next(r for r in rows if empty(r))
+    for c, value in enumerate((sheet, cell, text), start=1):
+        put_text(ws, row, c, value)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

@@ -62,8 +62,10 @@ def owner_of(warehouse: Path, upload_id: str) -> str | None:
         return None
 
 
-def receive(data: bytes, file_name: str, account: accounts.Account, warehouse: Path, inbox: Path) -> Upload:
-    """Check an uploaded workbook and, if it is valid and the account's unit's, place it in the inbox."""
+def receive(data: bytes, file_name: str, account: accounts.Account, warehouse: Path, inbox: Path,
+            action: str = "upload", what: str | None = None) -> Upload:
+    """Check an uploaded workbook and, if it is valid and the account's unit's, place it in the
+    inbox; recorded as `action` (what it did: `what`, or where the file went)."""
     if len(data) > MAX_UPLOAD_BYTES:
         raise UploadRefused(f"文件超过 {MAX_UPLOAD_BYTES // 2 ** 20} MB，请检查是否插入了图片等大对象后重新上传")
     if not data.startswith((ZIP_MAGIC, OLE2_MAGIC)):
@@ -85,8 +87,47 @@ def receive(data: bytes, file_name: str, account: accounts.Account, warehouse: P
         with written_whole(Path(inbox) / name) as tmp:
             tmp.write_bytes(data)
         placed = name
-        accounts.record(warehouse, account.name, "upload", o.unit_code, o.period, f"{shown_name} -> inbox/{name}")
+        accounts.record(warehouse, account.name, action, o.unit_code, o.period, what or f"{shown_name} -> inbox/{name}")
     else:
-        accounts.record(warehouse, account.name, "upload", account.unit_code, o.period,
+        accounts.record(warehouse, account.name, action, account.unit_code, o.period,
                         f"{shown_name}: refused ({'another unit' if other_unit else 'not valid'})")
     return Upload(upload_id, shown_name, checked, other_unit, placed)
+
+
+MAX_EXPLANATION_CHARS = 500
+
+
+def explain(account: accounts.Account, warehouse: Path, inbox: Path, period: str, place: str, text: str) -> Upload:
+    """A town explains a warned figure from the page, as its 情况说明 sheet would: the version in
+    force of its quarter, kept by huizong, with that row written in, is received as an upload
+    (checked, placed, loaded as a duplicate of the version in force, whose explanation it then
+    gives). One route for every explanation: the office's workbook always says what the page said."""
+    from huizong.core.files import archive_path
+    from huizong.intake.writer import with_explanation
+    from huizong.office import review
+    from huizong.store.warehouse import connect_read_only
+
+    text = " ".join(text.split())
+    if not text:
+        raise UploadRefused("请写明情况说明")
+    if len(text) > MAX_EXPLANATION_CHARS:
+        raise UploadRefused(f"情况说明请控制在 {MAX_EXPLANATION_CHARS} 字以内")
+    try:
+        place = review.cell_reference(place)
+    except review.ReviewError:
+        raise UploadRefused("没有这个单元格的提醒") from None
+    con = connect_read_only(warehouse)
+    try:
+        warned = review.warnings(con, unit=account.unit_code, period=period, states=review.STATES,
+                                 cell=place) if con is not None else []
+    finally:
+        if con is not None:
+            con.close()
+    if not warned or "!" not in place:
+        raise UploadRefused("没有这个单元格的提醒")
+    w = warned[0]
+    kept = Path(warehouse) / archive_path(w.sha256, ".xlsx")
+    if not kept.is_file():
+        raise UploadRefused("这份报表不是 .xlsx 格式，请在报表的“情况说明”表中写明后重新上传")
+    data = with_explanation(kept.read_bytes(), w.sheet, w.cell, text)
+    return receive(data, w.file_name, account, warehouse, inbox, action="explain", what=f"{w.place}: {text}")

@@ -170,8 +170,23 @@ def create_app(warehouse: Path, inbox: Path, start_passes: bool = True) -> FastA
             done = await run_in_threadpool(uploads.receive, data, file.filename or "", account, warehouse, inbox)
         except uploads.UploadRefused as e:
             return page(request, "uploaded.html", session, account=account, refused=str(e), done=None)
+        return uploaded(request, session, account, done)
+
+    @app.post("/unit/explain", response_class=HTMLResponse)
+    async def explain(request: Request, period: str = Form(""), cell: str = Form(""), text: str = Form(""),
+                      csrf: str = Form("")):
+        account, session = unit_account(request)
+        checked_form(session, csrf)
+        try:
+            done = await run_in_threadpool(uploads.explain, account, warehouse, inbox, period, cell, text)
+        except uploads.UploadRefused as e:
+            return page(request, "uploaded.html", session, account=account, refused=str(e), done=None)
+        return uploaded(request, session, account, done, explained=cell)
+
+    def uploaded(request: Request, session: dict, account: accounts.Account, done: uploads.Upload,
+                 explained: str | None = None) -> HTMLResponse:
         problems = done.checked.outcome.problems
-        return page(request, "uploaded.html", session, account=account, refused=None, done=done,
+        return page(request, "uploaded.html", session, account=account, refused=None, done=done, explained=explained,
                     pass_started=bool(done.accepted and start_passes and passes.start_a_pass(inbox, warehouse)),
                     errors=[p for p in problems if p.severity == "error"],
                     warnings=[p for p in problems if p.severity != "error"],
