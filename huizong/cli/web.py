@@ -17,6 +17,10 @@ def cmd_web(args: argparse.Namespace) -> int:
     from huizong.web.app import create_app
 
     check_folders(args.inbox, args.warehouse)
+    from huizong.office.uploads import sweep_unfinished
+
+    if removed := sweep_unfinished(args.inbox):  # a page killed mid-upload: nothing it placed
+        say(f"removed {removed} unfinished upload(s) a stopped page left in the inbox (hidden, never read)")
     if not any(a.is_office for a in accounts.accounts(args.warehouse)):
         say("no office account yet: huizong users add --name NAME --role office (or huizong users demo)")
     from huizong.flows.server import prefect_api

@@ -1,4 +1,5 @@
-"""Named points where the crash-safety tests kill a pass with SIGKILL, pause it or hold it.
+"""Named points where the crash-safety tests kill a pass (or the web page, at `mid_upload`) with
+SIGKILL, pause it or hold it.
 
 `HUIZONG_FAILPOINT=<name>` in the environment makes the process kill itself, uncatchably, when it
 reaches that point; unset (always, outside those tests) it does nothing.

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from huizong.core.errors import HuizongError
+from huizong.core.failpoints import failpoint
 from huizong.core.files import written_whole
 from huizong.intake.package import OLE2_MAGIC, ZIP_MAGIC
 from huizong.office import accounts
@@ -36,6 +37,20 @@ class Upload:
     def accepted(self) -> bool:
         return self.placed is not None
 
+
+
+WEB_UPLOAD_MARK = "_网页上传_"  # in the name of every file the page places
+
+
+def sweep_unfinished(inbox: Path) -> int:
+    """Remove what a page killed mid-upload left in the inbox: the hidden temporary copies of its
+    own uploads (written_whole's `.<name>.<random>.tmp`; passes never read hidden files). Run when
+    the page starts; returns how many it removed."""
+    removed = 0
+    for tmp in Path(inbox).glob(f".*{WEB_UPLOAD_MARK}*.tmp"):
+        tmp.unlink(missing_ok=True)
+        removed += 1
+    return removed
 
 
 def upload_dir(warehouse: Path, upload_id: str) -> Path:
@@ -83,9 +98,10 @@ def receive(data: bytes, file_name: str, account: accounts.Account, warehouse: P
     placed = None
     if o.ok and not other_unit:
         stamp = dt.datetime.now().strftime("%Y%m%d%H%M%S")
-        name = f"{o.unit_code}_{o.period}_网页上传_{stamp}_{o.sha256[:8]}{received.suffix}"
+        name = f"{o.unit_code}_{o.period}{WEB_UPLOAD_MARK}{stamp}_{o.sha256[:8]}{received.suffix}"
         with written_whole(Path(inbox) / name) as tmp:
             tmp.write_bytes(data)
+            failpoint("mid_upload")  # the crash tests kill the page here: no file in the inbox yet
         placed = name
         accounts.record(warehouse, account.name, action, o.unit_code, o.period, what or f"{shown_name} -> inbox/{name}")
     else:
