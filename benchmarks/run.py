@@ -83,9 +83,9 @@ def volatile(town, period: str) -> dict:
 
     out = {}
     for sheet in cat.sheets_of(town):
-        holders = cat.villages_of(town.code) if sheet == cat.VILLAGE_SHEET else (town,)
+        holders = cat.villages_of(town.code, period) if sheet == cat.VILLAGE_SHEET else (town,)
         for holder in holders:
-            for ind in cat.indicators_for(town, sheet):
+            for ind in cat.indicators_for(town, sheet, period):
                 if ind.kind not in ("flow", "flag") or _draw(holder.code, period, ind.code, "spike") >= SPIKE_SHARE:
                     continue
                 value = true_value(holder.code, period, ind.code)

@@ -3,22 +3,34 @@
 Both are checked as they load: a typo in a CSV stops every command with `CatalogError` naming the
 file, line and column, rather than failing later far from its cause.
 
-`indicators.csv` and `units.csv` beside this module are the project's configuration. Every other
-module (reading, validation, SQL seeds, templates, the report) asks this module, never the CSVs.
+`indicators.csv` and `units.csv` beside this module are the project's configuration (or those of
+the folder `HUIZONG_CATALOG` names). Every other module (reading, validation, SQL seeds,
+templates, the report) asks this module, never the CSVs.
+
+Both change over time (FORM.md, "The form and the map over time"). An indicator is on the form
+from its `valid_from` quarter to its `valid_to` quarter (empty: since always, still); a code may
+have several rows, each a definition for its own quarters (renamed, re-bounded: the same meaning,
+so the same code and history; a changed meaning is a new code). A unit exists from `opened` to
+`closed`; a village merged into another or renamed names it as its `successor`.
 """
 from __future__ import annotations
 
 import csv
+import os
 import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from huizong.core.clock import quarter_index
 from huizong.core.errors import HuizongError
 
 CATALOG_DIR = Path(__file__).resolve().parent
-INDICATORS_CSV = CATALOG_DIR / "indicators.csv"
-UNITS_CSV = CATALOG_DIR / "units.csv"
+# HUIZONG_CATALOG: another folder holding indicators.csv and units.csv (a second county, the
+# demo of a changing form); read once, when huizong starts
+DATA_DIR = Path(os.environ["HUIZONG_CATALOG"]).resolve() if os.environ.get("HUIZONG_CATALOG") else CATALOG_DIR
+INDICATORS_CSV = DATA_DIR / "indicators.csv"
+UNITS_CSV = DATA_DIR / "units.csv"
 
 # The sheets of a workbook, by who submits it.
 COVER_SHEET = "封面"
@@ -45,6 +57,11 @@ class Indicator:
     max: float | None
     decimals: int | None
     summary_phrase: str
+    valid_from: str | None = None  # the first quarter it is on the form (None: since always)
+    valid_to: str | None = None  # the last quarter it is on the form (None: still)
+
+    def on_form(self, period: str) -> bool:
+        return _within(period, self.valid_from, self.valid_to)
 
     @property
     def header(self) -> str:
@@ -59,13 +76,27 @@ class Unit:
     type: str  # county | town | village | department
     parent_code: str
     village_type: str
+    opened: str | None = None  # its first quarter (None: since always)
+    closed: str | None = None  # its last quarter (None: still open)
+    successor: str = ""  # the unit it became, when it was merged into another or renamed
+
+    def exists_in(self, period: str) -> bool:
+        return _within(period, self.opened, self.closed)
+
+
+def _within(period: str, first: str | None, last: str | None) -> bool:
+    q = quarter_index(period)
+    return (first is None or q >= quarter_index(first)) and (last is None or q <= quarter_index(last))
 
 
 KINDS = ("flow", "stock", "flag", "level")
 UNIT_TYPES = ("county", "town", "village", "department")
 INDICATOR_COLUMNS = ("code", "name", "unit", "sheet", "reported_by", "kind", "min", "max",
                      "decimals", "summary_phrase")
+INDICATOR_PERIOD_COLUMNS = ("valid_from", "valid_to")  # optional: a catalog without them is for all time
 UNIT_COLUMNS = ("unit_code", "unit_name", "unit_type", "parent_code", "village_type")
+UNIT_PERIOD_COLUMNS = ("opened", "closed", "successor")  # optional, as above
+_PERIOD = re.compile(r"[0-9]{4}Q[1-4]")
 CODE_LENGTH = {"county": 6, "town": 9, "village": 12, "department": 9}
 DEPARTMENT_ENDINGS = ("901", "902", "903")
 
@@ -109,6 +140,18 @@ class _Where:
             raise self.fail(column, f'"{row[column]}" is not one of {", ".join(allowed)}')
         return row[column]
 
+    def periods(self, row: dict, first: str, last: str) -> tuple[str | None, str | None]:
+        """The quarters (`2020Q1`) in columns `first` and `last`, each empty or a quarter, in order."""
+        found = []
+        for column in (first, last):
+            text = row.get(column, "").upper()
+            if text and not _PERIOD.fullmatch(text):
+                raise self.fail(column, f'"{row[column]}" is not a quarter like 2020Q1 (or empty)')
+            found.append(text or None)
+        if found[0] and found[1] and quarter_index(found[0]) > quarter_index(found[1]):
+            raise self.fail(last, f"{found[1]} is before {first} {found[0]}")
+        return found[0], found[1]
+
     def number(self, row: dict, column: str) -> float | None:
         if not row[column]:
             return None
@@ -123,15 +166,12 @@ def load_indicators(path: Path, registry: dict[str, "Unit"] | None = None) -> tu
     (default: the unit registry); CatalogError names the first bad cell."""
     registry = unit_by_code() if registry is None else registry
     departments = [u.code for u in registry.values() if u.type == "department"]
-    seen: dict[str, int] = {}
+    seen: dict[str, list[tuple[int, Indicator]]] = {}
     out = []
     for line, r in _rows(path, INDICATOR_COLUMNS):
         at = _Where(path, line)
         if not r["code"]:
             raise at.fail("code", "is empty")
-        if r["code"] in seen:
-            raise at.fail("code", f'"{r["code"]}" is a duplicate of line {seen[r["code"]]}')
-        seen[r["code"]] = line
         if not r["name"]:
             raise at.fail("name", "is empty")
         sheet = at.one_of(r, "sheet", (VILLAGE_SHEET, TOWN_SHEET, COUNTY_SHEET))
@@ -146,11 +186,29 @@ def load_indicators(path: Path, registry: dict[str, "Unit"] | None = None) -> tu
             raise at.fail("max", f"{high:g} is below min {low:g}")
         if r["decimals"] and not r["decimals"].isdigit():
             raise at.fail("decimals", f'"{r["decimals"]}" is not a whole number of places (0, 1, 2 ...)')
-        out.append(Indicator(
+        valid_from, valid_to = at.periods(r, "valid_from", "valid_to")
+        ind = Indicator(
             code=r["code"], name=r["name"], unit=r["unit"], sheet=sheet, reported_by=who,
             kind=kind, min=low, max=high, decimals=int(r["decimals"]) if r["decimals"] else None,
-            summary_phrase=r["summary_phrase"]))
+            summary_phrase=r["summary_phrase"], valid_from=valid_from, valid_to=valid_to)
+        for other_line, other in seen.get(ind.code, []):
+            # another definition of the same indicator: the same meaning, for other quarters
+            for column in ("sheet", "reported_by", "kind"):
+                if getattr(other, column) != getattr(ind, column):
+                    raise at.fail(column, f'"{getattr(ind, column)}" differs from line {other_line} of the '
+                                          f'same code: a changed meaning needs a new code')
+            if _overlap(ind, other):
+                raise at.fail("code", f'"{ind.code}" is a duplicate of line {other_line} for the same quarters '
+                                      "(a second definition needs valid_from after the other's valid_to)")
+        seen.setdefault(ind.code, []).append((line, ind))
+        out.append(ind)
     return tuple(out)
+
+
+def _overlap(a: Indicator, b: Indicator) -> bool:
+    first = max(quarter_index(p) if p else -1 for p in (a.valid_from, b.valid_from))
+    last = min(quarter_index(p) if p else 1 << 30 for p in (a.valid_to, b.valid_to))
+    return first <= last
 
 
 def load_units(path: Path) -> tuple[Unit, ...]:
@@ -171,6 +229,7 @@ def load_units(path: Path) -> tuple[Unit, ...]:
             raise at.fail("unit_code", f'"{code}" is a duplicate of line {lines[code]}')
         if not r["unit_name"]:
             raise at.fail("unit_name", "is empty")
+        at.periods(r, "opened", "closed")
         types[code], lines[code] = kind, line
     counties = [line for line, r in rows if r["unit_type"] == "county"]
     if len(counties) != 1:  # its name heads the office's outputs (county())
@@ -182,13 +241,46 @@ def load_units(path: Path) -> tuple[Unit, ...]:
         if wanted and types.get(r["parent_code"]) != wanted:
             raise _Where(path, line).fail(
                 "parent_code", f'"{r["parent_code"]}" is not a {wanted} of this registry')
+    for line, r in rows:
+        successor = r.get("successor", "")
+        if successor:
+            at = _Where(path, line)
+            if types.get(successor) != r["unit_type"]:
+                raise at.fail("successor", f'"{successor}" is not a {r["unit_type"]} of this registry')
+            if not r.get("closed"):
+                raise at.fail("closed", "is empty, but a unit with a successor has closed")
     return tuple(Unit(code=r["unit_code"], name=r["unit_name"], type=r["unit_type"],
-                      parent_code=r["parent_code"], village_type=r["village_type"]) for _, r in rows)
+                      parent_code=r["parent_code"], village_type=r["village_type"],
+                      opened=r.get("opened", "").upper() or None, closed=r.get("closed", "").upper() or None,
+                      successor=r.get("successor", "")) for _, r in rows)
+
+
+@cache
+def definitions() -> tuple[Indicator, ...]:
+    """Every row of the catalog: each indicator's definitions, each for its own quarters."""
+    return load_indicators(INDICATORS_CSV)
 
 
 @cache
 def indicators() -> tuple[Indicator, ...]:
-    return load_indicators(INDICATORS_CSV)
+    """One per code, in the catalog's order: its latest definition (its name and bounds now)."""
+    latest: dict[str, Indicator] = {}
+    for ind in definitions():
+        held = latest.get(ind.code)
+        if held is None or quarter_index(ind.valid_from or "0000Q1") > quarter_index(held.valid_from or "0000Q1"):
+            latest[ind.code] = ind
+    return tuple(latest.values())
+
+
+@cache
+def form_of(period: str) -> tuple[Indicator, ...]:
+    """The indicators on the form of `period`, each in its definition of that quarter."""
+    return tuple(i for i in definitions() if i.on_form(period))
+
+
+def indicator_on(code: str, period: str) -> Indicator | None:
+    """`code`'s definition on the form of `period`, or None when it is not on that form."""
+    return next((i for i in form_of(period) if i.code == code), None)
 
 
 @cache
@@ -230,8 +322,10 @@ def submitters() -> list[Unit]:
 
 
 @cache
-def villages_of(town_code: str) -> tuple[Unit, ...]:
-    return tuple(u for u in units() if u.type == "village" and u.parent_code == town_code)
+def villages_of(town_code: str, period: str | None = None) -> tuple[Unit, ...]:
+    """The town's villages that exist in `period` (None: every village it ever had)."""
+    return tuple(u for u in units() if u.type == "village" and u.parent_code == town_code
+                 and (period is None or u.exists_in(period)))
 
 
 def sheets_of(unit: Unit) -> tuple[str, ...]:
@@ -241,10 +335,10 @@ def sheets_of(unit: Unit) -> tuple[str, ...]:
     return (COUNTY_SHEET,)
 
 
-def indicators_for(unit: Unit, sheet: str) -> list[Indicator]:
-    """The indicators `unit` reports on `sheet`, in catalog order."""
+def indicators_for(unit: Unit, sheet: str, period: str) -> list[Indicator]:
+    """The indicators `unit` reports on `sheet` on the form of `period`, in catalog order."""
     who = "town" if unit.type == "town" else unit.code
-    return [i for i in indicators() if i.sheet == sheet and i.reported_by == who]
+    return [i for i in form_of(period) if i.sheet == sheet and i.reported_by == who]
 
 
 _BRACKETED_UNIT = re.compile(r"\s*[（(][^（）()]*[）)]\s*$")

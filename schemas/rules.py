@@ -153,6 +153,8 @@ RULES: tuple[Rule, ...] = (
     Rule("village_stranger", ERROR, PANDERA, {
         "": "“{code}”是{town}的村（社区），不属于本镇",
         "unregistered": "“{code}”不是登记的村（社区）代码",
+        "closed": "“{code}”{name}已于 {closed} 后并入{successor}，本季度起不再单独填报，请删去这一行",
+        "not_opened": "“{code}”{name}自 {opened} 起设立，本季度还不填报，请删去这一行",
     }),
     # --- SQL, against the unit's history: FORM.md's warnings (the file still loads) ---------
     Rule("flow_spike", WARNING, SQL,

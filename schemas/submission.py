@@ -133,7 +133,7 @@ def values_schema() -> pa.DataFrameSchema:
     codes = [i.code for i in cat.indicators()]
     return pa.DataFrameSchema(
         columns={
-            "sha256": TEXT, "sheet": TEXT, "cell": TEXT, "unit_code": TEXT,
+            "sha256": TEXT, "period": OPTIONAL_TEXT, "sheet": TEXT, "cell": TEXT, "unit_code": TEXT,
             "indicator_code": pa.Column(str, pa.Check.isin(codes)),
             "kind": pa.Column(str, pa.Check.isin(cat.NUMERIC_KINDS + ("level",))),
             "raw": TEXT, "value": OPTIONAL_NUMBER, "level": OPTIONAL_TEXT, "issue": OPTIONAL_TEXT,

@@ -55,7 +55,7 @@ def figures(unit_code: str, rng: random.Random, *, levels=cat.LEVELS, drop_villa
             if sheet == cat.VILLAGE_SHEET and rng.random() < drop_villages:
                 continue
             values = {}
-            for ind in cat.indicators_for(unit, sheet):
+            for ind in cat.indicators_for(unit, sheet, "2019Q1"):
                 if ind.kind == "level":
                     values[ind.code] = rng.choice(levels)
                     continue
@@ -179,7 +179,7 @@ def test_a_department_only_year_passes():
     assert_passes(con)
     assert one(con, "select sum(units) from marts.civilized_levels where year = 2020") == [(0,)]
     assert one(con, "select count(*) from marts.county_totals where year = 2020 and value is not null") == [
-        (len(cat.indicators_for(DEPARTMENTS[0], cat.COUNTY_SHEET)),)]
+        (len(cat.indicators_for(DEPARTMENTS[0], cat.COUNTY_SHEET, "2019Q1")),)]
 
 
 def test_a_warehouse_of_departments_only_passes():

@@ -17,8 +17,8 @@ from huizong.schemas import catalog as cat
 
 TOWN = cat.unit_by_code()["990101103"]
 VILLAGES = cat.villages_of(TOWN.code)
-CELLS = [(v.code, i.code) for v in VILLAGES[:3] for i in cat.indicators_for(TOWN, cat.VILLAGE_SHEET)]
-CELLS += [(TOWN.code, i.code) for i in cat.indicators_for(TOWN, cat.TOWN_SHEET)]
+CELLS = [(v.code, i.code) for v in VILLAGES[:3] for i in cat.indicators_for(TOWN, cat.VILLAGE_SHEET, "2019Q1")]
+CELLS += [(TOWN.code, i.code) for i in cat.indicators_for(TOWN, cat.TOWN_SHEET, "2019Q1")]
 
 contents = st.one_of(
     st.none(), st.booleans(), st.integers(-10**9, 10**9),

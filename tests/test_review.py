@@ -333,7 +333,7 @@ def test_rows_that_name_no_figure_are_warnings(tmp_path):
         "情况说明!B5: “县级指标!D2”不是本单位报表中填报数值的单元格，这条说明未记录。请照提醒写明工作表和单元格（如 村级指标!E12）",
     ]
     # T02, T03: the 2nd and 3rd rows of 镇级指标 (its indicators in the catalog's order)
-    town_codes = [i.code for i in cat.indicators_for(TOWN, cat.TOWN_SHEET)]
+    town_codes = [i.code for i in cat.indicators_for(TOWN, cat.TOWN_SHEET, "2019Q1")]
     assert outcome.explanations == [
         ("村级指标", "E3", "V03", "小写也认", "C6"),
         ("镇级指标", "D3", town_codes[1], "甲", "C7"), ("镇级指标", "D4", town_codes[2], "乙", "C8")]
@@ -354,7 +354,7 @@ def test_the_template_has_the_sheet_and_round_trips(tmp_path):
 
     assert read_submission(path, "t").explanations == []  # as issued: nothing to read, no warning
     for r, v in enumerate(VILLAGES, start=2):
-        for c, ind in enumerate(cat.indicators_for(TOWN, cat.VILLAGE_SHEET), start=3):
+        for c, ind in enumerate(cat.indicators_for(TOWN, cat.VILLAGE_SHEET, "2019Q1"), start=3):
             book[cat.VILLAGE_SHEET].cell(row=r, column=c, value=true_value(v.code, "2019Q3", ind.code))
     town = book[cat.TOWN_SHEET]
     for r in range(2, town.max_row + 1):

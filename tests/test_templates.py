@@ -35,7 +35,7 @@ def test_a_filled_template_loads(tmp_path: Path):
     path = write_template(TOWN, "2020Q1", tmp_path / "t.xlsx")
     book = load_workbook(path)
     villages = book[cat.VILLAGE_SHEET]
-    inds = cat.indicators_for(TOWN, cat.VILLAGE_SHEET)
+    inds = cat.indicators_for(TOWN, cat.VILLAGE_SHEET, "2019Q1")
     for r, v in enumerate(cat.villages_of(TOWN.code), start=2):
         for c, ind in enumerate(inds, start=3):
             villages.cell(row=r, column=c, value=true_value(v.code, "2020Q1", ind.code))

@@ -23,8 +23,8 @@ def test_town_workbook_rows_keep_their_cells(tmp_path: Path):
     assert by_key[(VILLAGES[0].code, "V03")][4] == 7
     # T01 is the first indicator row of 镇级指标, value in column D.
     assert by_key[(TOWN.code, "T01")][:2] == ("镇级指标", "D2")
-    n_village = len([i for i in cat.indicators_for(TOWN, "村级指标")])
-    n_town = len(cat.indicators_for(TOWN, "镇级指标"))
+    n_village = len([i for i in cat.indicators_for(TOWN, "村级指标", "2019Q1")])
+    n_town = len(cat.indicators_for(TOWN, "镇级指标", "2019Q1"))
     assert len(sub.values) == len(VILLAGES) * n_village + n_town
 
 

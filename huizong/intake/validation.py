@@ -19,17 +19,18 @@ LOADED_COLUMNS = ["sha256", "unit_code", "indicator_code", "value", "level", "sh
 
 
 def values_frame(subs: list[Submission]) -> pd.DataFrame:
-    """Every submitted cell, one row each, with the filling rules applied and the bounds joined."""
-    kinds = {i.code: i for i in cat.indicators()}
+    """Every submitted cell, one row each, with the filling rules applied and the bounds of its
+    indicator on the form of the file's quarter joined."""
     rows = []
     for sub in subs:
+        form = {i.code: i for i in cat.form_of(sub.period)} if sub.period else cat.indicator_by_code()
         for sheet, cell, unit_code, code, raw in sub.values:
-            ind = kinds[code]
+            ind = form[code]  # the reader read only the indicators of this form
             parsed = parse_cell(raw, ind.kind)
-            rows.append((sub.sha256, sheet, cell, unit_code, code, ind.kind, cell_text(raw),
+            rows.append((sub.sha256, sub.period, sheet, cell, unit_code, code, ind.kind, cell_text(raw),
                          parsed.value, parsed.level, parsed.issue, ind.min, ind.max, ind.decimals,
                          raw.shown if isinstance(raw, Percent) else None))
-    df = pd.DataFrame(rows, columns=["sha256", "sheet", "cell", "unit_code", "indicator_code",
+    df = pd.DataFrame(rows, columns=["sha256", "period", "sheet", "cell", "unit_code", "indicator_code",
                                      "kind", "raw", "value", "level", "issue", "min", "max",
                                      "decimals", "shown"])
     for col in ("value", "min", "max", "decimals"):
@@ -38,7 +39,9 @@ def values_frame(subs: list[Submission]) -> pd.DataFrame:
 
 
 def villages_frame(subs: list[Submission]) -> pd.DataFrame:
-    """The villages each town file lists, plus a row for every village of the town it left out."""
+    """The villages each town file lists, plus a row for every village of the town in the file's
+    quarter that it left out. A listed village the registry has, but not in that quarter (merged
+    away, or not yet set up), has no registry town: it is not one to list."""
     registry = cat.unit_by_code()
     rows = []
     for sub in subs:
@@ -47,10 +50,11 @@ def villages_frame(subs: list[Submission]) -> pd.DataFrame:
         listed = [v[2] for v in sub.villages]
         for sheet, cell, code, name in sub.villages:
             known = registry.get(code)
+            now = known is not None and (sub.period is None or known.exists_in(sub.period))
             rows.append((sub.sha256, sub.unit_code, sheet, cell, code, name,
-                         known.parent_code if known else None, known.name if known else None,
+                         known.parent_code if now else None, known.name if known else None,
                          True, listed.count(code)))
-        for v in cat.villages_of(sub.unit_code):
+        for v in cat.villages_of(sub.unit_code, sub.period):
             if v.code not in listed:
                 rows.append((sub.sha256, sub.unit_code, cat.VILLAGE_SHEET, "", v.code, v.name,
                              v.parent_code, v.name, False, 0))
@@ -78,7 +82,8 @@ def failed_rows(schema, df: pd.DataFrame) -> list[tuple[str, int]]:
 def _value_message(check: str, row: pd.Series) -> str:
     """A failed value check, worded from the rule table: which wording (variant) and the
     values its placeholders take both come from the row and its indicator."""
-    ind = cat.indicator_by_code()[row["indicator_code"]]
+    code, period = row["indicator_code"], row["period"]
+    ind = (cat.indicator_on(code, period) if isinstance(period, str) else None) or cat.indicator_by_code()[code]
     variant, values = "", {"raw": shown_visibly(row["raw"])}
     if check == "readable":
         variant = row["issue"]
@@ -103,7 +108,12 @@ def _village_message(check: str, row: pd.Series) -> str:
     variant = ""
     if check == "village_stranger":
         town = row["registry_town"]
-        if town is None or pd.isna(town):
+        known = cat.unit_by_code().get(row["village_code"])
+        if (town is None or pd.isna(town)) and known is not None:  # the registry's, not in this quarter
+            variant = "closed" if known.closed else "not_opened"
+            values.update(closed=known.closed or "", opened=known.opened or "", name=known.name,
+                          successor=cat.unit_by_code()[known.successor].name if known.successor else "其他村（社区）")
+        elif town is None or pd.isna(town):
             variant = "unregistered"
         else:
             values["town"] = cat.unit_by_code()[town].name

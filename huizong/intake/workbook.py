@@ -226,11 +226,17 @@ def _read_cover(rows: list[list], sub: Submission) -> cat.Unit | None:
     return unit
 
 
+def _form_period(sub: Submission) -> str:
+    """The quarter whose form a file is read against: its cover's (a file whose cover names no
+    quarter is rejected for that, and read against this quarter's form for the rest)."""
+    return sub.period or clock.current_period()
+
+
 def _read_village_sheet(rows: list[list], unit: cat.Unit, sub: Submission) -> None:
     """One row per village; one column per village indicator, found by its header."""
     S = cat.VILLAGE_SHEET
     header = [cell_text(h) for h in (rows[0] if rows else [])]
-    by_name = {i.name: i for i in cat.indicators_for(unit, S)}
+    by_name = {i.name: i for i in cat.indicators_for(unit, S, _form_period(sub))}
     code_col = name_col = None
     columns: dict[int, cat.Indicator] = {}
     found: set[str] = set()
@@ -280,7 +286,7 @@ def _read_vertical_sheet(rows: list[list], unit: cat.Unit, sheet: str, sub: Subm
     if header != cat.VERTICAL_HEADER:
         sub.reject(sheet, "A1", "bad_header", header=" | ".join(cat.VERTICAL_HEADER))
         return
-    expected = {i.code: i for i in cat.indicators_for(unit, sheet)}
+    expected = {i.code: i for i in cat.indicators_for(unit, sheet, _form_period(sub))}
     seen: set[str] = set()
     for r in range(1, len(rows)):
         code = code_text(_at(rows, r, 0)).upper()

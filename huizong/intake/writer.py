@@ -10,6 +10,8 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, TYPE_STRING
 
+from huizong.core import clock
+from huizong.core.cells import parse_period
 from huizong.schemas import catalog as cat
 
 # values: {(unit_code, indicator_code): raw cell content}; unit_code is the village for village rows.
@@ -43,12 +45,15 @@ def write_workbook(path: Path, unit: cat.Unit, period_text: str, values: Values,
 def build_workbook(unit: cat.Unit, period_text: str, values: Values, *,
                    unit_name: str | None = None, unit_code: object = None,
                    header: str = "full", villages: list[tuple[object, str]] | None = None,
-                   cover_extra: dict[str, str] | None = None) -> Workbook:
+                   cover_extra: dict[str, str] | None = None, form_period: str | None = None) -> Workbook:
     """`unit`'s workbook for a period, in memory. Keyword arguments let tests write it wrong.
 
     header: "full" (`道德讲堂（场次）`), "half" (`道德讲堂(场次)`) or "bare" (`道德讲堂`).
     villages: the (code, name) rows of the village sheet; default the town's registry villages.
+    form_period: the quarter whose form (indicators, villages) it is written in; default the
+    quarter `period_text` names, or this quarter.
     """
+    period = form_period or parse_period(str(period_text)) or clock.current_period()
     wb = Workbook()
     cover = wb.active
     cover.title = cat.COVER_SHEET
@@ -61,7 +66,7 @@ def build_workbook(unit: cat.Unit, period_text: str, values: Values, *,
         put_text(cover, r, 2, value)
     for sheet in cat.sheets_of(unit):
         ws = wb.create_sheet(sheet)
-        inds = cat.indicators_for(unit, sheet)
+        inds = cat.indicators_for(unit, sheet, period)
         if sheet == cat.VILLAGE_SHEET:
             heads = {"full": lambda i: i.header, "half": lambda i: f"{i.name}({i.unit})",
                      "bare": lambda i: i.name}[header]
@@ -69,7 +74,7 @@ def build_workbook(unit: cat.Unit, period_text: str, values: Values, *,
                                      + [heads(i) for i in inds], start=1):
                 put_text(ws, 1, c, text)
             rows = villages if villages is not None else [
-                (v.code, v.name) for v in cat.villages_of(unit.code)]
+                (v.code, v.name) for v in cat.villages_of(unit.code, period)]
             for r, (code, name) in enumerate(rows, start=2):
                 put_text(ws, r, 1, code)
                 put_text(ws, r, 2, name)

@@ -63,9 +63,9 @@ def unit_values(unit: cat.Unit, period: str) -> dict[tuple[str, str], float | st
     """Every true value of one unit's workbook for a period."""
     out: dict[tuple[str, str], float | str] = {}
     for sheet in cat.sheets_of(unit):
-        holders = cat.villages_of(unit.code) if sheet == cat.VILLAGE_SHEET else (unit,)
+        holders = cat.villages_of(unit.code, period) if sheet == cat.VILLAGE_SHEET else (unit,)
         for holder in holders:
-            for ind in cat.indicators_for(unit, sheet):
+            for ind in cat.indicators_for(unit, sheet, period):
                 out[(holder.code, ind.code)] = true_value(holder.code, period, ind.code)
     return out
 
@@ -99,11 +99,12 @@ def period_text(unit_code: str, period: str) -> str:
 def write_unit_workbook(path: Path, unit: cat.Unit, period: str,
                         overrides: Values | None = None, **kwargs) -> Path:
     """Write a unit's demo workbook for a period; `overrides` replace cells (for bad files)."""
-    kinds = cat.indicator_by_code()
+    kinds = {i.code: i for i in cat.form_of(period)}
     values: Values = {k: as_clerk_writes(v, kinds[k[1]].kind, (k, period))
                       for k, v in unit_values(unit, period).items()}
     values.update(overrides or {})
     kwargs.setdefault("header", ("full", "half", "bare")[int(_draw(unit.code, "header") * 3)])
+    kwargs.setdefault("form_period", period)
     return write_workbook(path, unit, period_text(unit.code, period), values, **kwargs)
 
 

@@ -100,7 +100,8 @@ def may_change(ind: cat.Indicator, fig: Figure, valid: set[tuple[str, int]], cov
     any_missing = any((r, q) not in valid for r in reporters for q in quarters)
     latest_missing = any((r, coverage.through) not in valid for r in reporters)
     if (ind.code, fig.slot) in (("V13", 1), ("T18", 1)):
-        ceiling = len(reporters) if ind.code == "T18" else sum(len(cat.villages_of(r)) for r in reporters)
+        period = f"{coverage.year}Q{coverage.through}"  # the villages of the year's latest covered quarter
+        ceiling = len(reporters) if ind.code == "T18" else sum(len(cat.villages_of(r, period)) for r in reporters)
         return any_missing and fig.value < ceiling
     if ind.kind == "flow":
         return any_missing

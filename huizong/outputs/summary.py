@@ -20,17 +20,19 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
 from huizong.core.errors import HuizongError
+from huizong.schemas import catalog as cat
 from huizong.schemas.catalog import Indicator
 
 TEMPLATE = Path(__file__).with_name("summary_template.md")
 SLOT = "**"
 INCOMPLETE_MARK = "※"
 NO_DATA = "（暂无数据）"
+NOT_ON_FORM = "（本年度未列入报表）"  # an indicator the year's form does not hold: no figure, none missing
 _HALF_TO_FULL = str.maketrans({",": "，", ";": "；", ":": "：", "(": "（", ")": "）"})
 _NAME = r"[^*\n，。、；：“”]{0,12}?"  # what a phrase's ** may be in the template: a short name
 MARKS = "⟦⟧⟨⟩⟪⟫"  # confirm ⟦fact⟧, fill ⟨blank⟩, derived ⟪example names⟫
@@ -333,6 +335,8 @@ def fill(year: int, indicators: list[Indicator], figures: list[Figure],
             fig = by_key.get((ind.code, slot)) or Figure(ind.code, slot, None, 0, 1)
             before, after = text[offset - 1:offset], text[offset + 2:offset + 5]
             shown, drop_before, drop_after = write_figure(fig.value, before, after)
+            if not any(cat.indicator_on(ind.code, f"{year}Q{q}") for q in range(1, 5)):
+                shown, fig = NOT_ON_FORM, replace(fig, may_change=False)
             held = names.get(ind.code)
             spans += split_marks(text[pos:offset - drop_before], None if held is None else name_list(held))
             span = Span(shown, fig, kind="figure")

@@ -81,7 +81,7 @@ def build_template(unit: cat.Unit, period: str):
     cover.column_dimensions["B"].width = 24
     for sheet in cat.sheets_of(unit):
         ws = wb[sheet]
-        inds = cat.indicators_for(unit, sheet)
+        inds = cat.indicators_for(unit, sheet, period)
         if sheet == cat.VILLAGE_SHEET:
             for c, ind in enumerate(inds, start=3):
                 dv = validation_for(ind)
@@ -144,7 +144,7 @@ def _add_instructions(wb, unit: cat.Unit, period: str) -> None:
     for c, head in enumerate(("指标代码", "指标名称", "计量单位", "所在工作表", "填写要求"), start=1):
         put_text(ws, r, c, head).font = Font(bold=True)
     for sheet in cat.sheets_of(unit):
-        for ind in cat.indicators_for(unit, sheet):
+        for ind in cat.indicators_for(unit, sheet, period):
             r += 1
             for c, value in enumerate((ind.code, ind.name, ind.unit, sheet, requirement(ind)), start=1):
                 put_text(ws, r, c, value)

@@ -49,8 +49,22 @@ def load_catalog(con: duckdb.DuckDBPyConnection) -> None:
     row per rule and wording, for the warnings SQL words), as seeds the SQL joins to."""
     units = pd.DataFrame([asdict(u) for u in cat.units()]).rename(
         columns={"code": "unit_code", "name": "unit_name", "type": "unit_type"})
+    # one row per indicator (its latest definition; valid_from and valid_to the span of all of
+    # them) and one per definition, each for its own quarters (raw.indicator_forms)
+    definitions = pd.DataFrame([asdict(i) for i in cat.definitions()]).rename(
+        columns={"code": "indicator_code", "name": "indicator_name"})
+    span = definitions.assign(open_from=definitions["valid_from"].isna(), open_to=definitions["valid_to"].isna()
+                              ).groupby("indicator_code").agg(
+        first=("valid_from", "min"), last=("valid_to", "max"), open_from=("open_from", "any"), open_to=("open_to", "any"))
     indicators = pd.DataFrame([asdict(i) for i in cat.indicators()]).rename(
         columns={"code": "indicator_code", "name": "indicator_name"})
+    indicators["valid_from"] = [None if span.at[c, "open_from"] else span.at[c, "first"] for c in indicators["indicator_code"]]
+    indicators["valid_to"] = [None if span.at[c, "open_to"] else span.at[c, "last"] for c in indicators["indicator_code"]]
+    forms = definitions[["indicator_code", "indicator_name", "unit", "min", "max", "decimals", "valid_from", "valid_to"]]
+    forms.insert(1, "definition", forms.groupby("indicator_code").cumcount() + 1)  # 1, 2 ... in the catalog's order
+    con.register("forms_df", forms)
+    con.execute("create or replace table raw.indicator_forms as select * from forms_df")
+    con.unregister("forms_df")
     levels = pd.DataFrame({"level": cat.LEVELS, "level_rank": range(len(cat.LEVELS))})
     con.register("levels_df", levels)
     con.execute("create or replace table raw.levels as select * from levels_df")

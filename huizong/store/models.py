@@ -40,7 +40,7 @@ from huizong.store.warehouse import SQL_DIR, define_macros
 LAYERS = {"staging": "view", "intermediate": "view", "marts": "table"}
 # What a mart built by year may read, through any model: what sql/setup/year_inputs.sql
 # fingerprints by year, and the seeds that models_version covers.
-INCREMENTAL_SOURCES = frozenset({"ops.imports", "raw.submitted_values", "raw.units", "raw.indicators", "raw.levels"})
+INCREMENTAL_SOURCES = frozenset({"ops.imports", "raw.submitted_values", "raw.units", "raw.indicators", "raw.indicator_forms", "raw.levels"})
 SOURCES_FILE = Path("setup") / "warehouse.yml"  # ops and raw: the warehouse's own tables
 DOCUMENTED_SCHEMAS = ("ops", "raw", *LAYERS)
 COLUMN_TESTS = ("not_null", "accepted_values", "relationships")

@@ -1,13 +1,14 @@
 -- grain: one row per (year, indicator, reporting unit expected to report it); key: (year,
--- indicator_code, submitter_code). Years are those with any loaded file. quarters_valid counts
--- the reporter's quarters with a valid submission that year, of 4 expected.
+-- indicator_code, submitter_code). Years are those with any loaded file in which the indicator is
+-- on the form in some quarter; quarters_expected counts those quarters (4 for an indicator on the
+-- whole year's form) and quarters_valid the reporter's quarters among them with a valid submission.
 with
 
 indicators as (select * from staging.stg_indicators),
 units as (select * from staging.stg_units),
 imports as (select * from staging.stg_imports where status = 'loaded'),
-
 years as (select distinct year from imports),
+form_quarters as (select * from intermediate.int_form_quarters),
 
 reporters as (
     select indicators.indicator_code, indicators.kind, indicators.is_numeric, units.unit_code as submitter_code,
@@ -18,17 +19,26 @@ reporters as (
         or indicators.reported_by = units.unit_code
 ),
 
+expected as (
+    select years.year, form_quarters.indicator_code, count(*) as quarters_expected
+    from years
+    join form_quarters using (year)
+    group by all
+),
+
 valid_quarters as (
-    select unit_code as submitter_code, year, count(distinct quarter) as quarters_valid
+    select imports.unit_code as submitter_code, imports.year, form_quarters.indicator_code,
+        count(distinct imports.quarter) as quarters_valid
     from imports
+    join form_quarters on form_quarters.year = imports.year and form_quarters.quarter = imports.quarter
     group by all
 )
 
 select
-    years.year,
+    expected.year,
     reporters.*,
     coalesce(valid_quarters.quarters_valid, 0) as quarters_valid,
-    4 as quarters_expected
-from years
-cross join reporters
-left join valid_quarters using (submitter_code, year)
+    expected.quarters_expected
+from expected
+join reporters using (indicator_code)
+left join valid_quarters using (submitter_code, year, indicator_code)

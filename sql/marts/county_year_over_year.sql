@@ -5,7 +5,9 @@
 -- (flows summed over them, stocks and flags each reporter's latest valid quarter among them).
 -- change = value - previous_value, change_pct in percent (null when there is no earlier figure or
 -- it is 0). complete / previous_complete: whether every expected unit-quarter of those quarters
--- was valid behind each figure: compare two complete figures only.
+-- was valid behind each figure: compare two complete figures only. comparable: whether the
+-- indicator was on the form in each of those quarters of both years (the same code is the same
+-- meaning: schemas/indicators.csv); where it was not, there is no previous figure to compare.
 with
 
 totals as (select * from marts.county_totals),
@@ -15,6 +17,16 @@ loaded as (select * from staging.stg_imports where status = 'loaded'),
 reporters as (select * from intermediate.int_reporter_years where is_numeric),
 
 reach as (select year, max(quarter) as through_quarter from loaded group by all),
+form_quarters as (select * from intermediate.int_form_quarters),
+
+comparable as (
+    select reach.year, form_quarters.indicator_code,
+        count(*) = 2 * any_value(reach.through_quarter) as comparable
+    from reach
+    join form_quarters
+        on form_quarters.year in (reach.year, reach.year - 1) and form_quarters.quarter <= reach.through_quarter
+    group by all
+),
 
 previous_part as (
     select reach.year, cv.indicator_code, cv.submitter_code, cv.kind, cv.quarter, cv.value
@@ -69,10 +81,13 @@ select
     case when previous.value <> 0 then round(100 * (this.value - previous.value) / previous.value, 1) end
         as change_pct,
     coalesce(completeness.complete, false) as complete,
-    coalesce(completeness.previous_complete, false) and previous.value is not null as previous_complete
+    coalesce(completeness.previous_complete, false) and previous.value is not null as previous_complete,
+    coalesce(comparable.comparable, false) as comparable
 from totals as this
 join reach using (year)
+left join comparable on comparable.indicator_code = this.indicator_code and comparable.year = this.year
 left join previous on previous.indicator_code = this.indicator_code and previous.year = this.year
+    and comparable.comparable
 left join completeness on completeness.indicator_code = this.indicator_code and completeness.year = this.year
 join indicators on indicators.indicator_code = this.indicator_code
 order by this.year, this.indicator_code

@@ -17,6 +17,7 @@ latest as (
 select
     latest.unit_code as village_code,
     villages.unit_name as village_name,
+    villages.lineage_code,
     villages.parent_code as town_code,
     towns.unit_name as town_name,
     latest.indicator_code,

@@ -39,6 +39,7 @@ select
     towns.unit_name as town_name,
     village_years.unit_code as village_code,
     villages.unit_name as village_name,
+    villages.lineage_code,
     village_years.indicator_code,
     indicators.indicator_name,
     indicators.measure_unit,
