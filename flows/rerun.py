@@ -34,14 +34,14 @@ from huizong.store.versions import rules_version
 
 @task(cache_policy=NO_CACHE)
 def select_recorded(warehouse: Path, failed: bool, unit: str | None, period: str | None,
-                    shas: list[str]) -> list[dict]:
+                    shas: list[str], year: int | None = None) -> list[dict]:
     """Recorded versions matching the rerun, each with its archived copy to read."""
     con = wh.connect_read_only(warehouse)
     if con is None:
         return []
     try:
         return wh.recorded_versions(con, wh.setup_sql("rerun_selection.sql"),
-                                    {"failed": failed, "unit": unit, "period": period, "shas": shas},
+                                    {"failed": failed, "unit": unit, "period": period, "shas": shas, "year": year},
                                     warehouse=warehouse)
     finally:
         con.close()
@@ -56,8 +56,9 @@ def is_due(f: dict, force: bool) -> bool:
 @flow(name="huizong-rerun", task_runner=ThreadPoolTaskRunner(max_workers=isolation.default_size()))  # as nightly
 def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), failed: bool = False,
           unit: str | None = None, period: str | None = None, paths: list[Path] | None = None,
-          force: bool = False, settle_seconds: float = SETTLE_SECONDS, write_summary: bool = True) -> PassResult:
-    """Import again what is named: rejected versions, a unit's or a quarter's, or given files."""
+          force: bool = False, settle_seconds: float = SETTLE_SECONDS, write_summary: bool = True,
+          year: int | None = None) -> PassResult:
+    """Import again what is named: rejected versions, a unit's, a quarter's or a year's, or given files."""
     logger = get_run_logger()
     inbox, warehouse = Path(inbox).resolve(), Path(warehouse).resolve()
     with wh.pass_lock(warehouse), isolation.released_at_end():
@@ -67,7 +68,7 @@ def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), fail
         # what an unlock released goes in first, as at the start of a pass: whatever the rerun
         # names, no version of an unlocked year stays held (a named one is then in force already)
         let_in, reread = let_in_released(warehouse)
-        recorded = select_recorded(warehouse, failed, unit, period, shas)
+        recorded = select_recorded(warehouse, failed, unit, period, shas, year)
         # A rerun never changes a quarter of a signed-off year: its recorded versions are held
         # as they are (new files for it are recorded, as `locked`: huizong/office/signoff.py).
         locked = locks.locked_years_of(warehouse)
@@ -77,13 +78,14 @@ def rerun(warehouse: Path = Path("warehouse"), inbox: Path = Path("inbox"), fail
                            "huizong unlock --year %d --by NAME --reason TEXT reopens it", locked[year].says(), year)
         files = {f["sha256"]: f for f in recorded if f["sha256"] not in held}
         arriving: list[str] = []
-        if unit or period:  # a town's corrected file may be waiting in the inbox
+        if unit or period or year:  # a town's corrected file may be waiting in the inbox
             found = discover(inbox, warehouse, settle_seconds)
             arriving = found["arriving"]
             # which new files are the unit's or the quarter's: their covers, read by a worker
             covers = pool.covers([f["path"] for f in found["new"]])
             files.update({f["sha256"]: f for f, (file_unit, file_period) in zip(found["new"], covers)
-                          if (unit is None or file_unit == unit) and (period is None or file_period == period)})
+                          if (unit is None or file_unit == unit) and (period is None or file_period == period)
+                          and (year is None or (file_period is not None and locks.year_of(file_period) == year))})
         seen_at = clock.now()
         for path, sha in zip(named, shas):
             if sha not in files and sha not in held:
@@ -120,7 +122,7 @@ def rerun_deployment(inbox: Path, warehouse: Path):
     return rerun.to_deployment(
         name="rerun",
         parameters={"inbox": str(Path(inbox).resolve()), "warehouse": str(Path(warehouse).resolve()),
-                    "failed": False, "unit": None, "period": None, "force": False},
+                    "failed": False, "unit": None, "period": None, "year": None, "force": False},
         concurrency_limit=1,
         description="huizong rerun: import again a unit's quarter (unit, period), every rejected file "
                     "(failed) or, with force, what is valid under the current rules too",

@@ -186,6 +186,9 @@ def _typo(tmp_path: Path, source: Path, line: int, old: str, new: str) -> Path:
     (14, ",50,0,", ",50,-1,", 'line 14, column decimals: "-1" is not a whole number'),
     (14, "V13,", "V12,", 'line 14, column code: "V12" is a duplicate of line 13'),
     (14, "评议活动", "", "line 14, column name: is empty"),
+    (14, "场次,,", "场次,2020Q5,", 'line 14, column valid_from: "2020Q5" is not a quarter like 2020Q1'),
+    (14, "场次,,", "场次,2021Q1,2020Q4", "line 14, column valid_to: 2020Q4 is before valid_from 2021Q1"),
+    (14, "V13,", "V12,", "for the same quarters"),  # a second definition must not overlap the first
 ])
 def test_an_indicator_typo_names_file_line_and_column(tmp_path: Path, line, old, new, words):
     path = _typo(tmp_path, cat.INDICATORS_CSV, line, old, new)
@@ -212,6 +215,9 @@ def test_a_missing_column_is_named(tmp_path: Path):
     (4, ",990101100,", ",990101,", 'line 4, column parent_code: "990101" is not a town of this registry'),
     (3, ",990101,", ",990102,", 'line 3, column parent_code: "990102" is not a county of this registry'),
     (4, "东街社区", "", "line 4, column unit_name: is empty"),
+    (4, "社区,,,", "社区,,2019Q4,990101999999", 'line 4, column successor: "990101999999" is not a village of this registry'),
+    (4, "社区,,,", "社区,,,990101100002", "line 4, column closed: is empty, but a unit with a successor has closed"),
+    (4, "社区,,,", "社区,2020Q9,,", 'line 4, column opened: "2020Q9" is not a quarter like 2020Q1'),
 ])
 def test_a_registry_typo_names_file_line_and_column(tmp_path: Path, line, old, new, words):
     path = _typo(tmp_path, cat.UNITS_CSV, line, old, new)
@@ -219,6 +225,21 @@ def test_a_registry_typo_names_file_line_and_column(tmp_path: Path, line, old, n
         cat.load_units(path)
 
 
+def test_a_second_definition_of_a_code_is_for_other_quarters_with_the_same_meaning(tmp_path: Path):
+    lines = cat.INDICATORS_CSV.read_text(encoding="utf-8").splitlines(keepends=True)
+    v13 = lines[13]
+    renamed = v13.replace("评议活动", "评议会").replace("场次,,", "场次,2020Q1,")
+    path = tmp_path / "indicators.csv"
+    path.write_text("".join(lines[:13] + [v13.replace("场次,,", "场次,,2019Q4"), renamed] + lines[14:]), encoding="utf-8")
+    loaded = cat.load_indicators(path)
+    assert [(i.name, i.valid_from, i.valid_to) for i in loaded if i.code == "V13"] == [
+        ("评议活动", None, "2019Q4"), ("评议会", "2020Q1", None)]
+    path.write_text("".join(lines[:13] + [v13.replace("场次,,", "场次,,2019Q4"),
+                                          renamed.replace(",flow,", ",stock,")] + lines[14:]), encoding="utf-8")
+    with pytest.raises(cat.CatalogError, match=re.escape('line 15, column kind: "stock" differs from line 14')):
+        cat.load_indicators(path)
+
+
 def test_the_shipped_catalog_and_registry_load():
     assert len(cat.load_units(cat.UNITS_CSV)) == len(cat.units())
-    assert cat.load_indicators(cat.INDICATORS_CSV) == cat.indicators()
+    assert cat.load_indicators(cat.INDICATORS_CSV) == cat.definitions() == cat.indicators()

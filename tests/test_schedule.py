@@ -43,7 +43,7 @@ def test_the_rerun_deployment_takes_the_reruns_parameters(tmp_path: Path, prefec
     deployment = as_the_server_holds_it(rerun_deployment(tmp_path / "inbox", tmp_path / "warehouse"))
     assert deployment.name == "rerun" and not deployment.schedules
     assert deployment.parameters == {"inbox": str(tmp_path / "inbox"), "warehouse": str(tmp_path / "warehouse"),
-                                     "failed": False, "unit": None, "period": None, "force": False}
+                                     "failed": False, "unit": None, "period": None, "year": None, "force": False}
     # the Run form offers what `huizong rerun` takes
     assert {"unit", "period", "failed", "force"} <= set(deployment.parameter_openapi_schema["properties"])
     assert deployment.global_concurrency_limit.limit == 1

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from huizong.cli.common import EXIT_OK, Mistake, quarter, say, submitting_unit
 
@@ -28,10 +29,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     if args.out.exists() and not args.out.is_dir():
         raise Mistake(f"{args.out} is a file, not a folder: --out names the folder to write into")
+    if args.changing_form:
+        return changing_form_demo(args.out)
     if args.demo_inbox:
         paths = write_demo_inbox(args.out)
     else:
         periods = tuple(dict.fromkeys(quarter(p) for p in args.periods)) if args.periods else DEMO_PERIODS
         paths = generate(args.out, periods)
     say(f"wrote {len(paths)} workbooks to {args.out}")
+    return EXIT_OK
+
+
+def changing_form_demo(out: Path) -> int:
+    """OUT/catalog: the catalog and registry changed for 2020; OUT/inbox: 2019 and 2020 written
+    against them (by a second huizong that reads that catalog: it is read once, when huizong starts)."""
+    import os
+    import subprocess
+    import sys
+
+    from huizong.outputs.demo import CHANGING_PERIODS, write_changing_catalog
+
+    catalog = write_changing_catalog(out / "catalog")
+    done = subprocess.run([sys.executable, "-m", "huizong.cli", "demo", "--out", str(out / "inbox"),
+                           "--periods", *CHANGING_PERIODS], env={**os.environ, "HUIZONG_CATALOG": str(catalog)})
+    if done.returncode:
+        return done.returncode
+    say(f"the changed catalog and registry are in {catalog}; load the inbox with them:\n"
+        f"  HUIZONG_CATALOG={catalog} huizong run --inbox {out / 'inbox'} --warehouse {out / 'warehouse'}")
     return EXIT_OK

@@ -40,6 +40,7 @@ def parser() -> argparse.ArgumentParser:
     rr.add_argument("--failed", action="store_true", help="every rejected file (its cause may have gone)")
     rr.add_argument("--unit", help="a town's or department's code")
     rr.add_argument("--period", help="a quarter, e.g. 2019Q3")
+    rr.add_argument("--year", type=int, help="every quarter of a year, e.g. 2019 (with --force: after a catalog change)")
     rr.add_argument("--force", action="store_true",
                     help="read again even versions found valid under the current rules")
     rr.add_argument("paths", nargs="*", type=Path, help="files to import again (or for the first time)")
@@ -207,5 +208,8 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--out", type=Path, required=True, help="folder to write into")
     d.add_argument("--periods", nargs="*", help="quarters (default 2018Q1..2019Q4)")
     d.add_argument("--demo-inbox", action="store_true", help="write the shipped demo inbox instead")
+    d.add_argument("--changing-form", action="store_true",
+                   help="write 2019 and 2020 under a form and map that change in 2020: OUT/catalog (for "
+                        "HUIZONG_CATALOG) and OUT/inbox")
     d.set_defaults(func=forms.cmd_demo)
     return p

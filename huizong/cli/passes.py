@@ -218,8 +218,8 @@ def start_prefect_early(warehouse: Path) -> None:
 
 
 def cmd_rerun(args: argparse.Namespace) -> int:
-    if not (args.failed or args.unit or args.period or args.paths):
-        raise Mistake("say what to rerun: --failed, --unit CODE, --period P or a file path")
+    if not (args.failed or args.unit or args.period or args.year or args.paths):
+        raise Mistake("say what to rerun: --failed, --unit CODE, --period P, --year Y or a file path")
     unit = submitting_unit(args.unit)
     period = quarter(args.period)
     missing = [p for p in args.paths if not p.is_file()]
@@ -243,7 +243,8 @@ def cmd_rerun(args: argparse.Namespace) -> int:
 
         return run_pass_flow(with_runner(rerun, args.dask), args.warehouse, verbose=getattr(args, "verbose", False),
                              inbox=args.inbox, failed=args.failed,
-                             unit=unit.code if unit else None, period=period, paths=args.paths, force=args.force)
+                             unit=unit.code if unit else None, period=period, paths=args.paths, force=args.force,
+                             year=args.year)
 
 
 def print_pass_summary(summary: PassResult) -> None:

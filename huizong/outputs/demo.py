@@ -11,7 +11,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from huizong.core.clock import due_by, quarter_index
+from huizong.core.clock import due_by, period_of, quarter_index
 from huizong.intake.writer import Values, write_workbook
 from huizong.schemas import catalog as cat
 
@@ -149,3 +149,63 @@ def write_demo_inbox(inbox: Path) -> list[Path]:
     paths.append(write_unit_workbook(inbox / f"{other.name}_2019Q4(2).xlsx", other, "2019Q4",
                                      villages=rows))
     return paths
+
+
+# --- a form and a map that change: the demo of issue 26 ------------------------------------------
+CHANGED_FROM = "2020Q1"  # the first quarter of the changed form and map
+CHANGING_PERIODS = tuple(f"{y}Q{q}" for y in (2019, 2020) for q in (1, 2, 3, 4))
+NEW_INDICATORS = (  # on the form from CHANGED_FROM
+    ("V16", "志愿服务时长", "小时", cat.VILLAGE_SHEET, "town", "flow", "0", "10000", "0", ""),
+    ("T20", "网络文明传播活动", "场次", cat.TOWN_SHEET, "town", "flow", "0", "500", "0", ""),
+)
+RETIRED = "V15"  # 黑榜: its last quarter is the one before CHANGED_FROM
+REBOUNDED = ("V03", "max", "150")  # 道德讲堂: the same meaning, a higher bound
+RENAMED = ("T17", "name", "群众性文化体育活动")  # the same meaning, a new name
+
+
+def merged_village() -> tuple[cat.Unit, cat.Unit]:
+    """(the village merged away, the village it is merged into): the first town's third and second."""
+    villages = cat.villages_of(cat.towns()[0].code)
+    return villages[2], villages[1]
+
+
+def write_changing_catalog(folder: Path) -> Path:
+    """The shipped catalog and registry as an office would change them for 2020 (from
+    CHANGED_FROM): two indicators added, one retired, one re-bounded, one renamed (each a second
+    definition of its code), and one village merged into its neighbour. For HUIZONG_CATALOG."""
+    import csv
+
+    previous = period_of(quarter_index(CHANGED_FROM) - 1)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (cat.CATALOG_DIR / "indicators.csv").open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        columns, rows = reader.fieldnames, list(reader)
+    out = []
+    for row in rows:
+        code = row["code"]
+        if code == RETIRED:
+            row = {**row, "valid_to": previous}
+        for changed, column, value in (REBOUNDED, RENAMED):
+            if code == changed:
+                out.append({**row, "valid_to": previous})
+                row = {**row, column: value, "valid_from": CHANGED_FROM}
+        out.append(row)
+        for new in NEW_INDICATORS:
+            if code == {cat.VILLAGE_SHEET: "V15", cat.TOWN_SHEET: "T19"}[new[3]]:
+                out.append({**dict(zip(columns, new)), "valid_from": CHANGED_FROM, "valid_to": ""})
+    with (folder / "indicators.csv").open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(out)
+    gone, into = merged_village()
+    with (cat.CATALOG_DIR / "units.csv").open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        columns, rows = reader.fieldnames, list(reader)
+    for row in rows:
+        if row["unit_code"] == gone.code:
+            row.update(closed=previous, successor=into.code)
+    with (folder / "units.csv").open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return folder

@@ -324,6 +324,12 @@ def fill(year: int, indicators: list[Indicator], figures: list[Figure],
         slots_of[f.indicator_code] = max(slots_of.get(f.indicator_code, 0), f.slot)
     blocks = load_template(year, template, coverage)
     with_phrase = [i for i in indicators if i.summary_phrase and SLOT in i.summary_phrase]
+    # an indicator the year's form does not hold (retired, or not yet on it) has no figures: its
+    # sentence says so at each of its **
+    off_form = {i.code for i in with_phrase if not any(cat.indicator_on(i.code, f"{year}Q{q}") for q in range(1, 5))}
+    for i in with_phrase:
+        if i.code in off_form:
+            slots_of[i.code] = i.summary_phrase.count(SLOT)
     claims = claim_slots(blocks, with_phrase, slots_of)
 
     summary = Summary(year=year, blocks=[], coverage=coverage or Coverage(year))
@@ -335,7 +341,7 @@ def fill(year: int, indicators: list[Indicator], figures: list[Figure],
             fig = by_key.get((ind.code, slot)) or Figure(ind.code, slot, None, 0, 1)
             before, after = text[offset - 1:offset], text[offset + 2:offset + 5]
             shown, drop_before, drop_after = write_figure(fig.value, before, after)
-            if not any(cat.indicator_on(ind.code, f"{year}Q{q}") for q in range(1, 5)):
+            if ind.code in off_form:
                 shown, fig = NOT_ON_FORM, replace(fig, may_change=False)
             held = names.get(ind.code)
             spans += split_marks(text[pos:offset - drop_before], None if held is None else name_list(held))

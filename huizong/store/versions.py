@@ -13,11 +13,12 @@ from functools import cache
 from pathlib import Path
 
 from huizong.schemas.catalog import CATALOG_DIR as _SCHEMAS
+from huizong.schemas.catalog import INDICATORS_CSV, UNITS_CSV
 from huizong.store.warehouse import SQL_DIR as _SQL
 
 _LIBRARY = Path(__file__).resolve().parent.parent  # huizong/
 RULE_FILES = (
-    _SCHEMAS / "indicators.csv", _SCHEMAS / "units.csv", _SCHEMAS / "catalog.py",
+    INDICATORS_CSV, UNITS_CSV, _SCHEMAS / "catalog.py",
     _SCHEMAS / "submission.py", _SCHEMAS / "rules.py", _LIBRARY / "core" / "cells.py",
     *(_LIBRARY / "intake" / name for name in ("package.py", "submission.py", "workbook.py", "validation.py")),
 )
@@ -45,6 +46,6 @@ def models_version() -> str:
     pass rebuilds the marts even with no new file, and builds them whole."""
     models = sorted(p for layer in ("staging", "intermediate", "marts", "checks")
                     for p in (*(_SQL / layer).glob("*.sql"), *(_SQL / layer).glob("*.yml")))
-    return _digest([_SCHEMAS / "indicators.csv", _SCHEMAS / "units.csv", _SCHEMAS / "catalog.py", *models,
+    return _digest([INDICATORS_CSV, UNITS_CSV, _SCHEMAS / "catalog.py", *models,
                     _SQL / "setup" / "warehouse.yml", _SQL / "setup" / "macros.sql", _SQL / "setup" / "year_inputs.sql",
                     _SQL / "setup" / "changed_years.sql", _LIBRARY / "store" / "models.py"])
