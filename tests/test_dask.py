@@ -1,4 +1,5 @@
-"""The per-batch work on a Dask LocalCluster of two workers gives the marts of the default runner."""
+"""The per-batch work on a Dask LocalCluster of two workers gives the marts of the default runner; a
+Dask worker's readers end when idle (the real scheduler: test_dask_cluster.py)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -37,3 +38,24 @@ def test_dask_runner_gives_identical_marts(tmp_path: Path, prefect_harness):
     assert len(on_dask.files) == len(default.files) == 40
     assert marts(tmp_path / "dask") == marts(tmp_path / "default")
     assert marts(tmp_path / "dask")["county_totals"]
+
+
+def test_idle_readers_end_and_start_again(tmp_path: Path):
+    """A pool with `idle_seconds` (a Dask worker's, isolation.shared_pool) ends its readers once
+    no job came for that long, and starts as many again for the next job."""
+    from huizong.bulkheads.isolation import ReaderPool
+    from huizong.outputs.demo import write_unit_workbook
+    from huizong.schemas import catalog as cat
+
+    town = cat.towns()[0]
+    path = write_unit_workbook(tmp_path / "城关镇_2019Q1.xlsx", town, "2019Q1")
+    pool = ReaderPool(size=1, idle_seconds=1)
+    try:
+        assert pool.covers([path]) == [(town.code, "2019Q1")]
+        first = pool._workers[0].proc
+        first.wait(timeout=30)  # ended once idle, by the pool
+        assert pool._retired and not pool._workers
+        assert pool.covers([path]) == [(town.code, "2019Q1")]  # a reader again, a new one
+        assert len(pool._workers) == 1 and pool._workers[0].proc.pid != first.pid
+    finally:
+        pool.close()

@@ -8,7 +8,9 @@ read again. Workers read, check and validate whole batches and hand back outcome
 the pass's own process only records; with two cores, two workers read at once.
 
 `ReaderPool.read` is thread-safe: the flow's batch tasks share one pool per process
-(`shared_pool`), a Dask worker process has its own.
+(`shared_pool`), a Dask worker process has its own: as many readers as the worker has threads
+(each thread runs one batch task at a time), ended once idle for DASK_IDLE_SECONDS, so that a
+worker waiting for the next night holds no reader's memory (about 200 MiB each).
 """
 from __future__ import annotations
 
@@ -56,6 +58,25 @@ def default_size() -> int:
     """Workers per pass: one per core (at most 4), or HUIZONG_READERS."""
     wanted = os.environ.get("HUIZONG_READERS")
     return max(1, int(wanted)) if wanted else max(1, min(MAX_WORKERS, os.cpu_count() or 1))
+
+
+# On a Dask worker, readers that have read nothing for this long are ended (HUIZONG_READER_IDLE_SECONDS
+# sets it): a pass's batches follow each other within seconds, the next pass comes the next night.
+DASK_IDLE_SECONDS = 30.0
+
+
+def dask_worker_threads() -> int | None:
+    """The number of task threads of the Dask worker running the calling task; None outside a
+    Dask worker's task (a pass's own process, a LocalCluster's client)."""
+    if "distributed" not in sys.modules:  # never imported here: no Dask worker (and no import now)
+        return None
+    from distributed import get_worker
+
+    try:
+        worker = get_worker()
+    except ValueError:  # not in a task of a worker
+        return None
+    return max(1, int(worker.state.nthreads))
 
 
 class _Worker:
@@ -173,8 +194,14 @@ def crash_outcome(f: dict, crash: Crash):
 class ReaderPool:
     """Worker processes that read batches of files; see the module's docstring."""
 
-    def __init__(self, size: int | None = None) -> None:
+    def __init__(self, size: int | None = None, idle_seconds: float | None = None) -> None:
         self.size = size or default_size()
+        # with `idle_seconds` (on a Dask worker), the workers end once no job has run for that
+        # long (`_retire_if_idle`) and start again with the next job
+        self.idle_seconds = idle_seconds
+        self._busy = 0  # jobs running or waiting for a worker (`_run`)
+        self._retired = False  # the idle workers were ended: the next job starts them again
+        self._idle_timer: threading.Timer | None = None
         self.environment = _environment()  # what its workers were started with
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._workers: list[_Worker] = []
@@ -188,6 +215,8 @@ class ReaderPool:
         self.stopped = False  # by `stop_now`
         for _ in range(self.size):
             self._add()
+        if idle_seconds:  # ended even if no job ever comes
+            self._retire_later()
 
     def _add(self) -> None:
         if self.stopped:
@@ -198,6 +227,53 @@ class ReaderPool:
         self._idle.put(worker)
 
     def _run(self, job: dict, file_seconds: float | None = None) -> tuple | Crash:
+        """A job run by the next free worker (`_run_on_worker`), counted as busy meanwhile; with
+        `idle_seconds`, the workers ended when it is the last one for that long."""
+        with self._lock:
+            self._busy += 1
+            restart, self._retired = self._retired, False
+        try:
+            if restart:  # ended while idle: as many as before, started again
+                for _ in range(self.size):
+                    self._add()
+            return self._run_on_worker(job, file_seconds)
+        finally:
+            with self._lock:
+                self._busy -= 1
+                last = self._busy == 0
+            if last and self.idle_seconds:
+                self._retire_later()
+
+    def _retire_later(self) -> None:
+        """`_retire_if_idle` in `idle_seconds`, instead of any earlier such call."""
+        timer = threading.Timer(self.idle_seconds, self._retire_if_idle)
+        timer.daemon = True
+        with self._lock:
+            if self._idle_timer is not None:
+                self._idle_timer.cancel()
+            self._idle_timer = timer
+        timer.start()
+
+    def _retire_if_idle(self) -> None:
+        """End the workers if no job runs or waits and every worker is in the idle queue (none
+        lent out, `prepare_reports`): the next job starts them again (`_run`). Checked under the
+        lock that `_run` counts its jobs under, so no job ever gets a worker ended meanwhile."""
+        with self._lock:
+            if self._busy or self._retired or self.stopped or self._idle.qsize() != len(self._workers):
+                return
+            workers, self._workers = self._workers, []
+            while True:
+                try:
+                    self._idle.get_nowait()
+                except queue.Empty:
+                    break
+            self._retired = True
+        for worker in workers:
+            worker.ask_to_stop()
+        for worker in workers:
+            worker.wait_stopped()
+
+    def _run_on_worker(self, job: dict, file_seconds: float | None = None) -> tuple | Crash:
         job = {**job, "reports_after": self.reports_after}
         worker = self._idle.get()
         if self.stopped:
@@ -375,6 +451,8 @@ class ReaderPool:
         self.forget_read_ahead()
         with self._lock:
             workers, self._workers = self._workers, []
+            if self._idle_timer is not None:
+                self._idle_timer.cancel()
         for worker in workers:  # all told first: their interpreters wind down side by side
             worker.ask_to_stop()
         # ... while the pass goes on (a quarter of a second): told to stop, each exits by itself
@@ -408,13 +486,19 @@ def _environment() -> tuple:
 
 def shared_pool() -> ReaderPool:
     """This process's pool, started on first use and stopped at exit (or by `release_shared_pool`);
-    started anew if huizong's environment changed since (HUIZONG_TODAY, say)."""
+    started anew if huizong's environment changed since (HUIZONG_TODAY, say). In a task of a Dask
+    worker: one reader per thread of the worker, ended when idle (the module's docstring)."""
     global _shared
     with _shared_lock:
         stale = _shared is not None and _shared.environment != _environment()
         pool, _shared = (_shared, None) if stale else (None, _shared)
         if _shared is None:
-            _shared = ReaderPool()
+            threads = dask_worker_threads()
+            if threads is None:
+                _shared = ReaderPool()
+            else:
+                idle = float(os.environ.get("HUIZONG_READER_IDLE_SECONDS") or DASK_IDLE_SECONDS)
+                _shared = ReaderPool(size=threads, idle_seconds=idle)
     if pool is not None:
         pool.close()
     return _shared
