@@ -299,6 +299,12 @@ _running: list[TemporaryServer] = []  # started by `start_temporary_server`
 _asked: list[subprocess.Popen] = []  # servers' processes asked to stop, not waited for
 
 
+def is_temporary(api_url: str) -> bool:
+    """Whether `api_url` is a temporary server of this process (set as PREFECT_API_URL while a
+    pass runs on it, `prefect_api`), not a configured one."""
+    return any(server.api_url == api_url for server in _running)
+
+
 def stop_now() -> None:
     """Every temporary server of this process stopped and waited for, the early one too: a pass
     stopped by Ctrl-C or SIGTERM ends without its exit handlers, which would."""
