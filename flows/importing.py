@@ -50,18 +50,43 @@ def read_and_validate(warehouse: Path, files: list[dict]) -> tuple[list[Outcome]
 
 
 @task(**IO_TASK)
-def load(warehouse: Path, files: list[dict], outcomes: list[Outcome],
-         values: pd.DataFrame, arrivals: list[dict]) -> quote:
-    """Record every file and arrival in a private build of the warehouse; the build, one row
-    per file, and the problems grouped by rule and unit (`ledger.record_imports`)."""
-    build = ledger.start_build(warehouse)
-    failpoint("mid_load")
+def load(build: Path, shas: list[str], arrivals: list[dict]) -> quote:
+    """Once every batch of the pass is recorded in its private build (`record_batch`, as each is
+    read): its arrivals, the warnings of its versions, one row per file, and the problems grouped
+    by rule and unit (`ledger.finish_imports`)."""
     ledger.record_arrivals(build, arrivals)
-    recorded, problems = ledger.record_imports(build, files, outcomes, values) if files else ([], [])
+    recorded, problems = ledger.finish_imports(build, shas) if shas else ([], [])
     ledger.forget_copies_of_nothing(build)  # a copy of a file that went or changed unread
     counts = {s: sum(r["status"] == s for r in recorded) for s in VERSION_STATUSES}
     get_run_logger().info("recorded %s", ", ".join(f"{n} {s}" for s, n in counts.items() if n))
-    return quote((build, recorded, problems))
+    return quote((recorded, problems))
+
+
+class Recorder:
+    """Enters each batch into the pass's private build as soon as it is read, and keeps of it only
+    what the pass needs later (each file's kept copy and feedback): the values go into the build
+    and are let go, so a pass's memory follows a batch, not the inbox. The build is started at
+    the first batch (the copy of the published warehouse is made while the workers read)."""
+
+    def __init__(self, warehouse: Path) -> None:
+        self.warehouse, self.build = warehouse, None
+        self.kept: dict[str, tuple] = {}  # sha256 -> (archive_path, feedback_path)
+
+    def start(self) -> Path:
+        if self.build is None:
+            self.build = ledger.start_build(self.warehouse)
+        return self.build
+
+    def batch(self, files: list[dict], outcomes: list[Outcome], values: pd.DataFrame) -> None:
+        by_sha = {o.sha256: o for o in outcomes}
+        read = [f for f in files if f["sha256"] in by_sha]
+        for f in read:
+            f["archive_path"], f["feedback_path"] = by_sha[f["sha256"]].archive_path, by_sha[f["sha256"]].feedback_path
+        if read:
+            ledger.record_batch(self.start(), read, outcomes, values)
+            if not self.kept:
+                failpoint("mid_load")  # the crash tests: a batch recorded, the pass's others not yet
+        self.kept.update({f["sha256"]: (f["archive_path"], f["feedback_path"]) for f in read})
 
 
 @task(cache_policy=NO_CACHE)
@@ -133,57 +158,56 @@ def import_files(files: list[dict], warehouse: Path, *, batch_size: int = BATCH_
     refused files of the pass); called inside a flow. Returns one row per file recorded, the
     pass's problems grouped by rule and by unit (`sql/setup/pass_problems.sql`), and, with
     `draft_reports`, the name of the reports drafted from the build (`build_models`), if any."""
-    results, files, arrivals = read_each_version(files, warehouse, batch_size, list(arrivals))
-    outcomes = [o for batch_outcomes, _ in results for o in batch_outcomes]
-    # a file that arrived now (not a recorded version read again by a rerun) is an arrival too
-    arrivals += [{k: f[k] for k in ARRIVAL_KEYS} for f in files if "inbox_path" in f]
-    if not files and not arrivals:
-        return [], [], None
-    values = pd.concat([v for _, v in results], ignore_index=True) if results else None  # None: no file
-    by_sha = {o.sha256: o for o in outcomes}
-    for f in files:  # what the batch tasks kept and wrote (on Dask, in other processes)
-        f["archive_path"] = by_sha[f["sha256"]].archive_path
-        f["feedback_path"] = by_sha[f["sha256"]].feedback_path
-    # quote(): Prefect would otherwise walk every row and problem of the pass looking for futures
-    # (about 1.5 s for 2,000 workbooks); these are plain data.
+    recorder = Recorder(warehouse)
     try:
-        build, recorded, problems = load(warehouse, quote(files), quote(outcomes), quote(values),
-                                         quote(arrivals)).unquote()
+        files, arrivals = read_each_version(files, warehouse, batch_size, list(arrivals), recorder)
+        # a file that arrived now (not a recorded version read again by a rerun) is an arrival too
+        arrivals += [{k: f[k] for k in ARRIVAL_KEYS} for f in files if "inbox_path" in f]
+        if not files and not arrivals:
+            return [], [], None
+        # quote(): Prefect would otherwise walk every row and problem of the pass looking for
+        # futures (about 1.5 s for 2,000 workbooks); these are plain data.
+        recorded, problems = load(recorder.start(), quote([f["sha256"] for f in files]), quote(arrivals)).unquote()
         drafts = None
         if files:
-            drafts = build_and_publish(build, warehouse, draft_reports)
+            drafts = build_and_publish(recorder.build, warehouse, draft_reports)
         else:  # only copies or refused files to record: the marts are unchanged
-            publish(build, warehouse)
+            publish(recorder.build, warehouse)
     finally:
         wh.discard_build(warehouse)  # after a failure or a stop (Ctrl-C), free the disk; after publish, a no-op
     log_files(warehouse, recorded, arrivals)
     return recorded, problems, drafts
 
 
-def read_each_version(files: list[dict], warehouse: Path, batch_size: int, arrivals: list[dict]
-                      ) -> tuple[list[tuple], list[dict], list[dict]]:
-    """Read `files` in batches; a file that went or changed before it was kept is read from a
-    twin of it (a byte-identical copy that arrived in the same pass, `discover`), which is then
-    received under its own name and no longer a copy. Returns the batches' results, the files
-    read (twins in place of the files they stand for) and the arrivals left to record."""
-    results, read_files, round_ = [], [], files
+def read_each_version(files: list[dict], warehouse: Path, batch_size: int, arrivals: list[dict],
+                      recorder: Recorder) -> tuple[list[dict], list[dict]]:
+    """Read `files` in batches, each recorded by `recorder` as it comes; a file that went or
+    changed before it was kept is read from a twin of it (a byte-identical copy that arrived in the
+    same pass, `discover`), which is then received under its own name and no longer a copy.
+    Returns the files read (twins in place of the files they stand for) and the arrivals left to
+    record."""
+    read_files, round_ = [], files
     while round_:
         batches = batches_of(round_, batch_size, isolation.default_size())
         get_run_logger().info("reading %d file(s) in %d batch(es)", len(round_), len(batches))
         progress.emit(progress.Reading(len(round_)))
-        futures = [read_and_validate.submit(warehouse, b) for b in batches]
-        for future in futures:
+        futures = [(b, read_and_validate.submit(warehouse, b)) for b in batches]
+        read: set[str] = set()
+        while futures:  # in order, each let go once recorded: its values live in the build only
+            batch, future = futures.pop(0)
             outcomes, values = future.result()
+            del future
             progress.emit(progress.Read(len(outcomes), sum(not o.ok for o in outcomes)))
-            results.append((outcomes, values))
-        read = {o.sha256 for batch_outcomes, _ in results for o in batch_outcomes}
+            recorder.batch(batch, outcomes, values)
+            read |= {o.sha256 for o in outcomes}
+            del outcomes, values
         read_files += [f for f in round_ if f["sha256"] in read]
         round_ = [stand_in(f) for f in round_ if f["sha256"] not in read and f.get("twins")]
         arrivals = [copies_of(round_, a) for a in arrivals]
         arrivals = [a for a in arrivals if a is not None]
         for f in round_:
             get_run_logger().info("%s is read instead: the same bytes", f["file_name"])
-    return results, read_files, arrivals
+    return read_files, arrivals
 
 
 def stand_in(f: dict) -> dict:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from conftest import query
+from openpyxl import load_workbook
 
 from huizong.schemas import catalog as cat
 
@@ -202,3 +203,14 @@ def test_a_rule_across_cells_applies_only_where_both_are_on_the_form(with_v01, e
         sub.values.append(("村级指标", "C2", village.code, "V01", with_v01))
     (outcome,), _ = validate_batch([sub])
     assert [p.check for p in outcome.problems if p.check.startswith("cross:")] == errors
+
+
+def test_a_template_is_its_quarters_form(changed, tmp_path):
+    _, catalog, _, _, _ = changed
+    for period, has_v16, has_gone in (("2019Q4", False, True), ("2020Q1", True, False)):
+        out = tmp_path / f"{period}.xlsx"
+        huizong("template", "--unit", TOWN.code, "--period", period, "--out", str(out), catalog=catalog)
+        sheet = load_workbook(out)[cat.VILLAGE_SHEET]
+        headers = [c.value for c in sheet[1]]
+        codes = [row[0].value for row in sheet.iter_rows(min_row=2)]
+        assert ("志愿服务时长（小时）" in headers, GONE.code in codes) == (has_v16, has_gone), period

@@ -91,13 +91,23 @@ ARRIVAL_COLUMNS = ["inbox_path", "sha256", "status", "size_bytes", "modified_at"
 
 
 def record_imports(build: Path, received: list[dict], outcomes: list[Outcome],
-                   values: pd.DataFrame) -> list[dict]:
+                   values: pd.DataFrame) -> tuple[list[dict], list[dict]]:
+    """Enter the files of a pass, all in one batch, into the ledger of the build copy: `record_batch`
+    then `finish_imports`. Returns one row per file and the pass's problems grouped."""
+    record_batch(build, received, outcomes, values)
+    return finish_imports(build, [f["sha256"] for f in received])
+
+
+def record_batch(build: Path, received: list[dict], outcomes: list[Outcome], values: pd.DataFrame) -> None:
     """Enter a batch of files into the ledger of the build copy, FORM.md's version rules applied.
+    A pass records each batch as it is read and lets its values go: its memory follows the batch,
+    not the inbox. Warnings, which compare a figure with the unit's other quarters (perhaps in a
+    later batch), wait for the pass's last batch (`finish_imports`).
 
     received: one dict per file with sha256, file_name, received_at (datetime), archive_path
     and, for a rejected file, feedback_path. What was recorded of a version before (a rerun) is
     replaced, with the arrival time given here (`sql/setup/record_batch.sql`). Every (unit,
-    period) touched is then re-decided by `resolve_versions.sql`. Returns one row per file.
+    period) touched is then re-decided by `resolve_versions.sql`.
     """
     by_sha = {o.sha256: o for o in outcomes}
     counts = values["sha256"].value_counts()
@@ -122,6 +132,23 @@ def record_imports(build: Path, received: list[dict], outcomes: list[Outcome],
         insert_problems(con, [p for o in outcomes for p in o.problems])
         insert_explanations(con, outcomes)
         apply_version_rules(con)
+        con.execute("drop table batch_files; drop table affected_keys")
+        con.execute("commit")
+    finally:
+        con.close()
+
+
+def finish_imports(build: Path, shas: list[str]) -> tuple[list[dict], list[dict]]:
+    """Once every batch of a pass is recorded: the warnings of its valid versions, their counts
+    in the ledger, one row per version and the pass's problems grouped by rule and unit."""
+    con = duckdb.connect(str(build))
+    try:
+        con.execute("begin")
+        con.register("pass_shas", pd.DataFrame({"sha256": list(dict.fromkeys(shas))}, dtype=object))
+        con.execute("create temp table batch_files as select sha256 from pass_shas")
+        # the versions warnings.sql looks at: those recorded valid (in force or not)
+        con.execute("create temp table new_ledger as select sha256, 'valid' as status from ops.imports "
+                    "where sha256 in (select sha256 from batch_files) and status <> 'rejected'")
         _record_warnings(con)
         con.execute(setup_sql("count_warnings.sql"))
         names = ("file_name", "sha256", "unit_code", "period", "status", "first_reason", "feedback_path",
@@ -132,7 +159,8 @@ def record_imports(build: Path, received: list[dict], outcomes: list[Outcome],
         grouped = con.execute(setup_sql("pass_problems.sql"))
         columns = [c[0] for c in grouped.description]
         problems = [dict(zip(columns, row)) for row in grouped.fetchall()]
-        con.execute("drop table batch_files; drop table affected_keys")
+        con.execute("drop table batch_files; drop table new_ledger")
+        con.unregister("pass_shas")
         con.execute("commit")
     finally:
         con.close()
