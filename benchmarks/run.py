@@ -22,6 +22,11 @@ Processes run in rounds (--cold-repeat, --repeat), one of each per round, so tha
 Prefect's start time falls on all alike; each difference to the null flow is the median over
 rounds of the difference within a round.
 Usage: python benchmarks/run.py [--workdir DIR] [--years N] [--repeat N]
+
+The growth round (`--growth`, on its own): cold passes of 2,000 and 8,000 workbooks (and 20,000
+with `--big`: minutes), each beside a null flow, with the peak RSS of the largest process and of
+the whole process tree sampled every 0.2 s over the pass, and the warehouse's size after it.
+Usage: python benchmarks/run.py --growth [--big] [--workdir DIR]
 """
 from __future__ import annotations
 
@@ -198,13 +203,98 @@ def write_correction(inbox: Path, n: int) -> Path:
     return path
 
 
+def measure_tree(label: str, argv: list[str], env: dict | None = None) -> dict:
+    """`measure`, with the process tree's memory sampled while it runs: the largest process's
+    peak RSS and the whole tree's (MiB), and the tree's CPU time (s, children reaped included)."""
+    import psutil
+
+    start = time.perf_counter()
+    before = os.times()
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=errors, env={**os.environ, **(env or {})})
+        root = psutil.Process(proc.pid)
+        largest = tree = 0
+        while proc.poll() is None:
+            try:
+                procs = [root, *root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                break
+            rss = []
+            for p in procs:
+                try:
+                    rss.append(p.memory_info().rss)
+                except psutil.NoSuchProcess:
+                    pass
+            largest, tree = max(largest, max(rss, default=0)), max(tree, sum(rss))
+            time.sleep(0.2)
+        proc.wait()
+        errors.seek(0)
+        err = errors.read().decode("utf-8", "replace")
+    after = os.times()
+    if proc.returncode not in (0, 2):
+        print(f"{label} failed ({proc.returncode}):\n{err[-3000:]}", file=sys.stderr)
+    cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    return {"label": label, "wall": time.perf_counter() - start, "largest": largest / 2**20,
+            "tree": tree / 2**20, "cpu": cpu, "code": proc.returncode}
+
+
+def first_n(inbox: Path, n: int, out: Path) -> Path:
+    """The first `n` workbooks of `inbox` (by period), as hard links in `out`."""
+    files = sorted(inbox.glob("*.xlsx"), key=lambda p: (p.stem.split("_")[1], p.name))[:n]
+    if out.exists() and len(list(out.glob("*.xlsx"))) == n:
+        return out
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    for path in files:
+        os.link(path, out / path.name)
+    return out
+
+
+def growth_round(workdir: Path, big: bool) -> None:
+    """Cold passes of growing inboxes, each beside a null flow: time and memory against size."""
+    sizes = (2000, 8000, 20000) if big else (2000, 8000)
+    inbox = workdir / "inbox-growth"
+    t = time.perf_counter()
+    generate_inbox(inbox, sizes[-1] // 40)
+    print(f"inbox: {len(list(inbox.glob('*.xlsx')))} workbooks ({time.perf_counter() - t:.0f} s to make or find)")
+    py = sys.executable
+    rows = []
+    for n in sizes:
+        files = first_n(inbox, n, workdir / f"inbox-{n}")
+        warehouse = workdir / f"warehouse-{n}"
+        shutil.rmtree(warehouse, ignore_errors=True)
+        null = measure_tree("null flow", [py, "-c", NULL_FLOW])
+        cold = measure_tree(f"cold run, {n}", [py, "-m", "huizong.cli", "run", "--inbox", str(files),
+                                              "--warehouse", str(warehouse)])
+        size = sum(p.stat().st_size for p in warehouse.rglob("*.duckdb"))
+        rows.append((n, null, cold, size))
+        print(f"{n:>6} workbooks: {cold['wall']:.1f} s wall, own {cold['cpu'] - null['cpu']:.1f} s CPU, "
+              f"largest process {cold['largest']:.0f} MiB, tree {cold['tree']:.0f} MiB, "
+              f"warehouse {size / 2**20:.0f} MiB (exit {cold['code']})", flush=True)
+    print(f"\n{'workbooks':>9}{'wall s':>9}{'own CPU s':>11}{'own wall s':>11}{'largest MiB':>13}{'tree MiB':>10}"
+          f"{'duckdb MiB':>12}")
+    for n, null, cold, size in rows:
+        print(f"{n:>9}{cold['wall']:>9.1f}{cold['cpu'] - null['cpu']:>11.1f}{cold['wall'] - null['wall']:>11.1f}"
+              f"{cold['largest']:>13.0f}{cold['tree']:>10.0f}{size / 2**20:>12.0f}")
+    (n1, null1, cold1, _), (n2, null2, cold2, _) = rows[0], rows[1]
+    print(f"own CPU, {n2:,} / {n1:,} workbooks: {(cold2['cpu'] - null2['cpu']) / (cold1['cpu'] - null1['cpu']):.2f}x "
+          f"(linear: {n2 / n1:.1f}x; target <= 4.4x)")
+    print(f"largest process at most {max(r[2]['largest'] for r in rows):.0f} MiB (target < 1024)")
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--workdir", type=Path, default=Path("/tmp/huizong-bench"))
     p.add_argument("--years", type=int, default=50, help="years of 40 workbooks each (default 50)")
     p.add_argument("--cold-repeat", type=int, default=3, help="rounds of the cold processes")
     p.add_argument("--repeat", type=int, default=5, help="rounds of the short processes, medians kept")
+    p.add_argument("--growth", action="store_true", help="only the growth round: cold passes of 2,000 and 8,000")
+    p.add_argument("--big", action="store_true", help="the growth round with 20,000 workbooks too")
     args = p.parse_args()
+    if args.growth:
+        growth_round(args.workdir, args.big)
+        return
     inbox, warehouse = args.workdir / "inbox", args.workdir / "warehouse"
     half, half_warehouse = args.workdir / "inbox-half", args.workdir / "warehouse-half"
     t = time.perf_counter()

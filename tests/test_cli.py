@@ -283,3 +283,15 @@ def test_places_name_each_file_and_sheet_once():
              {"file": "a.xlsx", "sheet": "镇级指标", "cell": "D3"}, {"file": "b.xlsx", "sheet": "村级指标", "cell": ""},
              {"file": "c.xlsx", "sheet": "", "cell": ""}]
     assert places(cells) == "a.xlsx 村级指标!E2, L3, 镇级指标!D3; b.xlsx 村级指标; c.xlsx (whole file)"
+
+
+def test_status_says_what_the_warehouse_holds_on_disk(tmp_path):
+    from huizong.office.status import Storage, storage
+
+    (tmp_path / "files" / "ab").mkdir(parents=True)
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "huizong.duckdb").write_bytes(b"d" * 3000)
+    (tmp_path / "files" / "ab" / "ab12.xlsx").write_bytes(b"k" * 700)
+    (tmp_path / "files" / "ab" / "ab34.xls").write_bytes(b"k" * 300)
+    (tmp_path / "reports" / "summary_2019.md").write_bytes(b"r" * 50)
+    assert storage(tmp_path) == Storage(warehouse_bytes=3000, kept_bytes=1000, kept_files=2, other_bytes=50)

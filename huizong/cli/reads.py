@@ -162,7 +162,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     """The submission grid, then what awaits the office (huizong.office.status)."""
     from huizong.core.clock import OFFICE_TZ
     from huizong.core.vocabulary import SUBMISSION_WORDS
-    from huizong.office.status import read_status
+    from huizong.office.status import read_status, storage
 
     period = quarter(args.period)
     con = _read_only(args)
@@ -200,7 +200,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     for c in status.corrected:
         say(f"  {c.unit_name} {c.unit_code} {c.period}: {c.corrections} correction(s), {c.cells} cell(s) changed; "
             f"see huizong diff --unit {c.unit_code} --period {c.period}")
+    disk = storage(args.warehouse)
+    say(f"on disk: the warehouse {mib(disk.warehouse_bytes)} (huizong.duckdb), the kept files "
+        f"{mib(disk.kept_bytes)} ({disk.kept_files:,} versions), the rest {mib(disk.other_bytes)} "
+        "(reports, signed copies, feedback, uploads, logs)")
     return EXIT_OK
+
+
+def mib(n: int) -> str:
+    return f"{n / 2 ** 20:.1f} MiB"
 
 
 def cmd_report(args: argparse.Namespace) -> int:

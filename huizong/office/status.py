@@ -5,14 +5,16 @@ published warehouse; the SQL is in sql/commands/."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 
 from huizong.office.corrections import corrected
 from huizong.office.review import ReviewCount, review_counts
 from huizong.office.signoff import status_lines
-from huizong.store.warehouse import statement
+from huizong.store.warehouse import published_path, statement
 
 
 @dataclass(frozen=True)
@@ -57,3 +59,23 @@ def read_status(con: duckdb.DuckDBPyConnection, period: str | None = None) -> St
                   reviews=review_counts(con, period),
                   locked=status_lines(con, period),
                   corrected=[Correction(*r) for r in corrected(con, period)])
+
+
+@dataclass(frozen=True)
+class Storage:
+    """What the warehouse folder holds on disk, for the office to watch over the years."""
+    warehouse_bytes: int  # huizong.duckdb, the published warehouse
+    kept_bytes: int  # files/: every version received, kept by its hash (what a rebuild reads)
+    kept_files: int
+    other_bytes: int  # everything else: reports, signed copies, feedback, uploads, logs
+
+
+def storage(warehouse: Path) -> Storage:
+    warehouse = Path(warehouse)
+    published = published_path(warehouse)
+    kept = [os.path.join(d, f) for d, _, names in os.walk(warehouse / "files") for f in names]
+    kept_bytes = sum(os.path.getsize(p) for p in kept)
+    total = sum(os.path.getsize(os.path.join(d, f)) for d, _, names in os.walk(warehouse) for f in names
+                if os.path.isfile(os.path.join(d, f)))
+    size = published.stat().st_size if published.exists() else 0
+    return Storage(size, kept_bytes, len(kept), total - size - kept_bytes)
