@@ -18,7 +18,8 @@ def parser() -> argparse.ArgumentParser:
                         help="DuckDB warehouse and outputs (default: warehouse/)")
     on_dask = argparse.ArgumentParser(add_help=False)
     on_dask.add_argument("--dask", metavar="ADDRESS", default=os.environ.get("HUIZONG_DASK"),
-                         help="run the per-batch work on Dask: a scheduler address (tcp://host:8786) "
+                         help="run the per-batch work on Dask: a scheduler address (tcp://host:8786), "
+                              "which needs a Prefect server in PREFECT_API_URL (docs/dask.md), "
                               "or 'local' for a local cluster of two workers (default: $HUIZONG_DASK, "
                               "else one thread of this process)")
     p = argparse.ArgumentParser(prog="huizong", description="Consolidate the county's quarterly workbooks.")
