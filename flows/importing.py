@@ -1,9 +1,9 @@
 """Importing files: read and validate in batches, feedback, load, rebuild the models, publish."""
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -87,6 +87,10 @@ class Recorder:
             if not self.kept:
                 failpoint("mid_load")  # the crash tests: a batch recorded, the pass's others not yet
         self.kept.update({f["sha256"]: (f["archive_path"], f["feedback_path"]) for f in read})
+        # A batch's values and outcomes are often held by reference cycles (Prefect's states and
+        # futures of its task run), which only a full collection frees; left to Python's own
+        # pace, the pass would hold every batch it read (about 40 KB a workbook).
+        gc.collect()
 
 
 @task(cache_policy=NO_CACHE)
@@ -99,7 +103,7 @@ def build_models(build: Path, warehouse: Path | None = None, drafts: str | None 
 
     from huizong.flows.reporting import discard_drafts, draft_reports, workers_write_both
 
-    con = duckdb.connect(str(build))
+    con = wh.connect_build(build)
     drafter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="huizong-draft")
     drafting = None
     try:

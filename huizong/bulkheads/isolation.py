@@ -357,15 +357,20 @@ class ReaderPool:
         of the same name and content read ahead (`read_ahead`) is not read again."""
         import pandas as pd
 
-        for thread in list(self._ahead_threads):  # what is being read ahead, read to the end
+        # The pass reads now: no chunk more is read ahead (the pass's own batches read the rest,
+        # and its memory stays that of a batch), the chunks being read are finished.
+        self._ahead_stop.set()
+        for thread in list(self._ahead_threads):
             thread.join()
         with self._lock:
             ahead = [self._ahead.pop((f["sha256"], f["file_name"]), None) for f in files]
-        outcomes = [a[0] for a in ahead if a]
-        frames = []
-        for chunk in sorted({a[1] for a in ahead if a}):
-            values = self._ahead_values[chunk]
-            frames.append(values[values["sha256"].isin({o.sha256 for o in outcomes})])
+            outcomes = [a[0] for a in ahead if a]
+            frames = []
+            for chunk in sorted({a[1] for a in ahead if a}):
+                values = self._ahead_values[chunk]
+                frames.append(values[values["sha256"].isin({o.sha256 for o in outcomes})])
+                if not any(c == chunk for _, c in self._ahead.values()):
+                    self._ahead_values[chunk] = None  # every valid file of it taken: let its values go
         pending = [[f for f, a in zip(files, ahead) if a is None]]
         while pending:
             batch = pending.pop()

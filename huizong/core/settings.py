@@ -32,3 +32,10 @@ READ_AHEAD_FILE_SECONDS = 5.0
 # (the kernel shares CPU between sessions first: a busy machine's other work is not affected).
 WORKER_NICE = 19
 MAX_WORKERS = 4  # one per core, at most this many (HUIZONG_READERS sets the number)
+
+# --- the warehouse (huizong/store/warehouse.py) ------------------------------------------------
+# DuckDB's memory for a pass's build: past it, DuckDB writes its working data to disk (the build's
+# .spill folder) instead of growing. Its default, 80% of the machine, would let the pass's process
+# grow with the inbox (1.7 GiB at 8,000 workbooks while the models are built); a city's rebuild
+# of 50,000 workbooks must stay under 1 GiB. HUIZONG_BUILD_MEMORY overrides it (DuckDB's units).
+BUILD_MEMORY = "256MB"

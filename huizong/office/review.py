@@ -221,7 +221,7 @@ def _record(warehouse: Path, unit_code: str, period: str, chosen: list[Warned], 
     wh.discard_build(warehouse)  # left by a pass or review that was killed
     shutil.copyfile(wh.published_path(warehouse), build)
     try:
-        con = duckdb.connect(str(build))
+        con = wh.connect_build(build)
         try:
             con.execute(wh.setup_sql("warehouse.sql"))  # ops.reviews in a warehouse older than it
             wh.define_macros(con)

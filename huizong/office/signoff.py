@@ -39,6 +39,7 @@ from huizong.core.errors import HuizongError
 from huizong.core.files import sha256_of
 from huizong.store.locks import SIGNED_DIR, locked_years, year_of
 from huizong.store.warehouse import (
+    connect_build,
     connect_read_only,
     discard_build,
     models_version_of,
@@ -304,7 +305,7 @@ def let_in(build: Path) -> list[dict]:
     Returns one row per released version, with its new status, as record_imports does."""
     from huizong.store.ledger import apply_version_rules  # pandas: only when something is let in
 
-    con = duckdb.connect(str(build))
+    con = connect_build(build)
     try:
         con.execute("begin")
         con.execute(f"create temp table batch_files as select sha256 from ({setup_sql('released_versions.sql')})")
@@ -379,7 +380,7 @@ def _record(warehouse: Path, signoff: tuple, files: list[tuple], sql: str) -> No
 
     build = start_build(warehouse)
     try:
-        con = duckdb.connect(str(build))
+        con = connect_build(build)
         try:
             con.execute("begin")
             con.execute("create temp table this_signoff as select * from ops.signoffs limit 0")

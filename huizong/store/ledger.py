@@ -17,7 +17,7 @@ from huizong.intake.problems import Outcome, Problem
 from huizong.schemas import catalog as cat
 from huizong.schemas import rules
 from huizong.store.versions import rules_version
-from huizong.store.warehouse import build_path, define_macros, discard_build, published_path, setup_sql
+from huizong.store.warehouse import build_path, connect_build, define_macros, discard_build, published_path, setup_sql
 
 
 def start_build(warehouse: Path) -> Path:
@@ -27,7 +27,7 @@ def start_build(warehouse: Path) -> Path:
     discard_build(warehouse)  # left by a pass that was killed
     if published_path(warehouse).exists():
         shutil.copyfile(published_path(warehouse), build)
-    con = duckdb.connect(str(build))
+    con = connect_build(build)
     try:
         prepare(con)
     finally:
@@ -123,7 +123,7 @@ def record_batch(build: Path, received: list[dict], outcomes: list[Outcome], val
                        errors[0].message if errors else None, None, f.get("feedback_path"),
                        rules_version(), f.get("first_seen_at") or now))
     ledger_df = pd.DataFrame(ledger, columns=LEDGER_COLUMNS)
-    con = duckdb.connect(str(build))
+    con = connect_build(build)
     try:
         con.execute("begin")
         con.register("new_ledger", ledger_df)
@@ -141,7 +141,7 @@ def record_batch(build: Path, received: list[dict], outcomes: list[Outcome], val
 def finish_imports(build: Path, shas: list[str]) -> tuple[list[dict], list[dict]]:
     """Once every batch of a pass is recorded: the warnings of its valid versions, their counts
     in the ledger, one row per version and the pass's problems grouped by rule and unit."""
-    con = duckdb.connect(str(build))
+    con = connect_build(build)
     try:
         con.execute("begin")
         con.register("pass_shas", pd.DataFrame({"sha256": list(dict.fromkeys(shas))}, dtype=object))
@@ -182,7 +182,7 @@ def record_arrivals(build: Path, arrivals: list[dict]) -> None:
     frame = pd.DataFrame([[a.get(c) for c in ARRIVAL_COLUMNS] for a in arrivals], columns=ARRIVAL_COLUMNS)
     frame["modified_at"] = pd.to_datetime(frame["modified_at"], utc=True)
     frame["first_seen_at"] = pd.to_datetime(frame["first_seen_at"], utc=True)
-    con = duckdb.connect(str(build))
+    con = connect_build(build)
     try:
         con.register("new_arrivals", frame)
         # an arrival recorded again (a copy of nothing, read now) replaces what was recorded of it
@@ -196,7 +196,7 @@ def record_arrivals(build: Path, arrivals: list[dict]) -> None:
 def forget_copies_of_nothing(build: Path) -> None:
     """Forget every `copy` arrival of a version the ledger does not hold (its original went,
     changed or was not read): the next pass reads that file as itself."""
-    con = duckdb.connect(str(build))
+    con = connect_build(build)
     try:
         con.execute(setup_sql("forget_copies_of_nothing.sql"))
     finally:

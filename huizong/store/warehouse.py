@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import os
 import re
+import shutil
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +23,7 @@ import duckdb
 import huizong.sql as huizong_sql
 from huizong.core.errors import HuizongError
 from huizong.core.failpoints import failpoint
+from huizong.core.settings import BUILD_MEMORY
 from huizong.core.files import archive_path, open_regular, scan_inbox, written_whole  # noqa: F401 (archive_path: re-exported)
 
 DB_NAME = "huizong.duckdb"
@@ -237,13 +239,26 @@ def discard_build(warehouse: Path) -> None:
     build = build_path(warehouse)
     for leftover in (build, build.with_name(DB_NAME + ".wal")):
         leftover.unlink(missing_ok=True)
+    shutil.rmtree(build.parent / ".spill", ignore_errors=True)
+
+
+def connect_build(build: Path) -> duckdb.DuckDBPyConnection:
+    """A connection to a pass's private build, its memory bounded (settings.BUILD_MEMORY): every
+    connection to a build opens it so (DuckDB refuses a second configuration of an open file)."""
+    limit = os.environ.get("HUIZONG_BUILD_MEMORY") or BUILD_MEMORY
+    # and what DuckDB's allocator frees goes back to the system (its own default keeps up to
+    # 128 MB, and 512 MB freed at once, for reuse: a pass's process would keep it to the end)
+    return duckdb.connect(str(build), config={
+        "memory_limit": limit, "temp_directory": str(Path(build).parent / ".spill"),
+        "allocator_flush_threshold": "32MB", "allocator_bulk_deallocation_flush_threshold": "32MB",
+        "allocator_background_threads": True})
 
 
 def publish(build: Path, warehouse: Path) -> None:
     """Swap the finished build in as the published warehouse, atomically and durably."""
     if not build.exists():  # never let DuckDB create an empty one to publish (say, on a retry)
         raise FileNotFoundError(f"no build to publish at {build}")
-    con = duckdb.connect(str(build))
+    con = connect_build(build)
     try:
         con.execute("checkpoint")
     finally:
