@@ -341,6 +341,7 @@ def test_a_scheduler_address_without_a_prefect_server_is_refused(tmp_path: Path)
     for words in ("tcp://127.0.0.1:1", "prefect server start", "PREFECT_API_URL", "dask worker"):
         assert words in sentence, sentence
     assert not (tmp_path / "warehouse" / "huizong.duckdb").exists()
+    assert "huizong run" not in out.stdout  # said before anything starts: no header, no server
     assert time.monotonic() - started < 60
 
 

@@ -187,8 +187,19 @@ def _import_in_background(module: str) -> None:
     threading.Thread(target=load, name=f"huizong-import-{module}", daemon=True).start()
 
 
+def refuse_dask_without_a_server(args: argparse.Namespace) -> None:
+    """An external Dask scheduler needs a Prefect server its workers reach: said before anything
+    starts (flows/runners.py)."""
+    if args.dask:
+        from huizong.flows.runners import LOCAL, require_a_server
+
+        if args.dask != LOCAL:
+            require_a_server(args.dask)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     check_folders(args.inbox, args.warehouse)
+    refuse_dask_without_a_server(args)
     quiet_prefect()
     from huizong.store.warehouse import pass_lock
 
@@ -228,6 +239,7 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     if missing:
         return EXIT_REJECTED
     check_folders(args.inbox if args.inbox.exists() else None, args.warehouse)
+    refuse_dask_without_a_server(args)
     quiet_prefect()
     from huizong.store.warehouse import pass_lock
 
