@@ -52,6 +52,20 @@ for year in (2019, 2020):
                        for v in cat.villages_of(t.code) if not (year == 2020 and v.code == gone.code)
                        for q in range(1, 5))
 out["county_V03"] = county
+# every numeric indicator on 2020's form, for the whole county: its reporters' figures by the year rule
+totals = {}
+for ind in cat.indicators():
+    if ind.kind == "level" or not cat.indicator_on(ind.code, "2020Q4"):
+        continue
+    if ind.sheet == cat.VILLAGE_SHEET:
+        holders = [v for t in cat.towns() for v in cat.villages_of(t.code) if v.code != gone.code]
+    elif ind.sheet == cat.TOWN_SHEET:
+        holders = cat.towns()
+    else:
+        holders = [cat.unit_by_code()[ind.reported_by]]
+    quarters = range(1, 5) if ind.kind == "flow" else (4,)
+    totals[ind.code] = sum(true_value(h.code, f"2020Q{q}", ind.code) for h in holders for q in quarters)
+out["county_2020"] = totals
 print(json.dumps(out))
 """ % (CODES,)
 
@@ -123,6 +137,16 @@ def test_a_retired_indicator_keeps_its_years_and_a_new_one_is_not_compared(chang
     assert name == [("群众性文化体育活动",)]  # its name now
 
 
+def test_every_county_figure_of_the_changed_year_is_the_generators(changed):
+    """2020: the new indicators, the re-bounded and renamed ones, without the merged village and V15."""
+    _, _, _, warehouse, expected = changed
+    got = dict(query(warehouse, "select indicator_code, value from marts.county_totals where year = 2020"))
+    want = expected["county_2020"]
+    assert set(got) == set(want) and "V15" not in got and {"V16", "T20"} <= set(got)
+    for code, value in want.items():
+        assert float(got[code]) == pytest.approx(value), code
+
+
 def test_a_merged_villages_history_reads_under_its_successor_without_double_counting(changed):
     _, _, _, warehouse, expected = changed
     rows = query(warehouse, "select year, village_code from marts.village_year_values where lineage_code = ? "
@@ -140,6 +164,7 @@ def test_the_summary_says_what_the_years_form_did_not_hold(changed):
             catalog=catalog)
     text = (root / "s2020.md").read_text(encoding="utf-8")
     assert "（本年度未列入报表）人通过“黑榜”受到了教育" in text and "增长" not in text
+    assert "| V15 | 黑榜 | （本年度未列入报表） |  | — |" in text  # the figures' table: nothing expected
 
 
 def test_a_file_listing_the_merged_village_is_told_so(changed, tmp_path):

@@ -120,8 +120,8 @@ def figure_rows(summary: Summary) -> list[tuple[str, str, str, str, str]]:
     return [(ind.code, ind.name + ("" if span.figure.figure in ("", "全县合计") else f"：{span.figure.figure}"),
              span.text + ("" if span.figure.complete else INCOMPLETE_MARK),
              "" if span.figure.value is None else plain_number(span.figure.value),
-             f"{span.figure.quarters_valid}/{span.figure.quarters_expected}")
-            for ind, span in summary.figures]
+             f"{span.figure.quarters_valid}/{span.figure.quarters_expected}" if span.figure.quarters_expected else "—")
+            for ind, span in summary.figures]  # —: not on the year's form, nothing expected
 
 
 STATUS_WORDS = {status: label for status, (label, _) in STATUS_STYLE.items()}

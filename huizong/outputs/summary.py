@@ -342,7 +342,7 @@ def fill(year: int, indicators: list[Indicator], figures: list[Figure],
             before, after = text[offset - 1:offset], text[offset + 2:offset + 5]
             shown, drop_before, drop_after = write_figure(fig.value, before, after)
             if ind.code in off_form:
-                shown, fig = NOT_ON_FORM, replace(fig, may_change=False)
+                shown, fig = NOT_ON_FORM, replace(fig, may_change=False, quarters_valid=0, quarters_expected=0)
             held = names.get(ind.code)
             spans += split_marks(text[pos:offset - drop_before], None if held is None else name_list(held))
             span = Span(shown, fig, kind="figure")
