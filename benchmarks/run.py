@@ -156,17 +156,6 @@ def paired(rounds: list[dict], label: str, base: str = "null flow") -> float:
     return statistics.median(r[label]["wall"] - r[base]["wall"] for r in rounds)
 
 
-def half_inbox(inbox: Path, half: Path) -> None:
-    """The first half of the inbox (25 of the 50 years), as hard links: the linearity check."""
-    files = sorted(inbox.glob("*.xlsx"), key=lambda p: p.stem.split("_")[1])
-    if half.exists() and len(list(half.glob("*.xlsx"))) == len(files) // 2:
-        return
-    shutil.rmtree(half, ignore_errors=True)
-    half.mkdir(parents=True)
-    for path in files[:len(files) // 2]:
-        os.link(path, half / path.name)
-
-
 def start_prefect_server(workdir: Path) -> tuple[subprocess.Popen, str]:
     """`prefect server start` on a port of its own, as an office runs it beside `huizong serve`."""
     import urllib.request
@@ -301,7 +290,7 @@ def main() -> None:
     half, half_warehouse = args.workdir / "inbox-half", args.workdir / "warehouse-half"
     t = time.perf_counter()
     generate_inbox(inbox, args.years)
-    half_inbox(inbox, half)
+    first_n(inbox, len(list(inbox.glob("*.xlsx"))) // 2, half)  # the linearity check: 25 of the 50 years
     n_files = len(list(inbox.glob("*.xlsx")))
     print(f"inbox: {n_files} workbooks ({time.perf_counter() - t:.0f} s to make or find)")
     py = sys.executable

@@ -63,14 +63,14 @@ def load(build: Path, shas: list[str], arrivals: list[dict]) -> quote:
 
 
 class Recorder:
-    """Enters each batch into the pass's private build as soon as it is read, and keeps of it only
-    what the pass needs later (each file's kept copy and feedback): the values go into the build
-    and are let go, so a pass's memory follows a batch, not the inbox. The build is started at
-    the first batch (the copy of the published warehouse is made while the workers read)."""
+    """Enters each batch into the pass's private build as soon as it is read; of a batch the pass
+    keeps only each file's kept copy and feedback (on its file's dict): the values go into the
+    build and are let go, so a pass's memory follows a batch, not the inbox. The build is started
+    at the first batch (the copy of the published warehouse is made while the workers read)."""
 
     def __init__(self, warehouse: Path) -> None:
         self.warehouse, self.build = warehouse, None
-        self.kept: dict[str, tuple] = {}  # sha256 -> (archive_path, feedback_path)
+        self.batches = 0  # recorded so far
 
     def start(self) -> Path:
         if self.build is None:
@@ -84,9 +84,9 @@ class Recorder:
             f["archive_path"], f["feedback_path"] = by_sha[f["sha256"]].archive_path, by_sha[f["sha256"]].feedback_path
         if read:
             ledger.record_batch(self.start(), read, outcomes, values)
-            if not self.kept:
+            self.batches += 1
+            if self.batches == 1:
                 failpoint("mid_load")  # the crash tests: a batch recorded, the pass's others not yet
-        self.kept.update({f["sha256"]: (f["archive_path"], f["feedback_path"]) for f in read})
         # A batch's values and outcomes are often held by reference cycles (Prefect's states and
         # futures of its task run), which only a full collection frees; left to Python's own
         # pace, the pass would hold every batch it read (about 40 KB a workbook).

@@ -516,11 +516,16 @@ def running_pool() -> ReaderPool | None:
     return pool if pool is not None and pool.environment == _environment() else None
 
 
-def close_shared_pool() -> None:
+def _take_shared_pool() -> ReaderPool | None:
+    """This process's pool, no longer this process's (the next `shared_pool` starts another)."""
     global _shared
     with _shared_lock:
         pool, _shared = _shared, None
-    if pool is not None:
+    return pool
+
+
+def close_shared_pool() -> None:
+    if (pool := _take_shared_pool()) is not None:
         pool.close()
 
 
@@ -536,10 +541,7 @@ def release_shared_pool() -> None:
 
 def stop_shared_pool_now() -> None:
     """This process's pool, if any, ended at once (`ReaderPool.stop_now`): the pass was stopped."""
-    global _shared
-    with _shared_lock:
-        pool, _shared = _shared, None
-    if pool is not None:
+    if (pool := _take_shared_pool()) is not None:
         pool.stop_now()
 
 

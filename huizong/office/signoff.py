@@ -302,7 +302,7 @@ RECORDED = ("file_name", "sha256", "unit_code", "period", "status", "first_reaso
 def let_in(build: Path) -> list[dict]:
     """In a build: resolve every (unit, period) holding a released version by FORM.md's rules
     (resolve_versions.sql), from the values recorded when it came, as if it had just arrived.
-    Returns one row per released version, with its new status, as record_imports does."""
+    Returns one row per released version, with its new status, as finish_imports does."""
     from huizong.store.ledger import apply_version_rules  # pandas: only when something is let in
 
     con = connect_build(build)

@@ -49,17 +49,12 @@ def load_catalog(con: duckdb.DuckDBPyConnection) -> None:
     row per rule and wording, for the warnings SQL words), as seeds the SQL joins to."""
     units = pd.DataFrame([asdict(u) for u in cat.units()]).rename(
         columns={"code": "unit_code", "name": "unit_name", "type": "unit_type"})
-    # one row per indicator (its latest definition; valid_from and valid_to the span of all of
-    # them) and one per definition, each for its own quarters (raw.indicator_forms)
+    # one row per indicator (its latest definition) and one per definition, each for its own
+    # quarters (raw.indicator_forms; stg_indicators spans them)
     definitions = pd.DataFrame([asdict(i) for i in cat.definitions()]).rename(
         columns={"code": "indicator_code", "name": "indicator_name"})
-    span = definitions.assign(open_from=definitions["valid_from"].isna(), open_to=definitions["valid_to"].isna()
-                              ).groupby("indicator_code").agg(
-        first=("valid_from", "min"), last=("valid_to", "max"), open_from=("open_from", "any"), open_to=("open_to", "any"))
     indicators = pd.DataFrame([asdict(i) for i in cat.indicators()]).rename(
         columns={"code": "indicator_code", "name": "indicator_name"})
-    indicators["valid_from"] = [None if span.at[c, "open_from"] else span.at[c, "first"] for c in indicators["indicator_code"]]
-    indicators["valid_to"] = [None if span.at[c, "open_to"] else span.at[c, "last"] for c in indicators["indicator_code"]]
     forms = definitions[["indicator_code", "indicator_name", "unit", "min", "max", "decimals", "valid_from", "valid_to"]]
     forms.insert(1, "definition", forms.groupby("indicator_code").cumcount() + 1)  # 1, 2 ... in the catalog's order
     con.register("forms_df", forms)
@@ -88,14 +83,6 @@ LEDGER_COLUMNS = ["sha256", "file_name", "unit_code", "period", "status", "recei
                   "imported_at", "archive_path", "n_values", "n_errors", "n_warnings",
                   "first_reason", "superseded_by", "feedback_path", "rules_version", "first_seen_at"]
 ARRIVAL_COLUMNS = ["inbox_path", "sha256", "status", "size_bytes", "modified_at", "first_seen_at", "reason"]
-
-
-def record_imports(build: Path, received: list[dict], outcomes: list[Outcome],
-                   values: pd.DataFrame) -> tuple[list[dict], list[dict]]:
-    """Enter the files of a pass, all in one batch, into the ledger of the build copy: `record_batch`
-    then `finish_imports`. Returns one row per file and the pass's problems grouped."""
-    record_batch(build, received, outcomes, values)
-    return finish_imports(build, [f["sha256"] for f in received])
 
 
 def record_batch(build: Path, received: list[dict], outcomes: list[Outcome], values: pd.DataFrame) -> None:
