@@ -48,9 +48,9 @@ def _names_in_source() -> set[str]:
     for path in (ROOT / "huizong").rglob("*.py"):
         names |= {m["check"] for m in reject.finditer(path.read_text(encoding="utf-8"))}
     names |= set(re.findall(r"'([a-z_]+)' as check_name", (ROOT / "sql/setup/warnings.sql").read_text()))
-    from huizong.bulkheads import isolation
+    from huizong.bulkheads.worker_process import UNREADABLE
     from huizong.intake import feedback
-    names |= set(feedback.UNOPENABLE) | {isolation.UNREADABLE}
+    names |= set(feedback.UNOPENABLE) | {UNREADABLE}
     return names
 
 
