@@ -62,6 +62,9 @@ def load(build: Path, shas: list[str], arrivals: list[dict]) -> quote:
     return quote((recorded, problems))
 
 
+COLLECT_EVERY = 200  # files (about 8 MB of values and outcomes)
+
+
 class Recorder:
     """Enters each batch into the pass's private build as soon as it is read; of a batch the pass
     keeps only each file's kept copy and feedback (on its file's dict): the values go into the
@@ -71,6 +74,7 @@ class Recorder:
     def __init__(self, warehouse: Path) -> None:
         self.warehouse, self.build = warehouse, None
         self.batches = 0  # recorded so far
+        self.uncollected = 0  # files of the batches recorded since the last full collection
 
     def start(self) -> Path:
         if self.build is None:
@@ -89,8 +93,13 @@ class Recorder:
                 failpoint("mid_load")  # the crash tests: a batch recorded, the pass's others not yet
         # A batch's values and outcomes are often held by reference cycles (Prefect's states and
         # futures of its task run), which only a full collection frees; left to Python's own
-        # pace, the pass would hold every batch it read (about 40 KB a workbook).
-        gc.collect()
+        # pace, the pass would hold every batch it read (about 40 KB a workbook). A full
+        # collection walks every object of the process (a quarter of a second with Prefect
+        # loaded): one per COLLECT_EVERY files, not per batch, holds at most a few MB.
+        self.uncollected += len(files)
+        if self.uncollected >= COLLECT_EVERY:
+            gc.collect()
+            self.uncollected = 0
 
 
 @task(cache_policy=NO_CACHE)

@@ -21,8 +21,20 @@ def prefect_harness():
     from prefect.testing.utilities import prefect_test_harness
 
     # Prefect's default of 30 s to start is exceeded on a busy machine (RELIABILITY.md): minutes.
-    with prefect_test_harness(server_startup_timeout=600):
-        yield
+    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    # No flow heartbeats, as a pass from the command line has none (huizong/cli/passes.py): their
+    # thread sleeps in whole seconds, and a flow's end waits for it (up to a second a pass).
+    with prefect_test_harness(server_startup_timeout=600), \
+            temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        # the passes this session runs as commands (the command line's tests, the web page's
+        # passes) reach this server too: each would otherwise start a temporary one of its own, a
+        # few seconds of CPU. Tests of the temporary server take PREFECT_API_URL out of their env.
+        os.environ["PREFECT_API_URL"] = PREFECT_API_URL.value()
+        try:
+            yield
+        finally:
+            os.environ.pop("PREFECT_API_URL", None)
 
 
 @contextmanager

@@ -17,6 +17,8 @@ from huizong.outputs.demo import write_unit_workbook
 from huizong.schemas import catalog as cat
 
 ROOT = Path(__file__).resolve().parents[1]
+# the passes these commands run reach the session's Prefect server (conftest.py), not one each
+pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
 def huizong(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
@@ -197,14 +199,14 @@ def test_query_says_where_it_cut_and_prints_data_as_is(tmp_path: Path):
 
 
 def test_query_into_a_closed_pipe_ends_quietly(tmp_path: Path):
-    fake_warehouse(tmp_path / "warehouse", rows=200_000)
+    fake_warehouse(tmp_path / "warehouse", rows=20_000)  # 200 KB of CSV: more than a pipe holds
     cmd = f"{sys.executable} -m huizong.cli query 'select * from t' --csv | head -1; exit ${{PIPESTATUS[0]}}"
     out = subprocess.run(["bash", "-c", cmd], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout == "n,s\n" and out.stderr == ""
     # a table is printed by rich, which would end with exit 1 on the closed pipe
-    cmd = f"{sys.executable} -m huizong.cli query 'select * from t' --limit 100000 | head -1; exit ${{PIPESTATUS[0]}}"
+    cmd = f"{sys.executable} -m huizong.cli query 'select * from t' --limit 20000 | head -1; exit ${{PIPESTATUS[0]}}"
     out = subprocess.run(["bash", "-c", cmd], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
                          capture_output=True, text=True, timeout=300)
     assert (out.returncode, out.stderr, out.stdout.count("\n")) == (0, "", 1)

@@ -19,6 +19,8 @@ from huizong.intake.workbook import EXPLANATION_SHEET
 from huizong.outputs.demo import write_unit_workbook
 from huizong.schemas import catalog as cat
 
+pytestmark = pytest.mark.usefixtures("prefect_harness")  # its passes reach the session's server
+
 TOWN, OTHER = cat.towns()[1], cat.towns()[2]
 A = cat.villages_of(TOWN.code)[0]
 A_CELL = "E2"  # V03 of the first village row (the form's layout: code, name, V01, V02, V03)
