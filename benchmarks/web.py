@@ -89,22 +89,28 @@ def main() -> int:
         peak = Peak(web.pid)
         peak.start()
 
-        # one normal workbook: the check's answer, then loaded and shown
-        town = TOWNS[0]
-        client, csrf = logged_in(base, town.name)
-        book = write_unit_workbook(root / "one.xlsx", town, "2019Q3").read_bytes()
-        start = time.perf_counter()
-        answer = client.post("/unit/upload", data={"csrf": csrf}, files={"file": ("one.xlsx", book)})
-        checked = time.perf_counter() - start
-        assert "检查通过" in answer.text, answer.text[:500]
-        while True:
-            row = re.search(r"<td>2019Q3</td><td>(按时|迟报)</td>", client.get("/unit").text)
-            if row:
-                break
-            if time.perf_counter() - start > 300:
-                raise SystemExit("the upload was not loaded within 300 s")
-            time.sleep(0.2)
-        visible = time.perf_counter() - start
+        # one normal workbook: the check's answer, then loaded and shown; first just after the
+        # page started (its reading worker and its spare pass process still starting), then as a
+        # page that has been up a while answers (another town's)
+        def upload_one(town: cat.Unit) -> tuple[float, float]:
+            client, csrf = logged_in(base, town.name)
+            book = write_unit_workbook(root / f"one_{town.code}.xlsx", town, "2019Q3").read_bytes()
+            start = time.perf_counter()
+            answer = client.post("/unit/upload", data={"csrf": csrf}, files={"file": ("one.xlsx", book)})
+            checked = time.perf_counter() - start
+            assert "检查通过" in answer.text, answer.text[:500]
+            while True:
+                row = re.search(r"<td>2019Q3</td><td>(按时|迟报)</td>", client.get("/unit").text)
+                if row:
+                    break
+                if time.perf_counter() - start > 300:
+                    raise SystemExit("the upload was not loaded within 300 s")
+                time.sleep(0.2)
+            return checked, time.perf_counter() - start
+
+        first_checked, first_visible = upload_one(TOWNS[0])
+        time.sleep(10)  # the pass ends and the page's next spare is ready
+        checked, visible = upload_one(TOWNS[1])
 
         # 50 uploads from 10 clients at once: each town sends its 2019Q4, then corrections of it
         books = {t.code: [write_unit_workbook(root / f"{t.code}_{i}.xlsx", t, "2019Q4",
@@ -138,6 +144,7 @@ def main() -> int:
     rows = [
         ("upload to the check's answer, one workbook", f"{checked:.2f} s", "under 2 s"),
         ("upload until loaded and shown on the unit's page", f"{visible:.2f} s", "under 5 s"),
+        ("the same, the first upload after the page started", f"{first_checked:.2f} s / {first_visible:.2f} s", ""),
         (f"{UPLOADS} uploads from {CLIENTS} clients at once", f"{burst:.1f} s in all, median {statistics.median(times):.2f} s, "
          f"slowest {max(times):.2f} s", ""),
         ("uploads placed in the inbox / recorded", f"{len(placed)} / {len(recorded)} of {UPLOADS}", f"{UPLOADS} / {UPLOADS}"),

@@ -136,7 +136,7 @@ def build_models(build: Path, warehouse: Path | None = None, drafts: str | None 
             discard_drafts(warehouse)
         con.close()
         raise
-    drafter.shutdown()  # the drafts are finished, or failed, before the build is closed: they read it
+    drafter.shutdown()  # the drafts' data is read, or failed, before the build is closed: they read it
     con.close()
     drafted = drafting is not None and drafting.exception() is None
     if drafting is not None and not drafted and not failed:

@@ -5,10 +5,11 @@ whole year, summary_2020_1-6月.md for the first half of one (huizong.outputs.re
 `<warehouse>/reports/.build` names the published build the reports were written from, so that a
 pass stopped after publishing and before its reports is caught up by the next pass.
 
-A pass that builds drafts its reports from the build while the build's checks run
-(`draft_reports`, in `<warehouse>/reports/.drafts/`), and puts them in place right after it has
-published that very build: the reports come a second sooner, and never from data that was not
-published. Drafts carry a name of their own that only the pass that made them knows: whatever a
+A pass that builds drafts its reports from the build: it reads their data from the build while
+the build's checks run, and writes their files (`draft_reports`, in `<warehouse>/reports/.drafts/`)
+while the build is published; it puts them in place right after it has published that very build:
+the reports come a second sooner, the data is not held back by them, and the reports never come
+from data that was not published. Drafts carry a name of their own that only the pass that made them knows: whatever a
 pass leaves (killed after publishing, say) is never put in place by another pass, whose clock,
 signed-off years or published data may differ; it writes its reports anew.
 
@@ -75,25 +76,57 @@ def workers_write_both(pool) -> bool:
 def draft_reports(con: duckdb.DuckDBPyConnection, warehouse: Path, name: str) -> None:
     """Draft the reports a pass writes from its build, open as `con` (a cursor of its own: the
     checks run meanwhile), into `<warehouse>/reports/.drafts/` under `name`, known only to the
-    pass, which puts them in place once the build is published (`write_reports`). A worker that
-    cannot write its file fails the draft: the pass then writes the reports after publishing."""
-    from functools import partial
+    pass, which puts them in place once the build is published (`write_reports`). Their data is
+    read from the build here; their files are written in a thread of their own, so that the build
+    is closed and published meanwhile (an upload's figures are shown a second sooner), and
+    `place_drafts` waits for them. A worker that cannot write its file fails the draft: the pass
+    then writes the reports after publishing."""
+    import threading
+    from concurrent.futures import Future
 
-    from huizong.bulkheads import isolation
-    from huizong.outputs.report import plan_year_reports, render_reports
+    from huizong.outputs.report import plan_year_reports
 
     drafts = Path(warehouse) / DRAFTS
     shutil.rmtree(drafts, ignore_errors=True)  # another pass's, never to be put in place
     drafts.mkdir(parents=True)
     plan = plan_year_reports(con, warehouse)
-    pool = isolation.running_pool()
-    render_reports(plan, into=drafts, write_apart=partial(pool.write_report, fall_back=False),
-                   apart=apart_formats(pool))
-    drafted = {"name": name, "years": {str(y): [out.name for out in outs] for y, _, outs in plan}}
-    (drafts / DRAFTED).write_text(json.dumps(drafted), encoding="utf-8")
+    done: Future = Future()
+    _writing[name] = done
+    # a daemon thread: a pass stopped by Ctrl-C does not wait for its drafts
+    threading.Thread(target=_write_drafts, args=(plan, drafts, name, done), name="huizong-drafts",
+                     daemon=True).start()
+
+
+_writing: dict = {}  # name -> Future: drafts whose files are being written (`draft_reports`)
+
+
+def _write_drafts(plan, drafts: Path, name: str, done) -> None:
+    from functools import partial
+
+    from huizong.bulkheads import isolation
+    from huizong.outputs.report import render_reports
+
+    try:
+        pool = isolation.running_pool()
+        render_reports(plan, into=drafts, write_apart=partial(pool.write_report, fall_back=False),
+                       apart=apart_formats(pool))
+        drafted = {"name": name, "years": {str(y): [out.name for out in outs] for y, _, outs in plan}}
+        (drafts / DRAFTED).write_text(json.dumps(drafted), encoding="utf-8")
+    except BaseException as e:  # said by `place_drafts`'s caller: the reports are written anew
+        done.set_exception(e)
+    else:
+        done.set_result(None)
+
+
+def _drafts_failed(name: str | None) -> BaseException | None:
+    """Wait for the drafts named `name` that this process is writing, if any; what failed them."""
+    done = _writing.pop(name, None)
+    return None if done is None else done.exception()
 
 
 def discard_drafts(warehouse: Path) -> None:
+    for name in list(_writing):  # written to the end first, so that nothing lands after the removal
+        _drafts_failed(name)
     shutil.rmtree(Path(warehouse) / DRAFTS, ignore_errors=True)
 
 
@@ -103,6 +136,10 @@ def place_drafts(warehouse: Path, name: str | None) -> list[Path] | None:
     from huizong.outputs.report import replace_fewer_quarters
 
     drafts = Path(warehouse) / DRAFTS
+    if (failed := _drafts_failed(name)) is not None:
+        get_run_logger().warning("the reports were not drafted (%s): they are written now", failed)
+        return None
+    failpoint("drafts_written")  # the tests kill a pass here: published, its drafts left whole
     try:
         drafted = json.loads((drafts / DRAFTED).read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -22,7 +22,7 @@ from prefect.cache_policies import NO_CACHE
 
 from huizong.core import clock
 from huizong.core.failpoints import failpoint
-from huizong.core.files import REFUSED_UNREADABLE, scan_inbox, sha256_of
+from huizong.core.files import REFUSED_UNREADABLE, scan_inbox, sha256_of, still_settling
 from huizong.core.settings import SETTLE_SECONDS
 from huizong.core.vocabulary import VERSION_STATUSES
 from huizong.intake.problems import places
@@ -62,7 +62,9 @@ def discover(inbox: Path, warehouse: Path, settle_seconds: float = SETTLE_SECOND
     new_by_sha: dict[str, dict] = {}  # the versions new in this pass
     entries = scan_inbox(inbox)
     seen_at = clock.now()
-    if any(time.time() - e.mtime_ns / 1e9 < settle_seconds for e in entries if not e.refused):
+    # a file modified a moment ago may still be being copied in: wait, then look again, unless
+    # each such file is one the web page placed whole (an upload is loaded seconds sooner)
+    if still_settling(entries, settle_seconds, time.time()):
         time.sleep(settle_seconds)
     found = {"new": [], "copies": [], "refused": [], "skipped": 0, "arriving": []}
     # of two files with the same content, the one that landed first is the version

@@ -14,6 +14,7 @@ def cmd_web(args: argparse.Namespace) -> int:
     import uvicorn
 
     from huizong.office import accounts
+    from huizong.web import passes
     from huizong.web.app import create_app
 
     check_folders(args.inbox, args.warehouse)
@@ -30,7 +31,11 @@ def cmd_web(args: argparse.Namespace) -> int:
     with prefect_api(args.warehouse, say=say):
         say(f"huizong web: http://{args.host}:{args.port}/ (inbox {args.inbox}, warehouse {args.warehouse}); "
             "Ctrl-C stops it")
-        uvicorn.run(create_app(args.warehouse, args.inbox), host=args.host, port=args.port, log_level="warning")
+        passes.keep_spares(args.warehouse)  # a pass's process ready for the first upload
+        try:
+            uvicorn.run(create_app(args.warehouse, args.inbox), host=args.host, port=args.port, log_level="warning")
+        finally:
+            passes.let_spares_go()
     return EXIT_OK
 
 

@@ -10,6 +10,7 @@ and escaped otherwise.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import re
@@ -17,7 +18,7 @@ import stat
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Iterator
 
 REFUSED_LINK = "符号链接：为安全起见不读取链接指向的文件，请放入文件本身"
@@ -106,6 +107,40 @@ def sha256_of(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+WEB_UPLOAD_MARK = "_网页上传_"  # in the name of every file the web page places
+
+
+def upload_name(unit_code: str, period: str, sha256: str, suffix: str, at: dt.datetime) -> str:
+    """The inbox name of a workbook the web page places: its unit, quarter, time of arrival and
+    the start of its hash. The page writes it whole (`written_whole`) before the name appears."""
+    return f"{unit_code}_{period}{WEB_UPLOAD_MARK}{at:%Y%m%d%H%M%S}_{sha256[:8]}{suffix}"
+
+
+def placed_whole(name: str, sha256: str) -> bool:
+    """Whether `name` is the page's name for these very bytes (`upload_name`): such a file was
+    renamed into place whole and needs no wait to settle, while a file still being copied in
+    under such a name does not hash to the start its name claims."""
+    stem = PurePath(name).stem
+    return WEB_UPLOAD_MARK in stem and stem.rsplit("_", 1)[-1] == sha256[:8]
+
+
+def still_settling(entries: list[Entry], settle_seconds: float, now: float) -> bool:
+    """Whether a file of `entries` was modified less than `settle_seconds` before `now` (seconds
+    since the epoch) and may still be being copied in: the pass then waits and looks again. A file
+    the page placed whole under its name for its bytes (`placed_whole`) never is."""
+    for e in entries:
+        if e.refused or now - e.mtime_ns / 1e9 >= settle_seconds:
+            continue
+        if WEB_UPLOAD_MARK not in e.inbox_path:
+            return True
+        try:
+            if not placed_whole(e.inbox_path, sha256_of(e.path)):
+                return True
+        except OSError:
+            return True
+    return False
 
 
 def archive_path(sha256: str, suffix: str) -> Path:

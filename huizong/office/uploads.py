@@ -12,7 +12,7 @@ from pathlib import Path
 
 from huizong.core.errors import HuizongError
 from huizong.core.failpoints import failpoint
-from huizong.core.files import written_whole
+from huizong.core.files import WEB_UPLOAD_MARK, upload_name, written_whole
 from huizong.intake.package import OLE2_MAGIC, ZIP_MAGIC
 from huizong.office import accounts
 from huizong.office.checking import Checked, check_files
@@ -37,9 +37,6 @@ class Upload:
     def accepted(self) -> bool:
         return self.placed is not None
 
-
-
-WEB_UPLOAD_MARK = "_网页上传_"  # in the name of every file the page places
 
 
 def sweep_unfinished(inbox: Path) -> int:
@@ -97,8 +94,7 @@ def receive(data: bytes, file_name: str, account: accounts.Account, warehouse: P
     other_unit = o.ok and o.unit_code != account.unit_code
     placed = None
     if o.ok and not other_unit:
-        stamp = dt.datetime.now().strftime("%Y%m%d%H%M%S")
-        name = f"{o.unit_code}_{o.period}{WEB_UPLOAD_MARK}{stamp}_{o.sha256[:8]}{received.suffix}"
+        name = upload_name(o.unit_code, o.period, o.sha256, received.suffix, dt.datetime.now())
         with written_whole(Path(inbox) / name) as tmp:
             tmp.write_bytes(data)
             failpoint("mid_upload")  # the crash tests kill the page here: no file in the inbox yet

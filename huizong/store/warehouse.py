@@ -23,8 +23,8 @@ import duckdb
 import huizong.sql as huizong_sql
 from huizong.core.errors import HuizongError
 from huizong.core.failpoints import failpoint
-from huizong.core.settings import BUILD_MEMORY
 from huizong.core.files import archive_path, open_regular, scan_inbox, written_whole  # noqa: F401 (archive_path: re-exported)
+from huizong.core.settings import BUILD_MEMORY
 
 DB_NAME = "huizong.duckdb"
 SQL_DIR = Path(huizong_sql.__file__).resolve().parent  # the repository's sql/, or the installed copy
