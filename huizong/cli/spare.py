@@ -3,7 +3,7 @@ so that the pass an upload starts does not first spend seconds importing Prefect
 
     python -m huizong.cli.spare
 
-imports what a pass imports, then waits for one line on stdin: the command's arguments as a JSON
+imports what a pass imports and starts its reading workers, then waits for one line on stdin: the command's arguments as a JSON
 list (`["run", "--inbox", ...]`). It runs that command exactly as `python -m huizong.cli` would
 (the same signals, output and exit status) and exits. At the end of its input without a line (the
 page stopped, or let it go) it exits without running anything. The page uses it only while its own
