@@ -84,7 +84,16 @@ def log_in(browser, url: str, name: str):
     page.fill("input[name=name]", name)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
+    page.wait_for_url(lambda address: "/login" not in address)
     return page
+
+
+def shows(page, where: str, text: str) -> None:
+    """Wait until the page that a click brings shows `text` (a click returns before its page has
+    loaded, and on a busy machine reading at once finds the old page or an empty one)."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(where).first).to_contain_text(text, timeout=60_000)
 
 
 def wait_for_the_pass(warehouse) -> None:
@@ -108,22 +117,23 @@ def test_a_quarter_goes_through_the_web_page(served, browser, tmp_path):
     rows = office.locator("tr", has_text="村级指标")
     assert rows.count() == 2
     rows.nth(0).get_by_role("button", name="认可").click()
-    assert "已认可" in office.inner_text("p.message")
+    shows(office, "p.message", "已认可")
     row = office.locator("tr", has_text="村级指标").first
     row.locator("input[name=note]").fill(NOTE)
     row.get_by_role("button", name="退回").click()
-    assert "已退回" in office.inner_text("p.message")
+    shows(office, "p.message", "已退回")
 
     # the town sees the returned figure with the office's note
     town = log_in(browser, url, "城关")
     assert town.url.endswith("/unit")
-    assert NOTE in town.content() and "已退回" in town.content()
+    shows(town, "body", NOTE)
+    shows(town, "body", "已退回")
 
     # a broken workbook: the cell, and the feedback workbook
     broken = write_unit_workbook(tmp_path / "broken.xlsx", TOWN, "2019Q4", {(A.code, "V03"): "-2"})
     town.set_input_files("input[type=file]", str(broken))
     town.click("text=上传并检查")
-    assert "文件未入库" in town.content()
+    shows(town, "body", "文件未入库")
     error_row = town.locator("tr.bad").first.inner_text()
     assert "村级指标" in error_row and "不能为负数" in error_row
     with town.expect_download() as download:
@@ -135,7 +145,7 @@ def test_a_quarter_goes_through_the_web_page(served, browser, tmp_path):
     town.goto(f"{url}/unit")
     town.set_input_files("input[type=file]", str(fixed))
     town.click("text=上传并检查")
-    assert "检查通过，已收到" in town.content()
+    shows(town, "body", "检查通过，已收到")
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         town.goto(f"{url}/unit")
@@ -156,7 +166,7 @@ def test_a_quarter_goes_through_the_web_page(served, browser, tmp_path):
     form.locator("input[name=confirm]").check()
     form.locator("input[name=force]").check()
     form.get_by_role("button", name="签发").click()
-    assert "2019 年已签发并锁定" in office.inner_text("p.message")
+    shows(office, "p.message", "2019 年已签发并锁定")
 
     # another town's clerk is refused the office's page
     other = log_in(browser, url, "西关")
