@@ -2,11 +2,14 @@
 
 Real processes: `python -m huizong.cli run` in a process group of its own, as a terminal's
 foreground job, on a copy of a warehouse that a real pass published from the demo inbox's 2018
-files, with the 2019 files arrived; Prefect's temporary server of its own (no PREFECT_API_URL).
-A failpoint holds the pass at a stage (`hold:<point>`, huizong/core/failpoints.py; the reading stage:
-a reader that hangs on its file), then SIGINT goes to the whole group, as a terminal's Ctrl-C
-does. The wait for the pass to end is bounded (a hang, the fault, took over a minute), far
-above what a busy machine needs; every other wait polls.
+files, with the 2019 files arrived. The server's start and the reports' stage stop a pass with
+Prefect's temporary server of its own (no PREFECT_API_URL); the stages between stop one that
+reaches the test harness's server, as a pass with PREFECT_API_URL set does (a temporary server's
+start is most of such a test's time, and that pass must stop as quietly). A failpoint holds the
+pass at a stage (`hold:<point>`, huizong/core/failpoints.py; the reading stage: a reader that
+hangs on its file), then SIGINT goes to the whole group, as a terminal's Ctrl-C does. The wait
+for the pass to end is bounded (a hang, the fault, took over a minute), far above what a busy
+machine needs; every other wait polls.
 """
 from __future__ import annotations
 
@@ -49,8 +52,12 @@ def copy_demo(into: Path, years: tuple[str, ...]) -> None:
             shutil.copy2(f, into / f.name)  # their times kept: settled, not still arriving
 
 
-def env_for(prefect_home: Path, **extra: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "HUIZONG_FAILPOINT")}
+def env_for(prefect_home: Path, own_server: bool = True, **extra: str) -> dict:
+    """A pass's environment: a temporary Prefect server of its own, or (own_server=False) the
+    test harness's, which conftest exports while the `prefect_harness` fixture is up."""
+    dropped = ("PREFECT_API_URL", "HUIZONG_FAILPOINT") if own_server else ("HUIZONG_FAILPOINT",)
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
+    assert own_server or env.get("PREFECT_API_URL"), "the test needs the prefect_harness fixture"
     env.update(PREFECT_HOME=str(prefect_home), PYTHONPATH=str(ROOT), PREFECT_SERVER_ANALYTICS_ENABLED="false",
                **extra)
     return env
@@ -143,13 +150,14 @@ class Pass:
         return code, children
 
 
-def stop_at(published: Path, tmp_path: Path, stage: str, **extra: str) -> tuple[Path, tuple, Pass, int, list]:
+def stop_at(published: Path, tmp_path: Path, stage: str, own_server: bool = True,
+            **extra: str) -> tuple[Path, tuple, Pass, int, list]:
     """A pass of the 2019 files held at `stage` (a line it prints), then Ctrl-C."""
     warehouse = tmp_path / "warehouse"
     shutil.copytree(published / "warehouse", warehouse)
     copy_demo(tmp_path / "inbox", ("2018", "2019"))
     before = snapshot(warehouse)
-    pass_ = Pass(tmp_path / "inbox", warehouse, env_for(published / "ph", **extra))
+    pass_ = Pass(tmp_path / "inbox", warehouse, env_for(published / "ph", own_server, **extra))
     pass_.wait_for(stage)
     code, children = pass_.ctrl_c()
     return warehouse, before, pass_, code, children
@@ -166,14 +174,16 @@ def assert_stopped_quietly(pass_: Pass, code: int, children: list[int]) -> None:
     assert not [p for p in children if alive(p)], "processes left behind"
 
 
-# (failpoint held, published by then?) in the order a pass meets them
-STAGES = [("server_start", False), ("mid_load", False), ("mid_models", False), ("mid_checks", False),
-          ("before_replace", False), ("mid_reports", True)]
+# (failpoint held, published by then?, a temporary server of its own?) in the order a pass meets
+# them: the first and the last stage with a temporary server, the others with the harness's
+STAGES = [("server_start", False, True), ("mid_load", False, False), ("mid_models", False, False),
+          ("mid_checks", False, False), ("before_replace", False, False), ("mid_reports", True, True)]
 
 
-@pytest.mark.parametrize("point,published_by_then", STAGES, ids=[s for s, _ in STAGES])
-def test_ctrl_c_at_a_stage_stops_the_pass_at_once(point, published_by_then, published, tmp_path):
-    warehouse, before, pass_, code, children = stop_at(published, tmp_path, f"held at {point}",
+@pytest.mark.parametrize("point,published_by_then,own_server", STAGES, ids=[s for s, *_ in STAGES])
+def test_ctrl_c_at_a_stage_stops_the_pass_at_once(point, published_by_then, own_server, published, tmp_path,
+                                                  prefect_harness):
+    warehouse, before, pass_, code, children = stop_at(published, tmp_path, f"held at {point}", own_server,
                                                        HUIZONG_FAILPOINT=f"hold:{point}")
     assert_stopped_quietly(pass_, code, children)
     after = snapshot(warehouse)
@@ -196,12 +206,12 @@ def test_ctrl_c_while_the_workers_read(published, tmp_path):
     assert not [p for p in (warehouse / "feedback").rglob("*") if "hang" in p.name]
 
 
-def test_the_pass_after_a_stop_completes(published, tmp_path):
+def test_the_pass_after_a_stop_completes(published, tmp_path, prefect_harness):
     """Stopped while its models were half built, the next pass publishes everything."""
-    warehouse, before, pass_, code, children = stop_at(published, tmp_path, "held at mid_models",
+    warehouse, before, pass_, code, children = stop_at(published, tmp_path, "held at mid_models", False,
                                                        HUIZONG_FAILPOINT="hold:mid_models")
     assert code == 1
-    done = run(tmp_path / "inbox", warehouse, env_for(published / "ph"))
+    done = run(tmp_path / "inbox", warehouse, env_for(published / "ph", own_server=False))
     assert done.returncode in (0, 2), done.stdout + done.stderr
     names = {name for name, _ in snapshot(warehouse)[1]}
     assert names == {f.name for f in (tmp_path / "inbox").glob("*.xlsx")}

@@ -26,7 +26,7 @@ key unique`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import duckdb
@@ -45,6 +45,7 @@ INCREMENTAL_SOURCES = frozenset({"ops.imports", "raw.submitted_values", "raw.uni
                                  "raw.indicator_forms", "raw.levels"})
 
 
+@lru_cache(maxsize=256)  # a pure function of the text: a process building many times (serve, the tests) parses once
 def dependencies(sql: str) -> frozenset[str]:
     """The `schema.name` of every table or view the SQL selects from, as sqlglot parses it in
     DuckDB's dialect: CTEs, table functions and anything in comments are not dependencies."""
