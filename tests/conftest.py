@@ -18,10 +18,9 @@ os.environ.setdefault("HUIZONG_KEEP_READERS", "1")
 
 @pytest.fixture(scope="session")
 def prefect_harness():
-    from prefect.testing.utilities import prefect_test_harness
-
     # Prefect's default of 30 s to start is exceeded on a busy machine (RELIABILITY.md): minutes.
     from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
 
     # No flow heartbeats, as a pass from the command line has none (huizong/cli/passes.py): their
     # thread sleeps in whole seconds, and a flow's end waits for it (up to a second a pass).
@@ -59,6 +58,27 @@ def run_pass(inbox, warehouse, **kwargs) -> dict:
 
     kwargs.setdefault("write_summary", False)
     return nightly(inbox=inbox, warehouse=warehouse, settle_seconds=0, **kwargs)
+
+
+def fresh_warehouse():
+    """A new in-memory warehouse: the ledger's tables, the catalog's seeds and the macros, no
+    model built (`models.build_models(con)` builds them). For tests of the ledger, the models and
+    the checks, which need no file read and no pass."""
+    import duckdb
+
+    from huizong.store import ledger
+
+    con = duckdb.connect()
+    ledger.prepare(con)
+    return con
+
+
+@pytest.fixture
+def memory_warehouse():
+    """`fresh_warehouse()` for one test, closed after it."""
+    con = fresh_warehouse()
+    yield con
+    con.close()
 
 
 def query(warehouse, sql: str, params=None) -> list[tuple]:

@@ -13,11 +13,12 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pandas as pd
 import pytest
+from conftest import fresh_warehouse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from huizong.schemas import catalog as cat
-from huizong.store import ledger, models
+from huizong.store import models
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TOWNS = cat.towns()
@@ -79,8 +80,7 @@ def figures(unit_code: str, rng: random.Random, *, levels=cat.LEVELS, drop_villa
 
 def build(versions: list[Version]) -> duckdb.DuckDBPyConnection:
     """An in-memory warehouse holding `versions`, with every model built."""
-    con = duckdb.connect()
-    ledger.prepare(con)
+    con = fresh_warehouse()
     imports, values = [], []
     for i, v in enumerate(versions):
         sha = hashlib.sha256(f"version {i}".encode()).hexdigest()

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
+from conftest import fresh_warehouse
 
 from huizong.core import clock
 from huizong.schemas import catalog as cat
@@ -139,8 +140,7 @@ def test_the_spike_factor_is_the_rule_tables(tmp_path: Path):
     spike = next(r for r in rules.RULES if r.id == "flow_spike")
     assert spike.threshold == rules.SPIKE_FACTOR == 5
     assert "的 5 倍" in spike.messages[""]
-    con = duckdb.connect()
-    ledger.prepare(con)
+    con = fresh_warehouse()
     assert con.execute("select threshold from raw.rules where rule_id = 'flow_spike'").fetchone() == (5,)
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import fresh_warehouse
 
-from huizong.store import ledger, models
+from huizong.store import models
 from huizong.store.warehouse import SQL_DIR
 
 SCHEMAS = ("ops", "raw", "staging", "intermediate", "marts")
@@ -18,8 +19,7 @@ SCHEMAS = ("ops", "raw", "staging", "intermediate", "marts")
 
 @pytest.fixture(scope="module")
 def built() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    ledger.prepare(con)
+    con = fresh_warehouse()
     models.build_models(con)
     return con
 
@@ -167,12 +167,6 @@ def copy_of_sql(tmp_path: Path) -> Path:
     return Path(shutil.copytree(SQL_DIR, tmp_path / "sql", ignore=shutil.ignore_patterns("__pycache__")))
 
 
-def prepared() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    ledger.prepare(con)
-    return con
-
-
 def test_a_column_missing_from_the_yaml_fails_the_build_naming_it(tmp_path):
     sql_dir = copy_of_sql(tmp_path)
     yml = sql_dir / "marts" / "county_totals.yml"
@@ -181,7 +175,7 @@ def test_a_column_missing_from_the_yaml_fails_the_build_naming_it(tmp_path):
     yml.write_text(text[:cut], encoding="utf-8")
     with pytest.raises(models.DeclarationError,
                        match=r"marts\.county_totals: column\(s\) quarters_expected not declared in .*county_totals\.yml"):
-        models.build_models(prepared(), sql_dir)
+        models.build_models(fresh_warehouse(), sql_dir)
 
 
 def test_a_declared_column_the_model_lacks_fails_the_build_naming_it(tmp_path):
@@ -191,19 +185,19 @@ def test_a_declared_column_the_model_lacks_fails_the_build_naming_it(tmp_path):
                    encoding="utf-8")
     with pytest.raises(models.DeclarationError,
                        match=r"staging\.stg_levels: declared column\(s\) level_colour not in the built relation"):
-        models.build_models(prepared(), sql_dir)
+        models.build_models(fresh_warehouse(), sql_dir)
 
 
 def test_a_model_without_yaml_fails_the_build(tmp_path):
     sql_dir = copy_of_sql(tmp_path)
     (sql_dir / "marts" / "level_counts.yml").unlink()
     with pytest.raises(models.DeclarationError, match=r"marts\.level_counts has no declaration"):
-        models.build_models(prepared(), sql_dir)
+        models.build_models(fresh_warehouse(), sql_dir)
 
 
 def test_a_source_table_column_not_declared_fails_the_build(tmp_path):
     sql_dir = copy_of_sql(tmp_path)
-    con = prepared()
+    con = fresh_warehouse()
     con.execute("alter table ops.builds add column built_by varchar")
     with pytest.raises(models.DeclarationError, match=r"ops\.builds: column\(s\) built_by not declared"):
         models.build_models(con, sql_dir)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import fresh_warehouse
 
 from huizong.core import cells
 from huizong.schemas import catalog as cat
@@ -100,8 +101,7 @@ def _warehouse_with(history: dict[str, float], code: str, new_period: str,
                     new_value: float) -> duckdb.DuckDBPyConnection:
     """An in-memory warehouse where the town's village V1 reported `code` in the periods of
     `history`, and a new version (sha256 'new') for `new_period` waits to be checked."""
-    con = duckdb.connect()
-    ledger.prepare(con)
+    con = fresh_warehouse()
     ind = cat.indicator_by_code()[code]
     cell = "E2"
     at = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
@@ -155,9 +155,8 @@ def test_a_warning_without_its_rule_in_the_warehouse_fails_clearly():
         ledger.find_warnings(con)
 
 
-def test_rule_table_is_seeded_with_every_wording():
-    con = duckdb.connect()
-    ledger.prepare(con)
+def test_rule_table_is_seeded_with_every_wording(memory_warehouse):
+    con = memory_warehouse
     n = con.execute("select count(*) from raw.rules").fetchone()[0]
     assert n == sum(len(r.messages) for r in rules.RULES)
 
