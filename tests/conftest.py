@@ -18,10 +18,10 @@ os.environ.setdefault("HUIZONG_KEEP_READERS", "1")
 
 @pytest.fixture(scope="session")
 def prefect_harness():
-    # Prefect's default of 30 s to start is exceeded on a busy machine (RELIABILITY.md): minutes.
     from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
+    # Prefect's default of 30 s to start is exceeded on a busy machine (RELIABILITY.md): minutes.
     # No flow heartbeats, as a pass from the command line has none (huizong/cli/passes.py): their
     # thread sleeps in whole seconds, and a flow's end waits for it (up to a second a pass).
     with prefect_test_harness(server_startup_timeout=600), \

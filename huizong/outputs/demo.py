@@ -114,11 +114,13 @@ def received_time(unit_code: str, period: str) -> float:
     return (due + dt.timedelta(days=int(_draw(unit_code, period, "late") * 16) - 13)).timestamp()
 
 
-def generate(out_dir: Path, periods: tuple[str, ...] = DEMO_PERIODS) -> list[Path]:
-    """Write every town's and department's workbook for `periods` into `out_dir`."""
+def generate(out_dir: Path, periods: tuple[str, ...] = DEMO_PERIODS,
+             units: list[cat.Unit] | None = None) -> list[Path]:
+    """Write every town's and department's workbook (or only those of `units`) for `periods`
+    into `out_dir`."""
     paths = []
     for period in periods:
-        for unit in cat.submitters():
+        for unit in units or cat.submitters():
             path = write_unit_workbook(out_dir / f"{unit.name}_{period}.xlsx", unit, period)
             os.utime(path, (received_time(unit.code, period),) * 2)
             paths.append(path)
