@@ -59,7 +59,7 @@ def env_for(prefect_home: Path, own_server: bool = True, **extra: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in dropped}
     assert own_server or env.get("PREFECT_API_URL"), "the test needs the prefect_harness fixture"
     env.update(PREFECT_HOME=str(prefect_home), PYTHONPATH=str(ROOT), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-               **extra)
+               PYTHONFAULTHANDLER="1", **extra)
     return env
 
 
@@ -142,8 +142,15 @@ class Pass:
         try:
             code = self.proc.wait(timeout=STOP_BOUND_SECONDS)
         except subprocess.TimeoutExpired:
+            os.kill(self.proc.pid, signal.SIGABRT)  # its threads' stacks on stderr (PYTHONFAULTHANDLER)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
+            for t in self.readers:
+                t.join(timeout=10)
             pytest.fail(f"the pass did not end within {STOP_BOUND_SECONDS} s of Ctrl-C: {''.join(self.out + self.err)}")
         for t in self.readers:
             t.join(timeout=60)

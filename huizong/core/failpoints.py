@@ -36,7 +36,16 @@ def failpoint(name: str) -> None:
         _pause(name)
     elif point == f"hold:{name}":
         print(f"held at {name}", flush=True)
-        time.sleep(HOLD_SECONDS)
+        _hold()
+
+
+def _hold() -> None:
+    """Wait for a signal, in short sleeps: a signal that the kernel hands to another thread of
+    the process (a reading-ahead thread, say) runs its Python handler only when the main thread
+    next runs Python, and one long sleep would not end for it (a held pass ignored Ctrl-C)."""
+    deadline = time.monotonic() + HOLD_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def _pause(name: str) -> None:
