@@ -13,6 +13,8 @@ machine needs; every other wait polls.
 """
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import shutil
 import signal
@@ -103,6 +105,17 @@ def children_of(root: int) -> list[int]:
     return found
 
 
+def threads_of(pid: int) -> list[int]:
+    return sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
+
+
+def blocks_sigint(pid: int, tid: int) -> bool:
+    """Whether that thread blocks SIGINT (DuckDB's threads block every signal)."""
+    status = Path(f"/proc/{pid}/task/{tid}/status").read_text()
+    blocked = int(next(line for line in status.splitlines() if line.startswith("SigBlk:")).split()[1], 16)
+    return bool(blocked & (1 << (signal.SIGINT - 1)))
+
+
 def alive(pid: int) -> bool:
     st = _stat(pid)
     return st is not None and st[1] != "Z"  # a zombie has ended; only its parent has not reaped it
@@ -134,11 +147,16 @@ class Pass:
             assert time.monotonic() < deadline, f"waited {limit:.0f} s for {text!r}"
             time.sleep(0.1)
 
-    def ctrl_c(self) -> tuple[int, list[int]]:
-        """SIGINT to the pass's whole process group, as a terminal's Ctrl-C; its exit status
-        (within the bound) and the processes it had below it."""
+    def ctrl_c(self, to_another_thread: bool = False) -> tuple[int, list[int]]:
+        """SIGINT to the pass's whole process group, as a terminal's Ctrl-C (or to one of its
+        threads other than the main one, which the kernel may choose); its exit status (within
+        the bound) and the processes it had below it."""
         children = children_of(self.proc.pid)
-        os.killpg(self.proc.pid, signal.SIGINT)
+        if to_another_thread:
+            tid = next(t for t in threads_of(self.proc.pid) if t != self.proc.pid and not blocks_sigint(self.proc.pid, t))
+            ctypes.CDLL(None, use_errno=True).tgkill(self.proc.pid, tid, signal.SIGINT)
+        else:
+            os.killpg(self.proc.pid, signal.SIGINT)
         try:
             code = self.proc.wait(timeout=STOP_BOUND_SECONDS)
         except subprocess.TimeoutExpired:
@@ -147,7 +165,8 @@ class Pass:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):  # the group may have ended with its stacks
+                os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
             for t in self.readers:
                 t.join(timeout=10)
@@ -157,7 +176,7 @@ class Pass:
         return code, children
 
 
-def stop_at(published: Path, tmp_path: Path, stage: str, own_server: bool = True,
+def stop_at(published: Path, tmp_path: Path, stage: str, own_server: bool = True, to_another_thread: bool = False,
             **extra: str) -> tuple[Path, tuple, Pass, int, list]:
     """A pass of the 2019 files held at `stage` (a line it prints), then Ctrl-C."""
     warehouse = tmp_path / "warehouse"
@@ -166,7 +185,7 @@ def stop_at(published: Path, tmp_path: Path, stage: str, own_server: bool = True
     before = snapshot(warehouse)
     pass_ = Pass(tmp_path / "inbox", warehouse, env_for(published / "ph", own_server, **extra))
     pass_.wait_for(stage)
-    code, children = pass_.ctrl_c()
+    code, children = pass_.ctrl_c(to_another_thread)
     return warehouse, before, pass_, code, children
 
 
@@ -199,6 +218,16 @@ def test_ctrl_c_at_a_stage_stops_the_pass_at_once(point, published_by_then, own_
     else:
         assert after == before
     assert not (warehouse / ".build" / "huizong.duckdb").exists(), "a half build left behind"
+
+
+def test_ctrl_c_that_another_thread_receives_stops_a_waiting_pass(published, tmp_path, prefect_harness):
+    """The kernel may hand a process's signal to any of its threads, and Python runs the handler
+    in the main thread only, once it runs Python again: a pass whose main thread waits in one
+    call (on a lock, as for a task's result) must stop all the same."""
+    warehouse, before, pass_, code, children = stop_at(published, tmp_path, "waiting at mid_load", False,
+                                                       to_another_thread=True, HUIZONG_FAILPOINT="wait:mid_load")
+    assert_stopped_quietly(pass_, code, children)
+    assert snapshot(warehouse) == before
 
 
 def test_ctrl_c_while_the_workers_read(published, tmp_path):

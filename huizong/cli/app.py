@@ -38,11 +38,51 @@ def _on_stop_signal(stop: KeyboardInterrupt) -> None:
     """Raise `stop`, Prefect's lines about it kept off the terminal; a second signal while the
     first unwinds (Ctrl-C pressed twice) ends the command at once, with the same sentence."""
     global _signalled
+    again, _signalled = _signalled, True  # first: the relay (below) watches it
     _mute_prefect_console()
-    if _signalled and _command is not None:
+    if again and _command is not None:
         _stop_now(_stop_sentence(_command, stop), _verbose)
-    _signalled = True
     raise stop
+
+
+RELAY_AFTER_SECONDS = 0.2
+
+
+def _relay_stop_signals_to_the_main_thread() -> None:
+    """A signal that the kernel hands to another thread (it may, to any thread) runs its Python
+    handler only once the main thread runs Python again: a main thread waiting for a task's
+    result, a lock or a long sleep would not stop until that wait ended. The handlers' wakeup
+    fd tells a watching thread of every signal; a stop signal still unhandled a moment later is
+    sent to the main thread itself, whose wait it interrupts. Best effort: if something else
+    takes the wakeup fd over (an event loop's signal handlers), the relay falls silent."""
+    import threading
+    import time
+
+    try:
+        read_end, write_end = os.pipe()
+        os.set_blocking(write_end, False)
+        signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    except (OSError, ValueError):
+        return
+    main = threading.main_thread().ident
+
+    def watch() -> None:
+        while True:
+            try:
+                received = os.read(read_end, 64)
+            except OSError:
+                return
+            stop = next((s for s in received if s in (signal.SIGINT, signal.SIGTERM)), None)
+            if not received or stop is None:
+                continue
+            deadline = time.monotonic() + RELAY_AFTER_SECONDS
+            while not _signalled and time.monotonic() < deadline:
+                time.sleep(0.02)
+            if not _signalled:
+                signal.pthread_kill(main, stop)
+            return  # the stop is under way: a second signal finds the main thread unwinding
+
+    threading.Thread(target=watch, name="huizong-signal-relay", daemon=True).start()
 
 
 def _mute_prefect_console() -> None:
@@ -106,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:  # the command line, not a caller in Python: SIGTERM stops it like Ctrl-C
         signal.signal(signal.SIGTERM, _on_sigterm)
         signal.signal(signal.SIGINT, _on_sigint)
+        _relay_stop_signals_to_the_main_thread()
         _exit_without_teardown()
     try:
         if args.command in DATED:

@@ -6,12 +6,14 @@ reaches that point; unset (always, outside those tests) it does nothing.
 `HUIZONG_FAILPOINT=pause:<name>` makes it wait there instead, so that a test can change the
 inbox between two stages of a pass: it creates the file `<HUIZONG_PAUSE_DIR>/<name>` and goes on
 once the test has removed it. `HUIZONG_FAILPOINT=hold:<name>` makes it say `held at <name>` on
-stdout and wait there for a signal (the tests of Ctrl-C).
+stdout and wait there for a signal (the tests of Ctrl-C); `wait:<name>` says `waiting at <name>`
+and blocks there in one call, as a main thread waiting for a task does.
 """
 from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -37,6 +39,9 @@ def failpoint(name: str) -> None:
     elif point == f"hold:{name}":
         print(f"held at {name}", flush=True)
         _hold()
+    elif point == f"wait:{name}":
+        print(f"waiting at {name}", flush=True)
+        _wait_on_a_lock()
 
 
 def _hold() -> None:
@@ -46,6 +51,14 @@ def _hold() -> None:
     deadline = time.monotonic() + HOLD_SECONDS
     while time.monotonic() < deadline:
         time.sleep(0.1)
+
+
+def _wait_on_a_lock() -> None:
+    """Block as a main thread waiting for a task's result does: on a lock, in one call that only
+    a signal handled in this thread interrupts."""
+    never = threading.Lock()
+    never.acquire()
+    never.acquire(timeout=HOLD_SECONDS)
 
 
 def _pause(name: str) -> None:
