@@ -319,3 +319,50 @@ def test_a_year_without_towns_leaves_the_towns_figures_of_the_summary_unknown():
     town_year = one(con, "select count(*) from marts.summary_figures where year = 2019 and value is null "
                          "and indicator_code in ('V05', 'V07', 'V13', 'T18')")
     assert town_year == [(0,)]
+
+
+def test_a_town_is_expected_only_while_it_exists():
+    """A town merged away after 2019Q2 and one set up in 2019Q3 (the registry's `closed` and
+    `opened`): neither is missing outside its own quarters, in the status, the completeness or
+    the reminders; what the merged town sent after it closed is still shown."""
+    from huizong.office.remind import read_reminders
+    from huizong.office.status import read_status
+    from huizong.outputs.report import read_report_data
+    from huizong.store.versions import models_version
+
+    gone, new, other = TOWNS[0], TOWNS[1], TOWNS[2]
+    con = build([loaded(gone.code, "2019Q1"), Version(gone.code, "2019Q4", "rejected"),
+                 loaded(new.code, "2019Q3"), loaded(other.code, "2019Q1"), loaded(other.code, "2019Q4")])
+    con.execute("update raw.units set closed = '2019Q2', successor = ? where unit_code = ?", [other.code, gone.code])
+    con.execute("update raw.units set opened = '2019Q3' where unit_code = ?", [new.code])
+    models.build_models(con)
+    assert_passes(con)
+    status = {(u, p): s for u, p, s in one(con, "select unit_code, period, status from marts.submission_status")}
+    assert sorted(p for u, p in status if u == gone.code) == ["2019Q1", "2019Q2", "2019Q4"]  # Q4: it sent a file
+    assert status[(gone.code, "2019Q4")] == "rejected"
+    assert sorted(p for u, p in status if u == new.code) == ["2019Q3", "2019Q4"]
+    assert sorted(p for u, p in status if u == other.code) == ["2019Q1", "2019Q2", "2019Q3", "2019Q4"]
+    completeness = {u: (valid, expected, missing) for u, valid, expected, missing in one(
+        con, "select unit_code, quarters_valid, quarters_expected, quarters_missing from marts.completeness "
+             "where year = 2019")}
+    assert completeness[gone.code] == (1, 2, 1)
+    assert completeness[new.code] == (1, 2, 1)
+    assert completeness[other.code] == (2, 4, 2)
+    assert completeness[TOWNS[3].code] == (0, 4, 4)
+    chased = {s.unit_code for s in read_reminders(con, "2019Q3").standings}
+    assert new.code in chased and other.code in chased and gone.code not in chased
+    chased = {s.unit_code for s in read_reminders(con, "2019Q1").standings}
+    assert gone.code in chased and new.code not in chased
+    # the office's grid: every unit's every quarter, 无需报送 where it did not exist
+    grid = read_status(con)
+    assert grid.cells[(new.code, "2019Q1")] == ("not_open", 0) and grid.cells[(gone.code, "2019Q3")] == ("not_open", 0)
+    assert grid.cells[(gone.code, "2019Q4")] == ("rejected", 1)
+    # the summary's table and completeness, written after the year's last deadline (of a build a
+    # pass would have recorded)
+    con.execute("insert into ops.builds values (now(), ?)", [models_version()])
+    data = read_report_data(con, 2019, now=dt.datetime(2020, 3, 1, tzinfo=SHANGHAI))
+    table = {(name, period): status for name, period, status in data.status}
+    assert [table[(gone.name, f"2019Q{q}")] for q in range(1, 5)] == ["on_time", "missing", "not_open", "not_open"]
+    assert [table[(new.name, f"2019Q{q}")] for q in range(1, 5)] == ["not_open", "not_open", "on_time", "missing"]
+    assert (data.quarters_valid, data.quarters_expected) == (4, len(SUBMITTERS) * 4 - 2 - 2)
+    assert f"{gone.name}（1/2）" in data.units_short and f"{new.name}（1/2）" in data.units_short

@@ -169,20 +169,37 @@ def test_a_registry_needs_exactly_one_county(tmp_path: Path, rows, words):
 
 def test_year_status_is_decided_in_sql_at_the_moment_given(con):
     """sql/report/year_status.sql: a valid quarter keeps the mart's status; another is not_due
-    until its deadline passes at `now`, then rejected (a version was rejected) or missing."""
+    until its deadline passes at `now`, then rejected (a version was rejected) or missing; a quarter
+    after the unit was merged away is not_open."""
     from huizong.outputs import report
 
     con.execute("create schema if not exists marts; create schema if not exists staging")
     con.execute("create or replace table marts.submission_status as select * from (values "
                 "('A', '2019Q1', 2019, 'late', 0), ('A', '2019Q2', 2019, 'missing', 2), "
-                "('A', '2019Q3', 2019, 'not_due', 1), ('B', '2019Q1', 2019, 'on_time', 0)) "
+                "('A', '2019Q3', 2019, 'not_due', 1), ('B', '2019Q1', 2019, 'on_time', 0), "
+                "('D', '2019Q1', 2019, 'on_time', 0)) "
                 "as t(unit_code, period, year, status, rejected_versions)")
-    con.execute("create or replace table staging.stg_units as select 'C' as unit_code, 'town' as unit_type")
+    # C: a unit of the registry with no row; D: merged away after 2019Q2
+    con.execute("create or replace table staging.stg_units as select * from (values "
+                "('C', 'town', null, null), ('D', 'town', null, '2019Q2')) as t(unit_code, unit_type, opened, closed)")
     at = dt.datetime(2019, 10, 11, 0, 0, 1, tzinfo=SHANGHAI)  # a second after 2019Q3's deadline
     assert report.year_status(con, 2019, at) == {
         ("A", "2019Q1"): "late", ("A", "2019Q2"): "rejected", ("A", "2019Q3"): "rejected",
         ("A", "2019Q4"): "not_due", ("B", "2019Q1"): "on_time", ("B", "2019Q2"): "missing",
-        ("B", "2019Q3"): "missing", ("B", "2019Q4"): "not_due"}
+        ("B", "2019Q3"): "missing", ("B", "2019Q4"): "not_due", ("D", "2019Q1"): "on_time",
+        ("D", "2019Q2"): "missing", ("D", "2019Q3"): "not_open", ("D", "2019Q4"): "not_open"}
     before = report.year_status(con, 2019, at - dt.timedelta(seconds=2))
     assert (before[("A", "2019Q3")], before[("B", "2019Q3")]) == ("not_due", "not_due")
     assert set(report.year_status(con, 2020, at)) == {("C", f"2020Q{q}") for q in range(1, 5)}  # no row: every submitter
+
+
+@pytest.mark.parametrize("period, opened, closed, exists", [
+    ("2019Q3", None, None, True), ("2019Q3", "", "", True), ("2019Q3", "2019Q3", None, True),
+    ("2019Q2", "2019Q3", None, False), ("2019Q4", None, "2019Q4", True), ("2020Q1", None, "2019Q4", False),
+    ("2018Q1", "2018Q2", "2019Q4", False), ("2019Q1", "2018Q2", "2019Q4", True)])
+def test_a_unit_exists_from_its_opening_to_its_closing_quarter(con, period, opened, closed, exists):
+    from huizong.schemas.catalog import Unit
+
+    assert con.execute("select unit_open_in($1, $2, $3)", [period, opened, closed]).fetchone()[0] is exists
+    unit = Unit("990101199", "某镇", "town", "990101", "", opened=opened or None, closed=closed or None)
+    assert unit.exists_in(period) is exists

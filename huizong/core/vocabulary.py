@@ -13,13 +13,15 @@ SIGNOFF_ACTIONS = ("signed", "unlocked")
 # ops.arrivals.status: what became of a file that landed in the inbox
 ARRIVAL_STATUSES = ("received", "copy", "refused")
 
-# marts.submission_status.status -> (the clerk's Chinese word, its colour in charts)
+# marts.submission_status.status -> (the clerk's Chinese word, its colour in charts); not_open is
+# the grids' word for a quarter the mart has no row for (the unit did not exist then)
 SUBMISSION_LABELS = {
     "on_time": ("按时", "#4caf50"),
     "late": ("迟报", "#ffb300"),
     "rejected": ("退回", "#e53935"),
     "missing": ("未报", "#bdbdbd"),
     "not_due": ("未到报送期", "#eceff1"),  # no valid file yet, and its deadline has not passed
+    "not_open": ("无需报送", "#ffffff"),  # the unit did not exist then (set up later, or merged away)
 }
 VALID_SUBMISSIONS = ("on_time", "late")  # a valid version is in force
 
@@ -31,4 +33,5 @@ SUBMISSION_WORDS = {
     "rejected": ("rejected", "red"),
     "missing": ("missing", "red"),
     "not_due": ("not due", "dim"),
+    "not_open": ("not open", "dim"),
 }

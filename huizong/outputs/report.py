@@ -95,13 +95,17 @@ def may_change(ind: cat.Indicator, fig: Figure, valid: set[tuple[str, int]], cov
     the year (villages with reviews, towns with touring lectures) cannot rise above every unit."""
     if fig.value is None:
         return True
+    units = cat.unit_by_code()
     reporters = ([u.code for u in cat.towns()] if ind.reported_by == "town" else [ind.reported_by])
-    quarters = range(1, coverage.through + 1)
-    any_missing = any((r, q) not in valid for r in reporters for q in quarters)
-    latest_missing = any((r, coverage.through) not in valid for r in reporters)
+    # owed: a quarter the reporter existed in (a town set up or merged away owes no other)
+    owed = [(r, q) for r in reporters for q in range(1, coverage.through + 1)
+            if units[r].exists_in(f"{coverage.year}Q{q}")]
+    any_missing = any(rq not in valid for rq in owed)
+    latest = [r for r, q in owed if q == coverage.through]
+    latest_missing = any((r, coverage.through) not in valid for r in latest)
     if (ind.code, fig.slot) in (("V13", 1), ("T18", 1)):
         period = f"{coverage.year}Q{coverage.through}"  # the villages of the year's latest covered quarter
-        ceiling = len(reporters) if ind.code == "T18" else sum(len(cat.villages_of(r, period)) for r in reporters)
+        ceiling = len(latest) if ind.code == "T18" else sum(len(cat.villages_of(r, period)) for r in latest)
         return any_missing and fig.value < ceiling
     if ind.kind == "flow":
         return any_missing
@@ -130,16 +134,18 @@ def read_report_data(con: duckdb.DuckDBPyConnection, year: int, now: dt.datetime
     holders = {"V04": [name for _, name, _ in _query(con, "flag_holders.sql", year=year, code="V04")]}
     summary = fill(year, list(cat.indicators()), figures, coverage=coverage, names=holders)
 
-    names = {row[4]: row[0] for row in grid} or {u.code: u.name for u in cat.submitters()}
+    names = {row[4]: row[0] for row in grid} or {u.code: u.name for u in cat.submitters()
+                                                  if any(u.exists_in(f"{year}Q{q}") for q in range(1, 5))}
     covered = coverage.periods
     per_unit = {code: sum(status[(code, p)] in VALID for p in covered) for code in names}
-    short = "、".join(f"{names[c]}（{n}/{len(covered)}）" for c, n in per_unit.items() if n < len(covered))
+    owed = {code: sum(status[(code, p)] != "not_open" for p in covered) for code in names}
+    short = "、".join(f"{names[c]}（{n}/{owed[c]}）" for c, n in per_unit.items() if n < owed[c])
     periods = [f"{year}Q{q}" for q in range(1, 5)]
     rows = _query(con, "year_chart.sql", year=year, through=coverage.through)
     compared = [(label, v, p) for label, v, p, ok, prev_ok in rows if ok and prev_ok and p is not None]
     return ReportData(
         summary=summary, as_of=now.astimezone(clock.OFFICE_TZ), quarters_valid=sum(per_unit.values()),
-        quarters_expected=len(names) * len(covered), units_short=short or None,
+        quarters_expected=sum(owed.values()), units_short=short or None,
         status=[(names[c], p, status[(c, p)]) for c in names for p in periods], periods=periods,
         towns=_query(con, "town_chart.sql", year=year, codes=TOWN_CHART_INDICATORS),
         years=compared, coverage=coverage,

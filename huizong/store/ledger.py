@@ -66,7 +66,9 @@ def load_catalog(con: duckdb.DuckDBPyConnection) -> None:
     con.unregister("levels_df")
     con.register("units_df", units)
     con.register("indicators_df", indicators)
-    con.execute("create or replace table raw.units as select * from units_df")
+    # quarters as text even when no unit has one (a column of nulls alone would be typed NULL)
+    con.execute("create or replace table raw.units as select * replace (cast(opened as varchar) as opened, "
+                "cast(closed as varchar) as closed) from units_df")
     con.execute("create or replace table raw.indicators as select * from indicators_df")
     con.unregister("units_df")
     con.unregister("indicators_df")

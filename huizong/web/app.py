@@ -29,7 +29,7 @@ from huizong.web.session import COOKIE, SESSION_SECONDS, Sessions, csrf_ok
 TEMPLATES = Path(__file__).with_name("templates")
 STATE_WORDS = {"open": "待核实", "explained": "已说明", "accepted": "已认可", "returned": "已退回"}
 STATUS_CN = {status: word for status, (word, _) in SUBMISSION_LABELS.items()}  # the clerk's words
-STATUS_CLASS = {"on_time": "ok", "late": "late", "rejected": "bad", "missing": "bad", "not_due": "none"}
+STATUS_CLASS = {"on_time": "ok", "late": "late", "rejected": "bad", "missing": "bad", "not_due": "none", "not_open": "none"}
 HEADERS = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
            "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; form-action 'self'"}
 

@@ -7,10 +7,16 @@
 -- not passed). days_overdue: for late, the days between the deadline's date and the office's
 -- date of the first valid version; for rejected and missing, the days from it to today.
 -- returned_warnings: figures of the version in force the office returned for correction.
--- grain: one row per town and department of the registry; key: unit_code
+-- grain: one row per town and department of the registry open in $period; key: unit_code
 with
 
-units as (select unit_code, unit_name, unit_type from raw.units where unit_type in ('town', 'department')),
+-- those that exist in the quarter (a town merged away is not chased), and any that sent a file for it
+units as (
+    select unit_code, unit_name, unit_type from raw.units
+    where unit_type in ('town', 'department')
+        and (unit_open_in($period, opened, closed)
+             or unit_code in (select unit_code from ops.imports where period = $period))
+),
 
 versions as (select * from ops.imports where period = $period and unit_code is not null),
 

@@ -1,5 +1,5 @@
 -- grain: one row per (submitting unit, quarter) from the earliest to the latest quarter in the
--- ledger; key: (unit_code, period). FORM.md's timeliness: a quarter is due on the 10th of the
+-- ledger, while the unit exists (or sent something); key: (unit_code, period). FORM.md's timeliness: a quarter is due on the 10th of the
 -- month after it ends, by the end of that day in Asia/Shanghai (period_due_by, sql/setup/macros.sql); it is on time when its first
 -- valid version arrived by then. status: on_time | late | rejected (only invalid versions came)
 -- | missing (nothing came, or only versions held `locked`) | not_due (no valid version yet, and
@@ -66,4 +66,7 @@ from units
 cross join deadlines
 cross join as_of
 left join per_unit_quarter using (unit_code, period)
+-- a unit is expected only while it exists (opened, closed: a town merged away is not chased);
+-- what it sent outside that is shown all the same
+where unit_open_in(deadlines.period, units.opened, units.closed) or per_unit_quarter.versions > 0
 order by deadlines.period, units.unit_code

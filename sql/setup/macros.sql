@@ -23,6 +23,13 @@ create or replace macro index_year(q) as q // 4;
 create or replace macro index_quarter(q) as q % 4 + 1;
 create or replace macro index_period(q) as concat(index_year(q), 'Q', index_quarter(q));
 
+-- a unit of the registry exists in the quarter: from `opened` to `closed`, both quarters and
+-- either null (or empty) for always (raw.units, whose columns may be typed from nulls alone;
+-- catalog.Unit.exists_in)
+create or replace macro unit_open_in(period, opened, closed) as
+    coalesce(period_index(period) >= period_index(nullif(cast(opened as varchar), '')), true)
+    and coalesce(period_index(period) <= period_index(nullif(cast(closed as varchar), '')), true);
+
 -- FORM.md's year rule: a quarter's value counts toward its year when the indicator is a flow
 -- (summed over the year's quarters) or when it is of the latest quarter of the year in which
 -- the submitter has a valid submission (stocks, flags and levels: that quarter's value). Every
