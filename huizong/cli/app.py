@@ -54,7 +54,8 @@ def _relay_stop_signals_to_the_main_thread() -> None:
     result, a lock or a long sleep would not stop until that wait ended. The handlers' wakeup
     fd tells a watching thread of every signal; a stop signal still unhandled a moment later is
     sent to the main thread itself, whose wait it interrupts. Best effort: if something else
-    takes the wakeup fd over (an event loop's signal handlers), the relay falls silent."""
+    takes the wakeup fd over (an event loop's signal handlers), the relay falls silent, and a
+    SIGTERM during a flow run, which Prefect's handler takes, is left to it."""
     import threading
     import time
 
@@ -72,13 +73,20 @@ def _relay_stop_signals_to_the_main_thread() -> None:
                 received = os.read(read_end, 64)
             except OSError:
                 return
+            if not received:
+                return
             stop = next((s for s in received if s in (signal.SIGINT, signal.SIGTERM)), None)
-            if not received or stop is None:
+            if stop is None:
                 continue
+            # at once, from here: a SIGTERM during a flow run goes to Prefect's handler first,
+            # whose crash lines would reach the terminal before ours (`_on_stop_signal`) mutes them
+            _mute_prefect_console()
             deadline = time.monotonic() + RELAY_AFTER_SECONDS
             while not _signalled and time.monotonic() < deadline:
                 time.sleep(0.02)
-            if not _signalled:
+            # only to our own handler: another's (Prefect's SIGTERM bridge, during a flow run) may
+            # have run already, unseen here, and would be raised again mid-unwinding
+            if not _signalled and signal.getsignal(stop) in (_on_sigint, _on_sigterm):
                 signal.pthread_kill(main, stop)
             return  # the stop is under way: a second signal finds the main thread unwinding
 
