@@ -6,6 +6,7 @@ file, readers are one per thread and end when idle; and without a Prefect server
 refused in one sentence."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import signal
@@ -155,13 +156,17 @@ def workbook(inbox: Path, town: int, period: str, name: str | None = None) -> Pa
 
 # --- reading the harness's Prefect API -------------------------------------------------------------
 
-def nightly_runs() -> set:
+def nightly_runs(warehouse: Path, since: dt.datetime) -> set:
+    """The ids of the nightly flow's runs on `warehouse` (its parameter) started since `since`.
+    Not all of them: the harness's server holds every pass of this test process, and a read
+    returns at most its default limit (200), in no useful order, so a new run could be missed."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterStartTime
 
     with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["huizong-nightly"])))
-    return {run.id for run in runs}
+        runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["huizong-nightly"])),
+                                     flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(after_=since)))
+    return {run.id for run in runs if run.parameters.get("warehouse") == str(warehouse)}
 
 
 def task_runs(flow_run_id) -> list:
@@ -204,6 +209,7 @@ def three_passes(tmp_path_factory, prefect_harness):
               [(0, "2019Q2"), (1, "2019Q2"), (2, "2019Q2"), (4, "2019Q2", "abort_东坪镇_2019Q2.xlsx")],
               [(3, "2019Q2")]]
     passes = []
+    since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=5)
     with cluster(root, env) as dask:
         pids = dask.worker_pids()
         from huizong.bulkheads.isolation import dask_worker_threads
@@ -213,9 +219,9 @@ def three_passes(tmp_path_factory, prefect_harness):
         for files in rounds:
             for f in files:
                 workbook(inbox, *f)
-            before = nightly_runs()
+            before = nightly_runs(warehouse, since)
             out = huizong_run(inbox, warehouse, dask.address, env)
-            run_ids = nightly_runs() - before
+            run_ids = nightly_runs(warehouse, since) - before
             assert len(run_ids) == 1, (run_ids, out.stdout, out.stderr)
             passes.append((out, run_ids.pop(), batches_in(out.stdout + out.stderr)))
         deadline = time.monotonic() + IDLE_SECONDS + 30
@@ -281,7 +287,8 @@ def test_a_worker_killed_mid_pass_loses_nothing(tmp_path: Path, prefect_harness)
     env = cluster_env(HUIZONG_FAILPOINT="pause:mid_archive", HUIZONG_PAUSE_DIR=str(pause))
     with cluster(tmp_path, env) as dask:
         pids = dask.worker_pids()
-        before = nightly_runs()
+        since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=5)
+        before = nightly_runs(tmp_path / "dask", since)
         running = subprocess.Popen([sys.executable, "-m", "huizong.cli", "run", "--inbox", str(inbox),
                                     "--warehouse", str(tmp_path / "dask"), "--dask", dask.address],
                                    env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -310,7 +317,7 @@ def test_a_worker_killed_mid_pass_loses_nothing(tmp_path: Path, prefect_harness)
         assert running.returncode == 0, output
         dask.client.wait_for_workers(2, timeout=120)  # the nanny started the killed one again
         assert pids[busy[0]] not in dask.worker_pids().values()
-    (flow_run_id,) = nightly_runs() - before
+    (flow_run_id,) = nightly_runs(tmp_path / "dask", since) - before
     batches = batches_in(output)
     reading = reading_runs_recorded(flow_run_id, batches)
     # the batch run again on another worker is recorded as its one task run, completed
