@@ -147,15 +147,15 @@ class Pass:
             assert time.monotonic() < deadline, f"waited {limit:.0f} s for {text!r}"
             time.sleep(0.1)
 
-    def ctrl_c(self, to_another_thread: bool = False, signum: int = signal.SIGINT) -> tuple[int, list[int]]:
-        """SIGINT to the pass's whole process group, as a terminal's Ctrl-C (or to one of its
-        threads other than the main one, which the kernel may choose; or SIGTERM to the pass, as
-        `kill` or a service manager sends it); its exit status (within the bound) and the
-        processes it had below it."""
+    def stop(self, how: str = "ctrl_c") -> tuple[int, list[int]]:
+        """Stop the pass `how`: "ctrl_c", SIGINT to its whole process group, as a terminal's
+        Ctrl-C; "another_thread", SIGINT to one of its threads other than the main one, which the
+        kernel may choose; "sigterm", SIGTERM to the pass, as `kill` or a service manager sends
+        it. Its exit status (within the bound) and the processes it had below it."""
         children = children_of(self.proc.pid)
-        if signum == signal.SIGTERM:
+        if how == "sigterm":
             os.kill(self.proc.pid, signal.SIGTERM)
-        elif to_another_thread:
+        elif how == "another_thread":
             tid = next(t for t in threads_of(self.proc.pid) if t != self.proc.pid and not blocks_sigint(self.proc.pid, t))
             ctypes.CDLL(None, use_errno=True).tgkill(self.proc.pid, tid, signal.SIGINT)
         else:
@@ -173,22 +173,22 @@ class Pass:
             self.proc.wait()
             for t in self.readers:
                 t.join(timeout=10)
-            pytest.fail(f"the pass did not end within {STOP_BOUND_SECONDS} s of Ctrl-C: {''.join(self.out + self.err)}")
+            pytest.fail(f"the pass did not end within {STOP_BOUND_SECONDS} s of {how}: {''.join(self.out + self.err)}")
         for t in self.readers:
             t.join(timeout=60)
         return code, children
 
 
-def stop_at(published: Path, tmp_path: Path, stage: str, own_server: bool = True, to_another_thread: bool = False,
-            signum: int = signal.SIGINT, **extra: str) -> tuple[Path, tuple, Pass, int, list]:
-    """A pass of the 2019 files held at `stage` (a line it prints), then Ctrl-C."""
+def stop_at(published: Path, tmp_path: Path, stage: str, own_server: bool = True, how: str = "ctrl_c",
+            **extra: str) -> tuple[Path, tuple, Pass, int, list]:
+    """A pass of the 2019 files held at `stage` (a line it prints), then stopped `how` (Pass.stop)."""
     warehouse = tmp_path / "warehouse"
     shutil.copytree(published / "warehouse", warehouse)
     copy_demo(tmp_path / "inbox", ("2018", "2019"))
     before = snapshot(warehouse)
     pass_ = Pass(tmp_path / "inbox", warehouse, env_for(published / "ph", own_server, **extra))
     pass_.wait_for(stage)
-    code, children = pass_.ctrl_c(to_another_thread, signum)
+    code, children = pass_.stop(how)
     return warehouse, before, pass_, code, children
 
 
@@ -228,7 +228,7 @@ def test_ctrl_c_that_another_thread_receives_stops_a_waiting_pass(published, tmp
     in the main thread only, once it runs Python again: a pass whose main thread waits in one
     call (on a lock, as for a task's result) must stop all the same."""
     warehouse, before, pass_, code, children = stop_at(published, tmp_path, "waiting at mid_load", False,
-                                                       to_another_thread=True, HUIZONG_FAILPOINT="wait:mid_load")
+                                                       how="another_thread", HUIZONG_FAILPOINT="wait:mid_load")
     assert_stopped_quietly(pass_, code, children)
     assert snapshot(warehouse) == before
 
@@ -237,7 +237,7 @@ def test_sigterm_during_the_flow_stops_the_pass_as_quietly(published, tmp_path, 
     """SIGTERM while the flow runs goes to Prefect's handler first (its bridge, which crashes the
     run): the terminal still gets one sentence, none of Prefect's lines about the crash."""
     warehouse, before, pass_, code, children = stop_at(published, tmp_path, "held at mid_models", False,
-                                                       signum=signal.SIGTERM, HUIZONG_FAILPOINT="hold:mid_models")
+                                                       how="sigterm", HUIZONG_FAILPOINT="hold:mid_models")
     assert_stopped_quietly(pass_, code, children, SENTENCE.replace("Ctrl-C (SIGINT)", "SIGTERM"))
     assert snapshot(warehouse) == before
 

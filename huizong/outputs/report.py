@@ -86,20 +86,20 @@ def year_status(con: duckdb.DuckDBPyConnection, year: int, now: dt.datetime) -> 
     return {(code, period): st for code, period, st in _query(con, "year_status.sql", year=year, now=now)}
 
 
-def may_change(ind: cat.Indicator, fig: Figure, valid: set[tuple[str, int]], coverage: Coverage) -> bool:
+def may_change(ind: cat.Indicator, fig: Figure, valid: set[tuple[str, int]], owed: set[tuple[str, int]],
+               coverage: Coverage) -> bool:
     """Whether a late or corrected file of a covered quarter could still change the figure.
 
     A flow changes with any covered quarter missing or rejected; a stock, flag or level (and the
     share and levels derived from them) only with the latest covered quarter missing for some
     reporter, since its year value is each reporter's latest quarter; a count of units active in
-    the year (villages with reviews, towns with touring lectures) cannot rise above every unit."""
+    the year (villages with reviews, towns with touring lectures) cannot rise above every unit.
+    `valid` and `owed` are (unit, quarter)s of year_status.sql: a valid version in force, and
+    anything but not_open (a town set up or merged away owes no other quarter)."""
     if fig.value is None:
         return True
-    units = cat.unit_by_code()
-    reporters = ([u.code for u in cat.towns()] if ind.reported_by == "town" else [ind.reported_by])
-    # owed: a quarter the reporter existed in (a town set up or merged away owes no other)
-    owed = [(r, q) for r in reporters for q in range(1, coverage.through + 1)
-            if units[r].exists_in(f"{coverage.year}Q{q}")]
+    reporters = {u.code for u in cat.towns()} if ind.reported_by == "town" else {ind.reported_by}
+    owed = sorted((r, q) for r, q in owed if r in reporters and q <= coverage.through)
     any_missing = any(rq not in valid for rq in owed)
     latest = [r for r, q in owed if q == coverage.through]
     latest_missing = any((r, coverage.through) not in valid for r in latest)
@@ -125,27 +125,29 @@ def read_report_data(con: duckdb.DuckDBPyConnection, year: int, now: dt.datetime
     coverage = coverage_of(year, grid, now)
     status = year_status(con, year, now)
     valid = {(code, int(period[-1])) for (code, period), st in status.items() if st in VALID}
+    owed = {(code, int(period[-1])) for (code, period), st in status.items() if st != "not_open"}
     by_code = cat.indicator_by_code()
     figures = []
     for code, slot, value, qv, qe, what in _query(con, "summary_figures.sql", year=year):
         fig = Figure(code, slot, None if value is None else Decimal(str(value)), int(qv),
                      int(qe) * coverage.through // 4, what)  # expected over the covered quarters
-        figures.append(replace(fig, may_change=may_change(by_code[code], fig, valid, coverage)))
+        figures.append(replace(fig, may_change=may_change(by_code[code], fig, valid, owed, coverage)))
     holders = {"V04": [name for _, name, _ in _query(con, "flag_holders.sql", year=year, code="V04")]}
     summary = fill(year, list(cat.indicators()), figures, coverage=coverage, names=holders)
 
-    names = {row[4]: row[0] for row in grid} or {u.code: u.name for u in cat.submitters()
-                                                  if any(u.exists_in(f"{year}Q{q}") for q in range(1, 5))}
+    # the grid's units, or (a year without one) year_status.sql's: the submitters of the year
+    units = cat.unit_by_code()
+    names = {row[4]: row[0] for row in grid} or {code: units[code].name for code, _ in status}
     covered = coverage.periods
     per_unit = {code: sum(status[(code, p)] in VALID for p in covered) for code in names}
-    owed = {code: sum(status[(code, p)] != "not_open" for p in covered) for code in names}
-    short = "、".join(f"{names[c]}（{n}/{owed[c]}）" for c, n in per_unit.items() if n < owed[c])
+    owed_by_unit = {code: sum(status[(code, p)] != "not_open" for p in covered) for code in names}
+    short = "、".join(f"{names[c]}（{n}/{owed_by_unit[c]}）" for c, n in per_unit.items() if n < owed_by_unit[c])
     periods = [f"{year}Q{q}" for q in range(1, 5)]
     rows = _query(con, "year_chart.sql", year=year, through=coverage.through)
     compared = [(label, v, p) for label, v, p, ok, prev_ok in rows if ok and prev_ok and p is not None]
     return ReportData(
         summary=summary, as_of=now.astimezone(clock.OFFICE_TZ), quarters_valid=sum(per_unit.values()),
-        quarters_expected=sum(owed.values()), units_short=short or None,
+        quarters_expected=sum(owed_by_unit.values()), units_short=short or None,
         status=[(names[c], p, status[(c, p)]) for c in names for p in periods], periods=periods,
         towns=_query(con, "town_chart.sql", year=year, codes=TOWN_CHART_INDICATORS),
         years=compared, coverage=coverage,
